@@ -1,0 +1,64 @@
+"""What the session needs from arms and cameras. Real, emulated and simulated devices all implement these.
+
+Values are in LeRobot units: joints 1-5 in degrees about the calibrated middle, gripper 0..100,
+as float32 arrays of shape (6,) in `station.joints.JOINTS` order.
+Images are RGB uint8 arrays of shape (height, width, 3), never modified after they are handed out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+class Arm(Protocol):
+    name: str
+
+    def connect(self) -> None: ...
+
+    def disconnect(self) -> None: ...
+
+    def read(self) -> np.ndarray:
+        """Present joint values, shape (6,), float32. Raises HardwareError when the bus stops answering."""
+        ...
+
+
+class Follower(Arm, Protocol):
+    def write(self, goal: np.ndarray) -> np.ndarray:
+        """Command goal joint values (6,); returns what was actually sent (after any clamp)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # (H, W, 3) uint8 RGB, read-only
+    seq: int  # increases by one per captured frame
+    t: float  # time.monotonic() at capture
+
+
+class Camera(Protocol):
+    name: str
+    width: int
+    height: int
+
+    def start(self) -> None:
+        """Open the source and start the capture thread. Raises HardwareError if it cannot be opened."""
+        ...
+
+    def stop(self) -> None: ...
+
+    def latest(self) -> Frame | None:
+        """The newest frame (a mailbox: older frames are gone), or None before the first one."""
+        ...
+
+    @property
+    def capture_fps(self) -> float:
+        """Frames per second measured over the last second or so."""
+        ...
+
+    @property
+    def stalled(self) -> bool:
+        """True when no new frame arrived for more than 0.5 s (or the source ended or failed)."""
+        ...
