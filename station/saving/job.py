@@ -1,0 +1,126 @@
+"""Turning a spool into a dataset episode: pure functions, testable without Qt.
+
+`prepare_episode` does the slow part (encode each camera, compute image stats) inside the spool directory,
+so it may run in parallel with other takes; `commit_episode` renames the results into the dataset, and must
+run in episode order. `save_episode` is both, inline: the synchronous path (and the benchmark's baseline).
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from station.dataset.spec import VideoSettings
+from station.dataset.stats import downsample_for_stats, image_stats, sample_indices
+from station.dataset.video import encode_video
+from station.dataset.writer import DatasetWriter, EpisodeData
+from station.errors import DiskFullError
+from station.saving.spool import SpoolReader
+
+
+class Cancelled(Exception):
+    """The take was discarded (re-record) while its save was running."""
+
+
+class Reporter(Protocol):
+    def stage(self, name: str) -> None: ...
+
+    def progress(self, fraction: float) -> None: ...
+
+    @property
+    def cancelled(self) -> bool: ...
+
+
+class NullReporter:
+    cancelled = False
+
+    def stage(self, name: str) -> None:
+        pass
+
+    def progress(self, fraction: float) -> None:
+        pass
+
+
+def _sampled(frames: Iterator[np.ndarray], keep: set[int], samples: list[np.ndarray]) -> Iterator[np.ndarray]:
+    for i, frame in enumerate(frames):
+        if i in keep:
+            samples.append(downsample_for_stats(frame))
+        yield frame
+
+
+def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter) -> EpisodeData:
+    """Encode every camera of the take into <spool>/out/ and compute its image stats."""
+    if spool.frames == 0:
+        raise ValueError("the take has no frames")
+    out = spool.directory / "out"
+    out.mkdir(exist_ok=True)
+    cams = spool.info.camera_specs
+    total = max(1, spool.frames * len(cams))
+    keep = set(sample_indices(spool.frames).tolist())
+    videos: dict[str, Path] = {}
+    stats: dict[str, dict[str, np.ndarray]] = {}
+    with disk_errors_in_plain_words(spool.directory):
+        for n, cam in enumerate(cams):
+            if reporter.cancelled:
+                raise Cancelled()
+            reporter.stage(f"encoding {cam.name}")
+            samples: list[np.ndarray] = []
+            done_before = n * spool.frames
+
+            def on_frame(i: int, done_before: int = done_before) -> None:
+                if reporter.cancelled:
+                    raise Cancelled()
+                reporter.progress((done_before + i + 1) / total)
+
+            path = out / f"{cam.name}.mp4"
+            written = encode_video(
+                _sampled(spool.frames_of(cam.name), keep, samples),
+                path, spool.info.fps, cam.width, cam.height, video, on_frame=on_frame,
+            )
+            if written != spool.frames:
+                raise RuntimeError(f"camera {cam.name}: encoded {written} frames for {spool.frames} rows")
+            videos[cam.name] = path
+            reporter.stage("computing stats")
+            stats[cam.name] = image_stats(samples)
+    return EpisodeData(
+        task=spool.info.task, action=spool.action, state=spool.state, videos=videos, image_stats=stats
+    )
+
+
+def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Reporter) -> int:
+    """Write the episode's data and metadata and move its videos into the dataset, atomically."""
+    reporter.stage("writing data")
+    with disk_errors_in_plain_words(writer.root):
+        return writer.commit_episode(episode, on_stage=reporter.stage)
+
+
+def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter | None = None) -> int:
+    """Prepare and commit inline, then remove the spool. Returns the episode index."""
+    reporter = reporter or NullReporter()
+    episode = prepare_episode(spool, writer.spec.video, reporter)
+    index = commit_episode(writer, episode, reporter)
+    shutil.rmtree(spool.directory, ignore_errors=True)
+    return index
+
+
+class disk_errors_in_plain_words:
+    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept for Retry."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = shutil.disk_usage(self.where).free / 1e6 if self.where.exists() else 0.0
+            raise DiskFullError(
+                f"the disk holding {self.where} is full ({free:.0f} MB free): free some space, then press Retry"
+            ) from exc
+        return False

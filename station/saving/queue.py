@@ -1,0 +1,397 @@
+"""The save queue: one job per finished take, prepared on a QThreadPool, committed strictly in order.
+
+The truth is a plain Python list of SaveJob records, mutated only on the thread that owns the queue (the GUI
+or the headless event loop); the window's table model adapts it. Workers are QRunnables that carry their
+signals in a QObject member and never touch the list. A failed job keeps its spool and blocks the commits
+behind it, so episode numbers never shift under the operator; Retry runs it again, Discard drops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from station.dataset.writer import DatasetWriter, EpisodeData
+from station.errors import StationError
+from station.saving.job import Cancelled, commit_episode, prepare_episode
+from station.saving.spool import CadenceReport, SpoolReader
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_S = 0.1
+
+
+class JobStatus(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class SaveJob:
+    id: int
+    spool_dir: Path
+    task: str
+    frames: int
+    cameras: int
+    cadence: CadenceReport | None = None
+    status: JobStatus = JobStatus.QUEUED
+    stage: str = "queued"
+    progress: float = 0.0
+    error: str = ""
+    held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
+    episode: int | None = None  # the dataset's episode index, once committed
+    queued_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    prepared_at: float | None = None
+    finished_at: float | None = None
+    prepared: EpisodeData | None = None
+    in_flight: bool = False  # a runnable is working on it
+    cancel_flag: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.monotonic()) - self.started_at
+
+
+class _WorkerSignals(QObject):
+    stage = Signal(int, str)
+    progress = Signal(int, float)
+    prepared = Signal(int, object)
+    committed = Signal(int, int)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+
+class _ThrottledReporter:
+    """Reports stage changes at once and progress at most every 0.1 s, from the worker thread."""
+
+    def __init__(self, job_id: int, signals: _WorkerSignals, cancel_flag: threading.Event) -> None:
+        self._id = job_id
+        self._signals = signals
+        self._cancel = cancel_flag
+        self._last = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def stage(self, name: str) -> None:
+        self._signals.stage.emit(self._id, name)
+
+    def progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+            self._last = now
+            self._signals.progress.emit(self._id, fraction)
+
+
+def describe_error(error: BaseException) -> str:
+    """A failure in plain words: our own errors are already sentences; others get their type and text."""
+    if isinstance(error, StationError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+class _PrepareRunnable(QRunnable):
+    def __init__(self, job: SaveJob, writer: DatasetWriter) -> None:
+        super().__init__()
+        self.signals = _WorkerSignals()
+        self._job_id = job.id
+        self._spool_dir = job.spool_dir
+        self._cancel = job.cancel_flag
+        self._video = writer.spec.video
+
+    def run(self) -> None:
+        reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
+        try:
+            if self._cancel.is_set():
+                raise Cancelled()
+            spool = SpoolReader(self._spool_dir)
+            episode = prepare_episode(spool, self._video, reporter)
+        except Cancelled:
+            self.signals.cancelled.emit(self._job_id)
+        except BaseException as e:
+            log.exception("preparing take %s failed", self._spool_dir.name)
+            self.signals.failed.emit(self._job_id, describe_error(e))
+        else:
+            self.signals.prepared.emit(self._job_id, episode)
+
+
+class _CommitRunnable(QRunnable):
+    def __init__(self, job: SaveJob, writer: DatasetWriter) -> None:
+        super().__init__()
+        self.signals = _WorkerSignals()
+        self._job_id = job.id
+        self._writer = writer
+        assert job.prepared is not None
+        self._episode = job.prepared
+        self._spool_dir = job.spool_dir
+        self._cancel = job.cancel_flag
+
+    def run(self) -> None:
+        reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
+        try:
+            index = commit_episode(self._writer, self._episode, reporter)
+        except BaseException as e:
+            log.exception("committing take %s failed", self._spool_dir.name)
+            self.signals.failed.emit(self._job_id, describe_error(e))
+            return
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        self.signals.committed.emit(self._job_id, index)
+
+
+class SaveQueue(QObject):
+    """Background saving of takes. All methods are called on the owning thread."""
+
+    job_added = Signal(int)  # row
+    job_changed = Signal(int)  # row
+    job_saved = Signal(object)  # SaveJob, committed
+    job_failed = Signal(object)  # SaveJob
+    idle = Signal()  # nothing queued or running any more (failed jobs may remain)
+
+    def __init__(self, writer: DatasetWriter, prepare_threads: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.writer = writer
+        self.jobs: list[SaveJob] = []
+        self._next_id = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(prepare_threads)
+        self._commit_pool = QThreadPool(self)
+        self._commit_pool.setMaxThreadCount(1)
+        self._runnables: dict[int, QRunnable] = {}  # kept referenced until finished
+        self._committing = False
+        self.encoded_frames = 0  # camera-frames prepared, for the throughput estimate
+        self.encode_seconds = 0.0
+
+    # -- operator and session actions --
+    def submit(self, spool_dir: Path, held: bool = False) -> SaveJob:
+        spool = SpoolReader(spool_dir)
+        job = SaveJob(
+            self._next_id, spool_dir, spool.info.task, spool.frames, len(spool.info.cameras),
+            cadence=spool.cadence, held=held,
+        )
+        self._next_id += 1
+        self.jobs.append(job)
+        self.job_added.emit(len(self.jobs) - 1)
+        self._start_prepare(job)
+        return job
+
+    def confirm(self, job: SaveJob) -> None:
+        """The take can no longer be re-recorded: let it commit."""
+        if job.held:
+            job.held = False
+            self._changed(job)
+            self._pump()
+
+    def cancel(self, job: SaveJob) -> bool:
+        """Drop a take that has not been committed (re-record). Returns False if it is already in the dataset."""
+        if job.status in (JobStatus.DONE, JobStatus.CANCELLED) or (self._committing and job is self._head()):
+            return False
+        job.cancel_flag.set()
+        job.status, job.stage, job.finished_at = JobStatus.CANCELLED, "discarded", time.monotonic()
+        if not job.in_flight:
+            shutil.rmtree(job.spool_dir, ignore_errors=True)
+        self._changed(job)
+        self._pump()
+        return True
+
+    def retry(self, job: SaveJob) -> None:
+        if job.status is not JobStatus.FAILED:
+            return
+        job.error = ""
+        job.finished_at = None
+        if job.prepared is not None:
+            job.status, job.stage = JobStatus.RUNNING, "waiting to commit"
+            self._changed(job)
+            self._pump()
+        else:
+            job.status, job.stage, job.progress = JobStatus.QUEUED, "queued", 0.0
+            self._changed(job)
+            self._start_prepare(job)
+
+    def discard(self, job: SaveJob) -> None:
+        """Give up on a failed take: its spool is deleted and the takes behind it move up."""
+        if job.status is JobStatus.FAILED:
+            self.cancel(job)
+
+    # -- what the panel and the session read --
+    @property
+    def pending_count(self) -> int:
+        return sum(1 for j in self.jobs if j.pending)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for j in self.jobs if j.status is JobStatus.FAILED)
+
+    @property
+    def is_idle(self) -> bool:
+        return self.pending_count == 0
+
+    def row_of(self, job: SaveJob) -> int:
+        return self.jobs.index(job)
+
+    def expected_episode(self, job: SaveJob) -> int | None:
+        """The episode index the take will get if everything ahead of it commits."""
+        if job.episode is not None:
+            return job.episode
+        if job.status is JobStatus.CANCELLED:
+            return None
+        ahead = 0
+        for j in self.jobs:
+            if j is job:
+                break
+            if j.status not in (JobStatus.DONE, JobStatus.CANCELLED):
+                ahead += 1
+        return self.writer.total_episodes + ahead
+
+    @property
+    def encode_fps(self) -> float:
+        """Camera-frames prepared per second of prepare time, measured on this session's saves."""
+        return self.encoded_frames / self.encode_seconds if self.encode_seconds > 0 else 0.0
+
+    def drain_estimate_s(self) -> float | None:
+        rate = self.encode_fps
+        if rate <= 0:
+            return None
+        left = sum(j.frames * j.cameras * (1 - j.progress) for j in self.jobs if j.pending)
+        return left / rate
+
+    # -- internals --
+    def _head(self) -> SaveJob | None:
+        return next((j for j in self.jobs if j.status not in (JobStatus.DONE, JobStatus.CANCELLED)), None)
+
+    def _job(self, job_id: int) -> SaveJob:
+        return next(j for j in self.jobs if j.id == job_id)
+
+    def _changed(self, job: SaveJob) -> None:
+        self.job_changed.emit(self.row_of(job))
+
+    def _connect(self, runnable: _PrepareRunnable | _CommitRunnable) -> None:
+        s = runnable.signals
+        s.stage.connect(self._on_stage)
+        s.progress.connect(self._on_progress)
+        s.prepared.connect(self._on_prepared)
+        s.committed.connect(self._on_committed)
+        s.failed.connect(self._on_failed)
+        s.cancelled.connect(self._on_cancelled)
+
+    def _start_prepare(self, job: SaveJob) -> None:
+        runnable = _PrepareRunnable(job, self.writer)
+        runnable.setAutoDelete(False)
+        self._connect(runnable)
+        self._runnables[job.id] = runnable
+        job.in_flight = True
+        self._pool.start(runnable)
+
+    def _finished(self, job: SaveJob) -> None:
+        job.in_flight = False
+        self._runnables.pop(job.id, None)
+        if job.status is JobStatus.CANCELLED:
+            shutil.rmtree(job.spool_dir, ignore_errors=True)
+
+    def _on_stage(self, job_id: int, name: str) -> None:
+        job = self._job(job_id)
+        if job.status is JobStatus.CANCELLED:
+            return
+        if job.status is JobStatus.QUEUED:
+            job.status, job.started_at = JobStatus.RUNNING, time.monotonic()
+        job.stage = name
+        self._changed(job)
+
+    def _on_progress(self, job_id: int, fraction: float) -> None:
+        job = self._job(job_id)
+        if job.status is JobStatus.RUNNING:
+            job.progress = fraction
+            self._changed(job)
+
+    def _on_prepared(self, job_id: int, episode: EpisodeData) -> None:
+        job = self._job(job_id)
+        self._finished(job)
+        if job.status is JobStatus.CANCELLED:
+            return
+        job.prepared, job.prepared_at = episode, time.monotonic()
+        if job.started_at is not None:
+            self.encoded_frames += job.frames * job.cameras
+            self.encode_seconds += job.prepared_at - job.started_at
+        job.status, job.progress = JobStatus.RUNNING, 1.0
+        job.stage = "waiting for the reset to end" if job.held else "waiting to commit"
+        self._changed(job)
+        self._pump()
+
+    def _on_committed(self, job_id: int, index: int) -> None:
+        job = self._job(job_id)
+        self._finished(job)
+        self._committing = False
+        job.status, job.stage, job.episode = JobStatus.DONE, "saved", index
+        job.finished_at = time.monotonic()
+        job.prepared = None
+        self._changed(job)
+        self.job_saved.emit(job)
+        self._pump()
+
+    def _on_failed(self, job_id: int, reason: str) -> None:
+        job = self._job(job_id)
+        was_committing = self._committing and job is self._head()
+        self._finished(job)
+        if was_committing:
+            self._committing = False
+        if job.status is JobStatus.CANCELLED:
+            self._pump()
+            return
+        job.status, job.error, job.finished_at = JobStatus.FAILED, reason, time.monotonic()
+        self._changed(job)
+        self.job_failed.emit(job)
+        self._pump()
+
+    def _on_cancelled(self, job_id: int) -> None:
+        self._finished(self._job(job_id))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Commit the head of the queue when it is ready; announce idleness."""
+        if not self._committing:
+            head = self._head()
+            if (
+                head is not None
+                and head.status is JobStatus.RUNNING
+                and head.prepared is not None
+                and not head.held
+                and not head.in_flight
+            ):
+                self._committing = True
+                head.stage = "committing"
+                self._changed(head)
+                runnable = _CommitRunnable(head, self.writer)
+                runnable.setAutoDelete(False)
+                self._connect(runnable)
+                self._runnables[head.id] = runnable
+                head.in_flight = True
+                self._commit_pool.start(runnable)
+        if self.is_idle and not self._runnables:
+            self.idle.emit()
+
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """Stop taking work; wait for runnables in flight (used when quitting anyway)."""
+        for j in self.jobs:
+            if j.pending and not (self._committing and j is self._head()):
+                j.cancel_flag.set()
+        self._pool.waitForDone(wait_ms)
+        self._commit_pool.waitForDone(wait_ms)

@@ -1,0 +1,65 @@
+"""Finding takes that were recorded but never committed (a crash, a kill, quitting anyway) and saving them.
+
+Complete spools (with done.json) are re-queued in recording order. A spool without done.json is the take
+that was being recorded when the process died: it is dropped unless the operator chooses to keep it, in
+which case it is sealed with the frames that reached the disk whole.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+from station.saving.queue import SaveQueue
+from station.saving.spool import CadenceReport, SpoolReader, list_spools, write_json_durably
+
+MIN_KEEP_FRAMES = 1
+
+
+def find_spools(dataset_root: Path) -> tuple[list[Path], list[Path]]:
+    """(complete, partial) spool directories, oldest first."""
+    complete, partial = [], []
+    for path in list_spools(dataset_root):
+        (complete if (path / "done.json").exists() else partial).append(path)
+    return complete, partial
+
+
+def seal_partial(path: Path) -> int:
+    """Make a crash-cut take a complete spool of the frames it has; returns that frame count."""
+    spool = SpoolReader(path)
+    frames = spool.frames
+    t = spool.rows["t"] if frames else []
+    cadence = CadenceReport(
+        fps=spool.info.fps, ticks=frames, repeated_frames={c["name"]: 0 for c in spool.info.cameras},
+        stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
+    )
+    write_json_durably(path / "done.json", {"frames": frames, "cadence": asdict(cadence), "recovered": True})
+    return frames
+
+
+def recover_into_queue(writer, queue: SaveQueue, keep_partial: bool = False) -> list[str]:
+    """Repair the dataset, queue every complete spool, drop (or keep) partial ones. Returns what it did."""
+    said = [f"repaired: {line}" for line in writer.repair()]
+    complete, partial = find_spools(writer.root)
+    for path in partial:
+        try:
+            frames = SpoolReader(path).frames
+        except ValueError:
+            frames = 0
+        if keep_partial and frames >= MIN_KEEP_FRAMES:
+            seal_partial(path)
+            complete.append(path)
+            said.append(f"kept the take cut short in {path.name}: {frames} frames")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            said.append(f"dropped the take cut short in {path.name} ({frames} frames)")
+    for path in sorted(complete, key=lambda p: p.name):
+        shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash
+        try:
+            job = queue.submit(path)
+        except ValueError as e:
+            said.append(f"could not recover {path.name}: {e}")
+            continue
+        said.append(f"recovering take {path.name}: {job.frames} frames, queued as episode {queue.expected_episode(job)}")
+    return said

@@ -1,0 +1,293 @@
+"""The recording session: carries out the state machine's steps with the control loop, spools and save queue.
+
+Lives on the thread that owns it (the GUI thread or the headless event loop). Slow things never run there:
+spools are finished (flushed, fsynced) on a short-lived thread each, saves on the save queue's pool. In
+synchronous mode (the benchmark's baseline, LeRobot's behaviour) a take is saved inline before the next starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from station.dataset.writer import DatasetWriter
+from station.errors import DiskFullError, StationError
+from station.hardware.interfaces import Arm, Camera, Follower
+from station.saving.job import save_episode
+from station.saving.queue import SaveJob, SaveQueue
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo
+from station.session.loop import ControlLoop, TakeRecorder
+from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
+
+log = logging.getLogger(__name__)
+SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
+
+
+@dataclass
+class FinishedTake:
+    """A take that left the control loop: its spool is being made durable, then it is queued for saving."""
+
+    episode: int
+    take: TakeRecorder
+    held: bool
+    discarded: bool = False
+    spool_dir: Path | None = None
+    error: str = ""
+    job: SaveJob | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class Recorder(QObject):
+    state_changed = Signal(object)  # Step
+    take_recorded = Signal(object)  # FinishedTake, once its spool is durable on disk
+    take_saved = Signal(object)  # SaveJob, once committed to the dataset
+    problem = Signal(str)  # something the operator must know, in plain words
+    finished = Signal()  # stopped, every take handed to the queue and the queue idle
+    _spool_done = Signal(object)  # FinishedTake, from a finisher thread
+    _take_full = Signal(object)  # TakeRecorder, from the control loop
+    _loop_failed = Signal(str)
+
+    def __init__(
+        self,
+        writer: DatasetWriter,
+        queue: SaveQueue,
+        leader: Arm,
+        follower: Follower,
+        cameras: list[Camera],
+        fps: int,
+        episodes: int,
+        episode_time_s: float,
+        reset_time_s: float,
+        task: str,
+        synchronous: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.writer = writer
+        self.queue = queue
+        self.leader, self.follower, self.cameras = leader, follower, cameras
+        self.fps = fps
+        self.episode_time_s = episode_time_s
+        self.reset_time_s = reset_time_s
+        self.task = task
+        self.synchronous = synchronous
+        first = writer.total_episodes + queue.pending_count + queue.failed_count
+        self.machine = SessionMachine(episodes, reset_time_s, first_episode=first)
+        self.loop = ControlLoop(leader, follower, cameras, fps, on_error=self._on_loop_error)
+        self.phase_started = time.monotonic()
+        self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
+        self.last_cadence: CadenceReport | None = None
+        self._reset_timer = QTimer(self)
+        self._reset_timer.setSingleShot(True)
+        self._reset_timer.timeout.connect(self._reset_time_up)
+        self._spool_done.connect(self._on_spool_done)
+        self._take_full.connect(self._on_take_full)
+        self._loop_failed.connect(self._on_loop_failed)
+        queue.job_saved.connect(self.take_saved)
+        queue.idle.connect(self._check_finished)
+        self._stalled: set[str] = set()
+        self._watch = QTimer(self)
+        self._watch.setInterval(250)
+        self._watch.timeout.connect(self._watch_cameras)
+
+    # -- life cycle --
+    @property
+    def phase(self) -> Phase:
+        return self.machine.phase
+
+    @property
+    def episode(self) -> int:
+        return self.machine.episode
+
+    def start(self) -> None:
+        """Start teleoperation (arms live, nothing recorded yet)."""
+        self.loop.start()
+        self._watch.start()
+
+    def shutdown(self) -> None:
+        """Stop the loop; a take still in progress is kept (as stop would)."""
+        if self.machine.allowed(Event.STOP):
+            self.fire(Event.STOP)
+        self.loop.stop()
+        self._watch.stop()
+        for ft in list(self.finished_takes):
+            ft.finished.wait(30)
+
+    def allowed(self, event: Event) -> bool:
+        return self.machine.allowed(event)
+
+    def phase_duration_s(self) -> float | None:
+        if self.phase is Phase.RECORDING:
+            return self.episode_time_s
+        if self.phase is Phase.RESETTING and self.reset_time_s > 0:
+            return self.reset_time_s
+        return None
+
+    def phase_elapsed_s(self) -> float:
+        return time.monotonic() - self.phase_started
+
+    # -- events --
+    def try_fire(self, event: Event) -> bool:
+        """Fire an event from a key or button; an event the table does not allow now does nothing."""
+        try:
+            self.fire(event)
+        except IllegalTransition:
+            return False
+        except StationError as e:
+            self.problem.emit(str(e))
+            return False
+        return True
+
+    def fire(self, event: Event) -> Step:
+        if event in (Event.RECORD, Event.NEXT, Event.RERECORD) and self.machine.allowed(event):
+            self._check_disk_space()
+        step = self.machine.fire(event)
+        self._reset_timer.stop()
+        for effect in step.takes:
+            self._apply(effect, step)
+        self.phase_started = time.monotonic()
+        if step.after is Phase.RESETTING and self.reset_time_s > 0:
+            self._reset_timer.start(int(self.reset_time_s * 1000))
+        self.state_changed.emit(step)
+        if step.after is Phase.STOPPED:
+            self._check_finished()
+        return step
+
+    def _apply(self, effect: Take, step: Step) -> None:
+        if effect is Take.START:
+            self._start_take()
+        elif effect is Take.KEEP_CURRENT:
+            self._end_take(keep=True, held=step.after is Phase.RESETTING, episode=step.episode - 1)
+        elif effect is Take.DISCARD_CURRENT:
+            self._end_take(keep=False, held=False, episode=step.episode)
+        elif effect is Take.CONFIRM_PREVIOUS:
+            for ft in self.finished_takes:
+                if ft.held:
+                    ft.held = False
+                    if ft.job is not None:
+                        self.queue.confirm(ft.job)
+        elif effect is Take.DISCARD_PREVIOUS:
+            held = [ft for ft in self.finished_takes if ft.held]
+            if held:
+                ft = held[-1]
+                ft.discarded, ft.held = True, False
+                if ft.job is not None:
+                    self.queue.cancel(ft.job)
+
+    def _take_info(self) -> TakeInfo:
+        spec = self.writer.spec
+        return TakeInfo(
+            task=self.task,
+            fps=self.fps,
+            robot_type=spec.robot_type,
+            joint_names=list(spec.joint_names),
+            cameras=[{"name": c.name, "width": c.width, "height": c.height} for c in spec.cameras],
+            created=time.time(),
+        )
+
+    def _start_take(self) -> None:
+        spool = SpoolWriter.create(self.writer.root, self._take_info())
+        max_rows = max(1, round(self.episode_time_s * self.fps))
+        take = TakeRecorder(spool, self.fps, max_rows, on_full=lambda: self._take_full.emit(take))
+        self.loop.swap_take(take)
+
+    def _end_take(self, keep: bool, held: bool, episode: int) -> None:
+        take = self.loop.swap_take(None)
+        if take is None:
+            return
+        if not keep:
+            threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
+            return
+        if take.rows == 0:  # stopped before the first tick: nothing to keep
+            threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
+            self.machine.kept -= 1
+            return
+        self.last_cadence = take.cadence
+        ft = FinishedTake(episode, take, held)
+        self.finished_takes.append(ft)
+        if self.synchronous:
+            self._finish_spool(ft)
+            self._on_spool_done(ft)
+        else:
+            threading.Thread(target=self._finish_spool, args=(ft,), name="spool-finish", daemon=True).start()
+
+    def _finish_spool(self, ft: FinishedTake) -> None:
+        try:
+            ft.spool_dir = ft.take.spool.finish(ft.take.cadence)
+        except BaseException as e:
+            log.exception("finishing the spool of episode %d failed", ft.episode)
+            ft.error = f"episode {ft.episode} could not be written to disk: {e}"
+        ft.finished.set()
+        if not self.synchronous:
+            self._spool_done.emit(ft)
+
+    def _on_spool_done(self, _ft: FinishedTake) -> None:
+        """Hand finished takes to the queue strictly in take order."""
+        while self.finished_takes and self.finished_takes[0].finished.is_set():
+            ft = self.finished_takes.pop(0)
+            if ft.error:
+                self.problem.emit(ft.error)
+                continue
+            assert ft.spool_dir is not None
+            if ft.discarded:
+                shutil.rmtree(ft.spool_dir, ignore_errors=True)
+                continue
+            self.take_recorded.emit(ft)
+            if self.synchronous:
+                save_episode(SpoolReader(ft.spool_dir), self.writer)
+                continue
+            ft.job = self.queue.submit(ft.spool_dir, held=ft.held)
+        self._check_finished()
+
+    # -- timers and failures --
+    def _on_take_full(self, take: TakeRecorder) -> None:
+        if self.loop.take is take and self.phase is Phase.RECORDING:
+            self.fire(Event.NEXT)
+
+    def _reset_time_up(self) -> None:
+        if self.phase is Phase.RESETTING:
+            self.fire(Event.NEXT)
+
+    def _on_loop_error(self, error: BaseException) -> None:
+        self._loop_failed.emit(str(error) or type(error).__name__)
+
+    def _on_loop_failed(self, message: str) -> None:
+        """An arm stopped answering: keep the take so far, stop, and take the follower's torque off."""
+        if self.machine.allowed(Event.STOP):
+            self.fire(Event.STOP)
+        try:
+            self.follower.disconnect()
+        except Exception:
+            log.exception("disabling follower torque after an arm error failed")
+        self.problem.emit(f"arm error, recording stopped and follower torque off: {message}")
+
+    def _watch_cameras(self) -> None:
+        for cam in self.cameras:
+            if cam.stalled and cam.name not in self._stalled:
+                self._stalled.add(cam.name)
+                self.problem.emit(
+                    f"camera {cam.name} has sent no frame for over 0.5 s: its last frame is being repeated"
+                )
+            elif not cam.stalled and cam.name in self._stalled:
+                self._stalled.discard(cam.name)
+
+    def _check_disk_space(self) -> None:
+        bytes_per_s = self.fps * sum(c.width * c.height * 3 + 64 for c in self.writer.spec.cameras)
+        need = bytes_per_s * self.episode_time_s * SPOOL_MARGIN
+        root = self.writer.root
+        free = shutil.disk_usage(root).free
+        if free < need:
+            raise DiskFullError(
+                f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
+                f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
+            )
+
+    def _check_finished(self) -> None:
+        if self.phase is Phase.STOPPED and not self.finished_takes and self.queue.is_idle:
+            self.finished.emit()
