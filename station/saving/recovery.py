@@ -10,9 +10,13 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from station.saving.queue import SaveQueue
 from station.saving.spool import CadenceReport, SpoolReader, list_spools, write_json_durably
+
+if TYPE_CHECKING:
+    from station.dataset.writer import DatasetWriter
+    from station.saving.queue import SaveQueue
 
 MIN_KEEP_FRAMES = 1
 
@@ -38,7 +42,7 @@ def seal_partial(path: Path) -> int:
     return frames
 
 
-def recover_into_queue(writer, queue: SaveQueue, keep_partial: bool = False) -> list[str]:
+def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bool = False) -> list[str]:
     """Repair the dataset, queue every complete spool, drop (or keep) partial ones. Returns what it did."""
     said = [f"repaired: {line}" for line in writer.repair()]
     complete, partial = find_spools(writer.root)

@@ -1,0 +1,133 @@
+"""The spool (durable, self-describing takes) and the control loop that fills it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.saving.recovery import find_spools, seal_partial
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, list_spools
+from station.session.loop import ControlLoop, TakeRecorder
+
+
+def take_info(cams=(("front", 8, 6),), fps=30) -> TakeInfo:
+    return TakeInfo(
+        task="stack", fps=fps, robot_type="so_follower", joint_names=[f"j{i}.pos" for i in range(6)],
+        cameras=[{"name": n, "width": w, "height": h} for n, w, h in cams], created=time.time(),
+    )
+
+
+def image(value: int, w=8, h=6) -> np.ndarray:
+    return np.full((h, w, 3), value, dtype=np.uint8)
+
+
+def test_spool_round_trip(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 8, 6), ("wrist", 4, 2))))
+    for i in range(40):
+        a = np.arange(6, dtype=np.float32) + i
+        writer.append(0.1 * i, a, -a, {"front": image(i), "wrist": image(200 - i, 4, 2)})
+    path = writer.finish(CadenceReport(fps=30, ticks=40, repeated_frames={"front": 1, "wrist": 0}))
+    assert list_spools(tmp_path) == [path]
+    spool = SpoolReader(path)
+    assert spool.complete and spool.frames == 40
+    assert spool.action[7].tolist() == [7, 8, 9, 10, 11, 12]
+    assert np.array_equal(spool.state, -spool.action)
+    front = list(spool.frames_of("front"))
+    assert len(front) == 40 and front[13][0, 0, 0] == 13 and front[13].shape == (6, 8, 3)
+    assert next(iter(spool.frames_of("wrist")))[0, 0, 0] == 200
+    assert spool.cadence is not None and spool.cadence.repeated_frames == {"front": 1, "wrist": 0}
+
+
+def test_a_crash_cut_spool_is_partial_and_can_be_sealed(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info())
+    for i in range(5):
+        writer.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": image(i)})
+    writer._queue.put(None)  # the process 'dies': data reached the files, done.json never written
+    writer._thread.join()
+    writer._close()
+    complete, partial = find_spools(tmp_path)
+    assert complete == [] and partial == [writer.directory]
+    assert SpoolReader(writer.directory).frames == 5
+    assert seal_partial(writer.directory) == 5
+    assert SpoolReader(writer.directory).complete
+
+
+def test_truncated_complete_spool_is_refused(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info())
+    for i in range(3):
+        writer.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": image(i)})
+    path = writer.finish(CadenceReport(ticks=3))
+    with open(path / "front.rgb", "r+b") as f:
+        f.truncate(8 * 6 * 3 * 2)
+    with pytest.raises(ValueError, match="truncated"):
+        SpoolReader(path)
+
+
+def test_wrong_frame_size_is_an_error_not_a_silent_truncation(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info())
+    writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": image(0, w=9)})
+    with pytest.raises(ValueError, match="expected 8x6"):
+        writer.finish(CadenceReport())
+
+
+def test_loop_records_one_row_per_tick_with_repeats_counted(tmp_path):
+    cam = PatternCamera("front", 8, 6, fps=10)  # slower than the loop: about two of three ticks repeat
+    cam.start()
+    loop = ControlLoop(SimulatedLeader(), SimulatedFollower(), [cam], fps=30)
+    full = threading.Event()
+    take = TakeRecorder(SpoolWriter.create(tmp_path, take_info()), 30, max_rows=15, on_full=full.set)
+    loop.start()
+    try:
+        loop.swap_take(take)
+        assert full.wait(5)
+        assert loop.swap_take(None) is take
+    finally:
+        loop.stop()
+        cam.stop()
+    path = take.spool.finish(take.cadence)
+    spool = SpoolReader(path)
+    assert spool.frames == 15 == take.cadence.ticks
+    assert take.cadence.repeated_frames is not None
+    assert 5 <= take.cadence.repeated_frames["front"] <= 14
+    periods = np.diff(spool.rows["t"])
+    assert np.all(periods > 0)
+    # the follower tracks the leader with lag: close, but not equal
+    assert np.abs(spool.action - spool.state).max() < 60
+    assert not np.array_equal(spool.action, spool.state)
+
+
+def test_loop_has_no_catch_up_burst_after_a_stall():
+    class SlowOnce(SimulatedLeader):
+        calls = 0
+
+        def read(self):
+            SlowOnce.calls += 1
+            if SlowOnce.calls == 3:
+                threading.Event().wait(0.2)  # one tick takes 6 periods
+            return super().read()
+
+    loop = ControlLoop(SlowOnce(), SimulatedFollower(), [], fps=30)
+    times: list[float] = []
+    done = threading.Event()
+    real_tick = loop.tick
+
+    def tick(t):
+        times.append(t)
+        real_tick(t)
+        if len(times) == 10:
+            done.set()
+
+    loop.tick = tick  # type: ignore[method-assign]
+    loop.start()
+    try:
+        assert done.wait(5)
+    finally:
+        loop.stop()
+    gaps = np.diff(times[:10])
+    assert gaps.max() > 0.15  # the stall shows
+    assert np.sort(gaps)[1] > 0.02  # and no two ticks come back to back to catch up
+    assert loop.late_ticks >= 1
