@@ -42,8 +42,9 @@ def run_headless(config: SessionConfig) -> int:
     check_root(config)
     devices = open_devices(config)
     recorder = None
+    lock = None
     try:
-        writer = open_dataset(config, devices)
+        writer, lock = open_dataset(config, devices)
         app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
         queue = SaveQueue(writer)
         for line in recover_into_queue(writer, queue):
@@ -104,4 +105,6 @@ def run_headless(config: SessionConfig) -> int:
         if recorder is not None:
             recorder.loop.stop()
         devices.close()
+        if lock is not None:
+            lock.release()
 

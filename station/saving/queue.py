@@ -12,19 +12,23 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from station.dataset.spec import VideoSettings
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import StationError
-from station.saving.job import Cancelled, commit_episode, prepare_episode
+from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode
 from station.saving.spool import CadenceReport, SpoolReader
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1
+PrepareFn = Callable[[SpoolReader, VideoSettings, Reporter], EpisodeData]
+CommitFn = Callable[[DatasetWriter, EpisodeData, Reporter], int]
 
 
 class JobStatus(Enum):
@@ -111,9 +115,10 @@ def describe_error(error: BaseException) -> str:
 
 
 class _PrepareRunnable(QRunnable):
-    def __init__(self, job: SaveJob, writer: DatasetWriter) -> None:
+    def __init__(self, job: SaveJob, writer: DatasetWriter, prepare: PrepareFn) -> None:
         super().__init__()
         self.signals = _WorkerSignals()
+        self._prepare = prepare
         self._job_id = job.id
         self._spool_dir = job.spool_dir
         self._cancel = job.cancel_flag
@@ -125,7 +130,7 @@ class _PrepareRunnable(QRunnable):
             if self._cancel.is_set():
                 raise Cancelled()
             spool = SpoolReader(self._spool_dir)
-            episode = prepare_episode(spool, self._video, reporter)
+            episode = self._prepare(spool, self._video, reporter)
         except Cancelled:
             self.signals.cancelled.emit(self._job_id)
         except BaseException as e:
@@ -136,9 +141,10 @@ class _PrepareRunnable(QRunnable):
 
 
 class _CommitRunnable(QRunnable):
-    def __init__(self, job: SaveJob, writer: DatasetWriter) -> None:
+    def __init__(self, job: SaveJob, writer: DatasetWriter, commit: CommitFn) -> None:
         super().__init__()
         self.signals = _WorkerSignals()
+        self._commit = commit
         self._job_id = job.id
         self._writer = writer
         assert job.prepared is not None
@@ -149,7 +155,7 @@ class _CommitRunnable(QRunnable):
     def run(self) -> None:
         reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
         try:
-            index = commit_episode(self._writer, self._episode, reporter)
+            index = self._commit(self._writer, self._episode, reporter)
         except BaseException as e:
             log.exception("committing take %s failed", self._spool_dir.name)
             self.signals.failed.emit(self._job_id, describe_error(e))
@@ -167,9 +173,17 @@ class SaveQueue(QObject):
     job_failed = Signal(object)  # SaveJob
     idle = Signal()  # nothing queued or running any more (failed jobs may remain)
 
-    def __init__(self, writer: DatasetWriter, prepare_threads: int = 1, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        writer: DatasetWriter,
+        prepare_threads: int = 1,
+        parent: QObject | None = None,
+        prepare: PrepareFn = prepare_episode,
+        commit: CommitFn = commit_episode,
+    ) -> None:
         super().__init__(parent)
         self.writer = writer
+        self.prepare, self.commit = prepare, commit  # the pure job functions; tests substitute slow or failing ones
         self.jobs: list[SaveJob] = []
         self._next_id = 0
         self._pool = QThreadPool(self)
@@ -294,7 +308,7 @@ class SaveQueue(QObject):
         s.cancelled.connect(self._on_cancelled)
 
     def _start_prepare(self, job: SaveJob) -> None:
-        runnable = _PrepareRunnable(job, self.writer)
+        runnable = _PrepareRunnable(job, self.writer, self.prepare)
         runnable.setAutoDelete(False)
         self._connect(runnable)
         self._runnables[job.id] = runnable
@@ -379,7 +393,7 @@ class SaveQueue(QObject):
                 self._committing = True
                 head.stage = "committing"
                 self._changed(head)
-                runnable = _CommitRunnable(head, self.writer)
+                runnable = _CommitRunnable(head, self.writer, self.commit)
                 runnable.setAutoDelete(False)
                 self._connect(runnable)
                 self._runnables[head.id] = runnable

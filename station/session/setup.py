@@ -14,6 +14,7 @@ from station.config import SessionConfig
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
 from station.errors import DatasetError
+from station.saving.lock import DatasetLock
 from station.session.devices import Devices
 
 
@@ -47,8 +48,17 @@ def dataset_spec(config: SessionConfig, devices: Devices) -> DatasetSpec:
     )
 
 
-def open_dataset(config: SessionConfig, devices: Devices) -> DatasetWriter:
+def open_dataset(config: SessionConfig, devices: Devices) -> tuple[DatasetWriter, DatasetLock]:
+    """Create the dataset, or open it to append; either way hold its lock (release it when done)."""
     spec = dataset_spec(config, devices)
+    lock = DatasetLock(config.root)
     if config.resume:
-        return DatasetWriter.open(config.root, spec)
-    return DatasetWriter.create(config.root, config.repo_id, spec)
+        lock.acquire()  # before open(): opening repairs, which must not race another station's commit
+        try:
+            return DatasetWriter.open(config.root, spec), lock
+        except BaseException:
+            lock.release()
+            raise
+    writer = DatasetWriter.create(config.root, config.repo_id, spec)
+    lock.acquire()
+    return writer, lock

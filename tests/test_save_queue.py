@@ -1,0 +1,163 @@
+"""The save queue with fake slow jobs: commit order, failure and retry, cancel on re-record, discard."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.dataset.spec import DatasetSpec
+from station.saving.job import disk_errors_in_plain_words
+from station.saving.queue import JobStatus, SaveQueue
+from station.saving.spool import CadenceReport, SpoolWriter, TakeInfo
+
+
+@dataclass
+class FakeWriter:
+    root: Path
+    spec: DatasetSpec = field(default_factory=lambda: DatasetSpec(fps=30))
+    committed: list[str] = field(default_factory=list)
+
+    @property
+    def total_episodes(self) -> int:
+        return len(self.committed)
+
+    def repair(self) -> list[str]:
+        return []
+
+
+class Gates:
+    """Prepare functions that wait until the test opens their gate, and can fail on demand."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, threading.Event] = {}
+        self.fail_once: set[str] = set()
+
+    def gate(self, task: str) -> threading.Event:
+        return self.gates.setdefault(task, threading.Event())
+
+    def prepare(self, spool, video, reporter):
+        task = spool.info.task
+        reporter.stage("encoding front")
+        assert self.gate(task).wait(10)
+        if task in self.fail_once:
+            self.fail_once.discard(task)
+            with disk_errors_in_plain_words(spool.directory):
+                raise OSError(errno.ENOSPC, "No space left on device")
+        reporter.progress(1.0)
+        return task
+
+    @staticmethod
+    def commit(writer, episode, reporter):
+        reporter.stage("committing")
+        writer.committed.append(episode)
+        return len(writer.committed) - 1
+
+
+def make_spool(root: Path, task: str) -> Path:
+    info = TakeInfo(task, 30, "so_follower", [f"j{i}" for i in range(6)], [], time.time())
+    w = SpoolWriter.create(root, info)
+    for i in range(3):
+        w.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {})
+    return w.finish(CadenceReport(ticks=3))
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path):
+    gates = Gates()
+    writer = FakeWriter(tmp_path)
+    queue = SaveQueue(writer, prepare_threads=2, prepare=gates.prepare, commit=gates.commit)  # type: ignore[arg-type]
+    yield queue, writer, gates, tmp_path
+    for g in gates.gates.values():
+        g.set()
+    queue.shutdown()
+
+
+def test_commits_follow_take_order_whatever_finishes_first(qtbot, setup):
+    queue, writer, gates, root = setup
+    jobs = [queue.submit(make_spool(root, t)) for t in ("a", "b", "c")]
+    assert [queue.expected_episode(j) for j in jobs] == [0, 1, 2]
+    gates.gate("b").set()
+    qtbot.waitUntil(lambda: jobs[1].stage == "waiting to commit")
+    assert writer.committed == []  # b is ready but a is not
+    with qtbot.waitSignal(queue.idle, timeout=10_000, check_params_cb=lambda *a: queue.is_idle):
+        gates.gate("a").set()
+        gates.gate("c").set()
+    assert writer.committed == ["a", "b", "c"]
+    assert [j.episode for j in jobs] == [0, 1, 2]
+    assert all(j.status is JobStatus.DONE for j in jobs)
+    assert not any(j.spool_dir.exists() for j in jobs)
+
+
+def test_failure_keeps_spool_blocks_later_commits_and_retry_works(qtbot, setup):
+    queue, writer, gates, root = setup
+    gates.fail_once.add("a")
+    a = queue.submit(make_spool(root, "a"))
+    b = queue.submit(make_spool(root, "b"))
+    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+        gates.gate("a").set()
+    assert a.status is JobStatus.FAILED
+    assert "disk" in a.error and "full" in a.error and "Retry" in a.error
+    assert a.spool_dir.exists()
+    gates.gate("b").set()
+    qtbot.waitUntil(lambda: b.stage == "waiting to commit")
+    assert writer.committed == []  # b must not take a's episode number
+    assert queue.expected_episode(b) == 1
+    with qtbot.waitSignal(queue.job_saved, timeout=10_000, check_params_cb=lambda j: j is b):
+        queue.retry(a)
+    assert writer.committed == ["a", "b"] and (a.episode, b.episode) == (0, 1)
+
+
+def test_discarding_a_failed_take_moves_the_next_one_up(qtbot, setup):
+    queue, writer, gates, root = setup
+    gates.fail_once.add("a")
+    a = queue.submit(make_spool(root, "a"))
+    b = queue.submit(make_spool(root, "b"))
+    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+        gates.gate("a").set()
+    with qtbot.waitSignal(queue.job_saved, timeout=10_000):
+        gates.gate("b").set()
+        queue.discard(a)
+    assert a.status is JobStatus.CANCELLED and not a.spool_dir.exists()
+    assert writer.committed == ["b"] and b.episode == 0
+
+
+def test_rerecord_cancels_the_held_take(qtbot, setup):
+    queue, writer, gates, root = setup
+    a = queue.submit(make_spool(root, "a"), held=True)  # in its reset phase: may still be re-recorded
+    gates.gate("a").set()
+    qtbot.waitUntil(lambda: a.prepared is not None)
+    assert writer.committed == [] and a.stage == "waiting for the reset to end"
+    assert queue.cancel(a)
+    assert a.status is JobStatus.CANCELLED and not a.spool_dir.exists()
+    b = queue.submit(make_spool(root, "a again"))
+    assert queue.expected_episode(b) == 0
+    with qtbot.waitSignal(queue.job_saved, timeout=10_000):
+        gates.gate("a again").set()
+    assert writer.committed == ["a again"] and b.episode == 0
+
+
+def test_cancel_while_running_drops_the_result(qtbot, setup):
+    queue, writer, gates, root = setup
+    a = queue.submit(make_spool(root, "a"), held=True)
+    qtbot.waitUntil(lambda: a.status is JobStatus.RUNNING)
+    assert queue.cancel(a)
+    gates.gate("a").set()
+    qtbot.waitUntil(lambda: not a.in_flight)
+    assert a.status is JobStatus.CANCELLED and writer.committed == [] and not a.spool_dir.exists()
+
+
+def test_confirmed_take_commits(qtbot, setup):
+    queue, writer, gates, root = setup
+    a = queue.submit(make_spool(root, "a"), held=True)
+    gates.gate("a").set()
+    qtbot.waitUntil(lambda: a.prepared is not None)
+    with qtbot.waitSignal(queue.job_saved, timeout=10_000):
+        queue.confirm(a)
+    assert a.status is JobStatus.DONE and writer.committed == ["a"]
+    assert not queue.cancel(a)  # in the dataset: too late to discard
