@@ -1,0 +1,97 @@
+"""`station bench`: background saving against a synchronous save, side by side in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="measure dead time, cadence and saving against a synchronous baseline")
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--cameras", type=int, default=2, choices=[1, 2, 3, 4])
+    p.add_argument("--size", default="640x480", help="camera size WxH (default 640x480)")
+    p.add_argument("--episodes", type=int, default=4)
+    p.add_argument("--episode-time", type=float, default=10.0)
+    p.add_argument("--reset-time", type=float, default=0.0)
+    p.add_argument("--vcodec", default="libsvtav1", choices=["libsvtav1", "h264"])
+    p.add_argument("--commit-episodes", type=int, default=50)
+    p.add_argument("--long", action="store_true", help="also record one 60 s take for peak memory")
+    p.add_argument("--gui", action="store_true", help="measure the window instead: display fps and GUI stalls")
+    p.add_argument("--seconds", type=float, default=20.0, help="with --gui: how long to record")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+TARGETS = [
+    ("dead time p99 < 50 ms", lambda r: r["dead_time_ms"]["p99"] < 50),
+    ("dead time 50x better than synchronous p50", lambda r: r["dead_time_ratio"] >= 50),
+    ("late ticks < 0.5%", lambda r: r["late_tick_fraction"] < 0.005),
+    ("period p99 < 1.1 x period", lambda r: r["period_p99_ms"] < 1.1 * r["period_target_ms"]),
+    ("no dropped frames, video frames == rows", lambda r: r["dropped_frames"] == 0 and r["video_frames"] == r["rows"]),
+    ("drain < one take", lambda r: r["drain_s"] < r["episode_s"]),
+    ("realtime factor > 1", lambda r: r["realtime_factor"] > 1),
+    ("commit growth < 1.5", lambda r: r["commit_growth"] < 1.5),
+    ("peak RSS < 600 MB", lambda r: r["peak_rss_mb"] < 600),
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    from station.errors import ConfigError
+
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"bad --size {args.size!r}: expected WxH, e.g. 640x480") from None
+    log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
+    if args.gui:
+        import tempfile
+        from pathlib import Path
+
+        from widgets.gui_bench import measure_gui
+
+        with tempfile.TemporaryDirectory(prefix="station-gui-bench-") as tmp:
+            result = measure_gui(args.seconds, Path(tmp) / "ds")
+        print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+        return 0
+    from bench.session_bench import run as run_bench
+
+    report = run_bench(
+        fps=args.fps, cameras=args.cameras, size=(w, h), episodes=args.episodes, episode_s=args.episode_time,
+        reset_s=args.reset_time, vcodec=args.vcodec, long_take=args.long, commit_episodes=args.commit_episodes,
+        log=log,
+    )
+    if args.json:
+        print(json.dumps(report), flush=True)
+        return 0
+    print(format_report(report), flush=True)
+    return 0
+
+
+def format_report(r: dict) -> str:
+    d, s = r["dead_time_ms"], r["sync_dead_time_ms"]
+    lines = [
+        f"session: {r['episodes']} takes x {r['episode_s']:g} s, {r['cameras']} cameras {r['size']} @ {r['fps']} fps, "
+        f"{r['vcodec']}",
+        "",
+        f"{'':28}{'background':>14}{'synchronous':>14}",
+        f"{'dead time p50 (ms)':28}{d['p50']:>14.1f}{s['p50']:>14.1f}",
+        f"{'dead time p99 (ms)':28}{d['p99']:>14.1f}{s['p99']:>14.1f}",
+        f"{'dead time max (ms)':28}{d['max']:>14.1f}{s['max']:>14.1f}",
+        f"{'late ticks':28}{r['late_tick_fraction']:>14.2%}{r['sync_late_tick_fraction']:>14.2%}",
+        f"{'session wall time (s)':28}{r['wall_s']['background']:>14.1f}{r['wall_s']['sync']:>14.1f}",
+        "",
+        f"synchronous p50 / background p99 dead time: {r['dead_time_ratio']}x",
+        f"control period p99: {r['period_p99_ms']} ms (target {r['period_target_ms']} ms)",
+        f"rows {r['rows']}, video frames per camera {r['video_frames']}, dropped {r['dropped_frames']}, "
+        f"repeated {r['repeated_frames']}",
+        f"drain after the last take: {r['drain_s']} s; encode {r['encode_fps']} frames/s "
+        f"= {r['realtime_factor']}x real time",
+        f"commit: first {r['commit_ms_first']} ms, last {r['commit_ms_last']} ms, growth {r['commit_growth']}x",
+        f"peak RSS: {r['peak_rss_mb']} MB"
+        + (f" (4 takes: {r['peak_rss_mb_4_takes']} MB, with a 60 s take: {r['peak_rss_mb_60s_take']} MB)"
+           if r.get("peak_rss_mb_60s_take") else ""),
+        "",
+    ]
+    for name, ok in TARGETS:
+        lines.append(f"  [{'pass' if ok(r) else 'MISS'}] {name}")
+    return "\n".join(lines)
