@@ -1,0 +1,143 @@
+"""Encode camera frames to mp4 on an exact constant-rate PTS grid, and probe what was written.
+
+LeRobot finds the frame for row k of an episode at `from_timestamp + k / fps` and fails (or silently shifts)
+when no decoded frame lies within 1e-4 s. So every input frame becomes exactly one encoded frame with pts i
+in the codec time base 1/fps; the mp4 stream uses 1/(fps*512) like LeRobot's files, which makes every muxed
+PTS an exact integer multiple (i * 512) with no rounding drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.stream import VideoStream
+
+from station.dataset.fsutil import fsync_file, remove_quietly
+from station.dataset.spec import CODECS, VideoSettings
+from station.errors import DatasetError
+
+# LeRobot's mp4 stream time base is 1/(fps * 512); keeping it makes our files concatenate with theirs.
+TIME_BASE_MULTIPLIER = 512
+
+
+def _encoder_options(settings: VideoSettings) -> dict[str, str]:
+    return {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
+
+
+def _thread_count(encoder: str) -> int:
+    """Threads per encode. Two cameras encode at once on a 2-core machine: give each half the cores.
+
+    SVT-AV1 derives its own parallelism from the core count (0 = let it); measured on 2 cores, forcing
+    it lower (lp=1) cost ~30% throughput with two encodes running, while x264 ran best with 1 thread each.
+    """
+    if encoder == "libsvtav1":
+        return 0
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _check_frame(i: int, frame: np.ndarray, width: int, height: int) -> None:
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise DatasetError(
+            f"camera frame {i} is {frame.dtype} {frame.shape}, not an RGB uint8 image: cannot encode it"
+        )
+    if frame.shape[0] != height or frame.shape[1] != width:
+        raise DatasetError(
+            f"camera frame {i} is {frame.shape[1]}x{frame.shape[0]} but the video is {width}x{height}: "
+            "the camera changed resolution during the episode"
+        )
+
+
+def encode_video(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    fps: int,
+    width: int,
+    height: int,
+    settings: VideoSettings,
+    on_frame: Callable[[int], None] | None = None,
+) -> int:
+    """Encode RGB uint8 (H, W, 3) frames to `path`, one encoded frame per input frame, pts i on 1/fps.
+
+    Returns the number of frames written. The file is fsynced before returning; on any error the partial
+    file is deleted so a half-written video is never mistaken for a finished one.
+    """
+    if settings.codec not in CODECS:
+        raise DatasetError(f"unknown video codec {settings.codec!r}: use libsvtav1 or h264")
+    if width % 2 or height % 2:
+        raise DatasetError(
+            f"a {width}x{height} camera cannot be encoded as {settings.pix_fmt}: use even sizes"
+        )
+    encoder = CODECS[settings.codec][0]
+    # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors.
+    os.environ.setdefault("SVT_LOG", "1")
+    codec_tb = Fraction(1, fps)
+    path = Path(path)
+    count = 0
+    try:
+        with av.open(str(path), "w", format="mp4") as container:
+            stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings))
+            assert isinstance(stream, VideoStream)
+            stream.width = width
+            stream.height = height
+            stream.pix_fmt = settings.pix_fmt
+            stream.codec_context.time_base = codec_tb
+            stream.time_base = Fraction(1, fps * TIME_BASE_MULTIPLIER)
+            threads = _thread_count(encoder)
+            if threads:
+                stream.codec_context.thread_count = threads
+            for frame in frames:
+                _check_frame(count, frame, width, height)
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                vf.pts = count
+                vf.time_base = codec_tb
+                container.mux(stream.encode(vf))
+                count += 1
+                if on_frame is not None:
+                    on_frame(count - 1)
+            container.mux(stream.encode(None))
+        fsync_file(path)
+    except BaseException:
+        remove_quietly(path)
+        raise
+    return count
+
+
+def probe_video(path: Path) -> tuple[int, list[float]]:
+    """(frame count, timestamp in seconds of every decoded frame), by decoding the whole file.
+
+    Decoding rather than trusting the container index is the point: it is what LeRobot's loader sees.
+    """
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            tb = stream.time_base
+            stamps: list[float] = []
+            for frame in container.decode(stream):
+                if frame.pts is None or tb is None:
+                    raise DatasetError(f"{path} has a frame without a timestamp")
+                stamps.append(float(frame.pts * tb))
+    except (av.FFmpegError, IndexError) as e:
+        raise DatasetError(f"{path} is not a readable video ({e})") from e
+    return len(stamps), stamps
+
+
+def video_stream_info(path: Path) -> dict[str, object]:
+    """Cheap facts from the container header (no decoding): frames, width, height, codec, fps."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return {
+                "frames": int(stream.frames),
+                "width": int(stream.codec_context.width),
+                "height": int(stream.codec_context.height),
+                "codec": stream.codec_context.codec.canonical_name,
+                "fps": float(stream.average_rate) if stream.average_rate else None,
+            }
+    except (av.FFmpegError, IndexError) as e:
+        raise DatasetError(f"{path} is not a readable video ({e})") from e

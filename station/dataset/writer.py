@@ -1,0 +1,482 @@
+"""Append episodes to a LeRobot v3.0 dataset, one file per episode, atomically and durably.
+
+A commit writes every new file under a hidden temp name, then a journal listing the renames that publish
+them, then performs the renames with info.json last. A crash before the journal leaves only temp files
+(deleted by `repair`); a crash after it is rolled forward by `repair`. So the totals in info.json never run
+ahead of the files on disk, and the cost of a commit does not grow with the dataset (stats are folded in,
+not recomputed; only the new episode's files are written).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from station.dataset import fsutil
+from station.dataset.features import (
+    ACTION,
+    INFO_PATH,
+    STATE,
+    STATS_PATH,
+    TASKS_PATH,
+    build_info,
+    column_keys,
+    data_file,
+    episode_location,
+    episodes_file,
+    video_file,
+)
+from station.dataset.fsutil import JOURNAL_PATH
+from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
+from station.dataset.spec import DatasetSpec
+from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
+from station.dataset.video import video_stream_info
+from station.errors import DatasetError
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class EpisodeData:
+    task: str
+    action: np.ndarray  # (N, 6) float32 — the leader
+    state: np.ndarray  # (N, 6) float32 — the follower
+    videos: dict[str, Path]  # camera name -> finished mp4 with exactly N frames, same filesystem
+    image_stats: dict[str, dict[str, np.ndarray]]  # camera name -> image_stats(...)
+
+
+class DatasetWriter:
+    """The one object that changes a dataset on disk. Build it with `create` or `open`."""
+
+    def __init__(
+        self,
+        root: Path,
+        spec: DatasetSpec,
+        repo_id: str | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.spec = spec
+        self.repo_id = repo_id
+        self.info: dict[str, Any] = {}
+        self.stats: dict[str, dict[str, np.ndarray]] = {}
+        self.tasks: list[str] = []
+        self.total_episodes = 0
+        self.total_frames = 0
+        self._load_state()
+
+    # ----- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
+        """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
+        root = Path(root)
+        if not _REPO_ID.match(repo_id):
+            raise DatasetError(f"dataset name {repo_id!r} is not of the form user/name")
+        if spec.fps <= 0:
+            raise DatasetError(f"fps must be positive, not {spec.fps}")
+        if (root / INFO_PATH).exists():
+            raise DatasetError(f"{root} already holds a dataset: use --resume to add episodes to it")
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise DatasetError(f"{root} exists and is not empty: choose a new folder for the dataset")
+        info = build_info(spec)
+        try:
+            fsutil.make_dirs(root / "meta")
+            fsutil.write_json_atomic(root / INFO_PATH, info)
+        except OSError as e:
+            raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
+        return cls(root, spec, repo_id)
+
+    @classmethod
+    def open(cls, root: Path, spec: DatasetSpec) -> DatasetWriter:
+        """Resume a dataset: finish or undo an interrupted commit, then refuse an incompatible `spec`.
+
+        An incompatible dataset raises DatasetError naming the first difference, with nothing changed.
+        """
+        root = Path(root)
+        load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
+        repair_dataset(root)
+        writer = cls(root, spec)
+        problem = compatibility_problem(writer.info, spec)
+        if problem:
+            raise DatasetError(problem)
+        return writer
+
+    def _load_state(self) -> None:
+        info = load_info(self.root)
+        tasks = load_tasks(self.root) if (self.root / TASKS_PATH).exists() else []
+        stats = load_stats(self.root) if (self.root / STATS_PATH).exists() else {}
+        if len(tasks) != info["total_tasks"]:
+            raise DatasetError(
+                f"{self.root} counts {info['total_tasks']} tasks in info.json "
+                f"but has {len(tasks)} in tasks.parquet"
+            )
+        if info["total_episodes"] > 0:
+            last = read_last_episode(self.root)
+            if (
+                last is None
+                or last["episode_index"] != info["total_episodes"] - 1
+                or last["dataset_to_index"] != info["total_frames"]
+            ):
+                raise DatasetError(
+                    f"{self.root} is inconsistent: its episode table does not end at the "
+                    f"{info['total_episodes']} episodes info.json counts (run `station check` on it)"
+                )
+        self.info, self.tasks, self.stats = info, tasks, stats
+        self.total_episodes = int(info["total_episodes"])
+        self.total_frames = int(info["total_frames"])
+
+    # ----- recovery ----------------------------------------------------------------------------
+
+    def repair(self) -> list[str]:
+        """Roll an interrupted commit forward (journal) and delete leftover temp files."""
+        done = repair_dataset(self.root)
+        self._load_state()
+        return done
+
+    def _fault(self, point: str) -> None:
+        """Test hook, called at named points of a commit; tests monkeypatch it to raise."""
+
+    # ----- commit ------------------------------------------------------------------------------
+
+    def commit_episode(self, ep: EpisodeData, on_stage: Callable[[str], None] | None = None) -> int:
+        """Append one episode; returns its episode_index. See the module docstring for the protocol."""
+        stage = on_stage or (lambda _name: None)
+        if (self.root / JOURNAL_PATH).exists():
+            self.repair()
+        n = self._validate(ep)
+        e, start = self.total_episodes, self.total_frames
+        chunk, file = episode_location(e)
+        fps = int(self.info["fps"])
+        tasks = list(self.tasks)
+        if ep.task not in tasks:
+            tasks.append(ep.task)
+        task_index = tasks.index(ep.task)
+        features = self.info["features"]
+
+        renames: list[tuple[Path, Path]] = []
+        temps: list[Path] = []
+        try:
+            stage("writing videos")
+            for cam in self.spec.cameras:
+                src, final = Path(ep.videos[cam.name]), video_file(self.root, cam.key, chunk, file)
+                fsutil.make_dirs(final.parent)
+                if not fsutil.same_filesystem(src, final.parent):
+                    src = fsutil.copy_to_temp(src, final)
+                    temps.append(src)
+                renames.append((src, final))
+
+            stage("writing frames table")
+            table = data_table(column_keys(features), ep.action, ep.state, fps, e, start, task_index)
+            ep_stats = _episode_stats(table, ep, self.spec)
+            final = data_file(self.root, chunk, file)
+            temps.append(_write_temp_parquet(final, table))
+            renames.append((temps[-1], final))
+
+            stage("writing episode table")
+            row = episode_table(
+                episode_index=e,
+                task=ep.task,
+                length=n,
+                chunk_file=(chunk, file),
+                from_index=start,
+                fps=fps,
+                video_keys=[cam.key for cam in self.spec.cameras],
+                stats=ep_stats,
+            )
+            final = episodes_file(self.root, chunk, file)
+            temps.append(_write_temp_parquet(final, row))
+            renames.append((temps[-1], final))
+            if len(tasks) != len(self.tasks):
+                final = self.root / TASKS_PATH
+                temps.append(_write_temp_parquet(final, tasks_table(tasks)))
+                renames.append((temps[-1], final))
+
+            stage("updating stats")
+            new_stats = aggregate_stats([self.stats, ep_stats]) if self.stats else aggregate_stats([ep_stats])
+            temps.append(fsutil.write_temp_json(self.root / STATS_PATH, stats_to_json(new_stats)))
+            renames.append((temps[-1], self.root / STATS_PATH))
+            info = dict(self.info)
+            info.update(
+                total_episodes=e + 1,
+                total_frames=start + n,
+                total_tasks=len(tasks),
+                splits={"train": f"0:{e + 1}"},
+            )
+            temps.append(fsutil.write_temp_json(self.root / INFO_PATH, info))
+            renames.append((temps[-1], self.root / INFO_PATH))
+            self._fault("after-temp-files")
+            stage("saving")
+            fsutil.write_journal(self.root, f"episode {e}", renames)
+        except BaseException:
+            for tmp in temps:
+                fsutil.remove_quietly(tmp)
+            fsutil.remove_quietly(fsutil.temp_path_for(self.root / JOURNAL_PATH))
+            raise
+
+        # From here on the journal makes the commit recoverable: a failure leaves it for repair().
+        self._fault("after-journal")
+        data_final = data_file(self.root, chunk, file)
+        for src, dst in renames:
+            if dst == self.root / INFO_PATH:
+                self._fault("before-info")
+            fsutil.replace_durably(src, dst)
+            if dst == data_final:
+                self._fault("mid-rename")
+        fsutil.remove_quietly(self.root / JOURNAL_PATH)
+        fsutil.fsync_dir((self.root / JOURNAL_PATH).parent)
+
+        self.info, self.stats, self.tasks = info, new_stats, tasks
+        self.total_episodes, self.total_frames = e + 1, start + n
+        stage("saved")
+        return e
+
+    def _validate(self, ep: EpisodeData) -> int:
+        """Refuse an episode that would make the dataset invalid, before anything is written."""
+        joints = len(self.spec.joint_names)
+        if not isinstance(ep.task, str) or not ep.task.strip():
+            raise DatasetError("the episode has no task description: type what the robot should do")
+        action, state = np.asarray(ep.action), np.asarray(ep.state)
+        n = action.shape[0] if action.ndim == 2 else 0
+        if action.shape != (n, joints) or state.shape != (n, joints) or n == 0:
+            raise DatasetError(
+                f"the episode's action {action.shape} and state {state.shape} are not the same "
+                f"non-empty (frames, {joints}) arrays"
+            )
+        if not (np.isfinite(action).all() and np.isfinite(state).all()):
+            raise DatasetError("the episode has missing (NaN) joint positions and cannot be saved")
+        names = {cam.name for cam in self.spec.cameras}
+        if set(ep.videos) != names or set(ep.image_stats) != names:
+            raise DatasetError(
+                f"the episode has videos for {sorted(ep.videos)} but the dataset records {sorted(names)}"
+            )
+        for cam in self.spec.cameras:
+            path = Path(ep.videos[cam.name])
+            if not path.is_file():
+                raise DatasetError(f"the {cam.name} video of the episode is missing ({path})")
+            facts = video_stream_info(path)
+            if facts["frames"] != n:
+                raise DatasetError(
+                    f"the {cam.name} video has {facts['frames']} frames but the episode has {n} rows"
+                )
+            if (facts["width"], facts["height"]) != (cam.width, cam.height):
+                raise DatasetError(
+                    f"the {cam.name} video is {facts['width']}x{facts['height']} "
+                    f"but the dataset records {cam.width}x{cam.height}"
+                )
+            stats = ep.image_stats[cam.name]
+            for name in STAT_NAMES:
+                want = (1,) if name == "count" else (3, 1, 1)
+                if name not in stats or np.asarray(stats[name]).shape != want:
+                    raise DatasetError(f"the {cam.name} image stats lack a {want}-shaped {name!r}")
+        return n
+
+
+def _episode_stats(table: pa.Table, ep: EpisodeData, spec: DatasetSpec) -> dict[str, dict[str, np.ndarray]]:
+    """Stats of every numeric feature of one episode (defaults included) plus the cameras' image stats."""
+    stats: dict[str, dict[str, np.ndarray]] = {}
+    for key in table.column_names:
+        col = table.column(key).combine_chunks()
+        if key in (ACTION, STATE):
+            values = col.values.to_numpy(zero_copy_only=False).reshape(len(col), -1)
+        else:
+            values = col.to_numpy(zero_copy_only=False)
+        stats[key] = numeric_stats(values)
+    for cam in spec.cameras:
+        stats[cam.key] = {name: np.asarray(v) for name, v in ep.image_stats[cam.name].items()}
+    return stats
+
+
+def _write_temp_parquet(final: Path, table: pa.Table) -> Path:
+    """One row group, snappy, under the temp name of `final`, fsynced."""
+    fsutil.make_dirs(final.parent)
+    tmp = fsutil.temp_path_for(final)
+    pq.write_table(table, tmp, compression="snappy", row_group_size=max(1, table.num_rows))
+    fsutil.fsync_file(tmp)
+    return tmp
+
+
+# ----- recovery ----------------------------------------------------------------------------------
+
+_DATASET_FOLDERS = ("meta", "data", "videos", ".station")
+
+
+def repair_dataset(root: Path) -> list[str]:
+    """Finish an interrupted commit (if its journal exists) and delete leftover temp files.
+
+    Returns one plain sentence per thing done; [] when the dataset was already clean.
+    """
+    done: list[str] = []
+    try:
+        label = fsutil.roll_forward(root)
+        if label is not None:
+            done.append(f"finished saving {label}, which had been interrupted")
+        stray = list(fsutil.iter_temp_files(root, _DATASET_FOLDERS))
+        for path in stray:
+            fsutil.remove_quietly(path)
+            fsutil.fsync_dir(path.parent)
+        if stray:
+            done.append(f"deleted {len(stray)} temporary file(s) left by an interrupted save")
+    except OSError as e:
+        raise DatasetError(f"cannot repair {root}: {e}") from e
+    return done
+
+
+# ----- resume compatibility ----------------------------------------------------------------------
+
+
+def compatibility_problem(info: dict[str, Any], spec: DatasetSpec) -> str | None:
+    """The first difference that makes appending `spec` episodes to this dataset wrong, or None."""
+    have = spec_from_info(info)
+    where = "the dataset"
+    if have.fps != spec.fps:
+        return f"{where} records at {have.fps} fps but this session is set to {spec.fps} fps"
+    if have.robot_type != spec.robot_type:
+        return f"{where} is for robot type {have.robot_type!r} but this session records {spec.robot_type!r}"
+    if tuple(have.joint_names) != tuple(spec.joint_names):
+        return f"{where} has joints {', '.join(have.joint_names)}, not {', '.join(spec.joint_names)}"
+    expected = set(build_info(spec)["features"])
+    extra = sorted(set(info["features"]) - expected)
+    if extra:
+        return f"{where} has features this station does not record: {', '.join(extra)}"
+    old = {c.name: c for c in have.cameras}
+    new = {c.name: c for c in spec.cameras}
+    if set(old) != set(new):
+        return (
+            f"{where} has cameras {', '.join(sorted(old)) or 'none'} "
+            f"but this session has {', '.join(sorted(new)) or 'none'}"
+        )
+    for name in sorted(new):
+        a, b = old[name], new[name]
+        if (a.width, a.height) != (b.width, b.height):
+            return f"{where} records camera {name} at {a.width}x{a.height}, not {b.width}x{b.height}"
+    if spec.cameras:
+        vinfo = info["features"][spec.cameras[0].key].get("info") or {}
+        ours = build_info(spec)["features"][spec.cameras[0].key]["info"]
+        for key in ("video.codec", "video.pix_fmt", "video.g", "video.crf", "video.preset"):
+            if key in vinfo and vinfo[key] != ours[key]:
+                return f"{where} videos use {key.split('.')[1]} {vinfo[key]!r}, not {ours[key]!r}"
+    return None
+
+
+# ----- tables ------------------------------------------------------------------------------------
+
+
+def _vector_column(values: np.ndarray) -> pa.Array:
+    arr = np.ascontiguousarray(values, dtype=np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(arr.reshape(-1), type=pa.float32()), arr.shape[1])
+
+
+def data_table(
+    columns: list[str],
+    action: np.ndarray,
+    state: np.ndarray,
+    fps: int,
+    episode_index: int,
+    from_index: int,
+    task_index: int,
+) -> pa.Table:
+    """One row per tick; columns exactly the declared non-video features, in their declared order."""
+    n = len(action)
+    frame_index = np.arange(n, dtype=np.int64)
+    arrays: dict[str, pa.Array] = {
+        ACTION: _vector_column(action),
+        STATE: _vector_column(state),
+        "timestamp": pa.array((frame_index / fps).astype(np.float32), type=pa.float32()),
+        "frame_index": pa.array(frame_index, type=pa.int64()),
+        "episode_index": pa.array(np.full(n, episode_index, dtype=np.int64), type=pa.int64()),
+        "index": pa.array(np.arange(from_index, from_index + n, dtype=np.int64), type=pa.int64()),
+        "task_index": pa.array(np.full(n, task_index, dtype=np.int64), type=pa.int64()),
+    }
+    return pa.table({name: arrays[name] for name in columns})
+
+
+def _stat_type(value: np.ndarray, name: str) -> pa.DataType:
+    """list<double> for vectors, list<int64> for count, nested lists for (3, 1, 1) image stats."""
+    t: pa.DataType = pa.int64() if name == "count" else pa.float64()
+    for _ in range(np.asarray(value).ndim):
+        t = pa.list_(t)
+    return t
+
+
+def episode_table(
+    episode_index: int,
+    task: str,
+    length: int,
+    chunk_file: tuple[int, int],
+    from_index: int,
+    fps: int,
+    video_keys: list[str],
+    stats: dict[str, dict[str, np.ndarray]],
+) -> pa.Table:
+    """The one-row meta/episodes table of an episode, columns in LeRobot's order."""
+    chunk, file = chunk_file
+    row: dict[str, tuple[Any, pa.DataType]] = {
+        "episode_index": (episode_index, pa.int64()),
+        "tasks": ([task], pa.list_(pa.string())),
+        "length": (length, pa.int64()),
+        "data/chunk_index": (chunk, pa.int64()),
+        "data/file_index": (file, pa.int64()),
+        "dataset_from_index": (from_index, pa.int64()),
+        "dataset_to_index": (from_index + length, pa.int64()),
+    }
+    for key in video_keys:
+        row[f"videos/{key}/chunk_index"] = (chunk, pa.int64())
+        row[f"videos/{key}/file_index"] = (file, pa.int64())
+        row[f"videos/{key}/from_timestamp"] = (0.0, pa.float64())
+        row[f"videos/{key}/to_timestamp"] = (length / fps, pa.float64())
+    for feature, fstats in stats.items():
+        for name in STAT_NAMES:
+            value = np.asarray(fstats[name])
+            row[f"stats/{feature}/{name}"] = (value.tolist(), _stat_type(value, name))
+    row["meta/episodes/chunk_index"] = (chunk, pa.int64())
+    row["meta/episodes/file_index"] = (file, pa.int64())
+    return pa.table({name: pa.array([value], type=t) for name, (value, t) in row.items()})
+
+
+def tasks_table(tasks: list[str]) -> pa.Table:
+    """task_index with the task text as the pandas index "task" (LeRobot reads it with pandas)."""
+    table = pa.table(
+        {
+            "task_index": pa.array(range(len(tasks)), type=pa.int64()),
+            "task": pa.array(tasks, type=pa.string()),
+        }
+    )
+    pandas_meta = {
+        "index_columns": ["task"],
+        "column_indexes": [
+            {
+                "name": None,
+                "field_name": None,
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+                "metadata": {"encoding": "UTF-8"},
+            }
+        ],
+        "columns": [
+            {
+                "name": "task_index",
+                "field_name": "task_index",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            },
+            {
+                "name": "task",
+                "field_name": "task",
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+                "metadata": None,
+            },
+        ],
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": "2.2.3",
+    }
+    return table.replace_schema_metadata({b"pandas": json.dumps(pandas_meta).encode("utf-8")})
