@@ -82,7 +82,11 @@ def run_session(
     takes = []
     recorder.take_recorded.connect(lambda ft: takes.append(ft.take.cadence))
     stopped_at: list[float] = []
-    recorder.state_changed.connect(lambda step: stopped_at.append(time.monotonic()) if step.after is Phase.STOPPED else None)
+    def on_state(step) -> None:
+        if step.after is Phase.STOPPED:
+            stopped_at.append(time.monotonic())
+
+    recorder.state_changed.connect(on_state)
     recorder.finished.connect(app.quit)
     watchdog = QTimer()
     watchdog.setSingleShot(True)
@@ -141,7 +145,7 @@ def run(
         log(f"background run: {episodes} takes of {episode_s:g} s, {cameras} cameras {w}x{h} at {fps} fps, {vcodec}")
         bg = run_session(work / "background", sources, fps, episodes, episode_s, reset_s, vcodec, synchronous=False)
         rss_after_bg = peak_rss_mb()
-        log(f"synchronous baseline: the same session, each take saved before the next starts")
+        log("synchronous baseline: the same session, each take saved before the next starts")
         sync = run_session(work / "sync", sources, fps, episodes, episode_s, reset_s, vcodec, synchronous=True)
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)

@@ -7,7 +7,7 @@ import pytest
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Take
 
 R, N, RR, S, RS = Event.RECORD, Event.NEXT, Event.RERECORD, Event.STOP, Event.RESET
-I, REC, RES, STP = Phase.IDLE, Phase.RECORDING, Phase.RESETTING, Phase.STOPPED
+IDL, REC, RES, STP = Phase.IDLE, Phase.RECORDING, Phase.RESETTING, Phase.STOPPED
 
 
 def run(events, episodes=3, reset=5.0):
@@ -19,7 +19,7 @@ def run(events, episodes=3, reset=5.0):
 @pytest.mark.parametrize(
     "events, phase, episode",
     [
-        ([], I, 0),
+        ([], IDL, 0),
         ([R], REC, 0),
         ([R, N], RES, 1),
         ([R, N, N], REC, 1),

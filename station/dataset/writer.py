@@ -305,7 +305,8 @@ def _write_temp_parquet(final: Path, table: pa.Table) -> Path:
 
 # ----- recovery ----------------------------------------------------------------------------------
 
-_DATASET_FOLDERS = ("meta", "data", "videos", ".station")
+# Only our own folders: .station/spool belongs to the recorder, which writes its own temp files meanwhile.
+_DATASET_FOLDERS = ("meta", "data", "videos")
 
 
 def repair_dataset(root: Path) -> list[str]:
@@ -319,6 +320,9 @@ def repair_dataset(root: Path) -> list[str]:
         if label is not None:
             done.append(f"finished saving {label}, which had been interrupted")
         stray = list(fsutil.iter_temp_files(root, _DATASET_FOLDERS))
+        journal_tmp = fsutil.temp_path_for(root / fsutil.JOURNAL_PATH)
+        if journal_tmp.exists():
+            stray.append(journal_tmp)
         for path in stray:
             fsutil.remove_quietly(path)
             fsutil.fsync_dir(path.parent)

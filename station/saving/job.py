@@ -117,10 +117,9 @@ class disk_errors_in_plain_words:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             free = shutil.disk_usage(self.where).free / 1e6 if self.where.exists() else 0.0
             raise DiskFullError(
                 f"the disk holding {self.where} is full ({free:.0f} MB free): free some space, then press Retry"
             ) from exc
-        return False

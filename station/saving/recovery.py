@@ -23,7 +23,8 @@ MIN_KEEP_FRAMES = 1
 
 def find_spools(dataset_root: Path) -> tuple[list[Path], list[Path]]:
     """(complete, partial) spool directories, oldest first."""
-    complete, partial = [], []
+    complete: list[Path] = []
+    partial: list[Path] = []
     for path in list_spools(dataset_root):
         (complete if (path / "done.json").exists() else partial).append(path)
     return complete, partial
@@ -33,7 +34,7 @@ def seal_partial(path: Path) -> int:
     """Make a crash-cut take a complete spool of the frames it has; returns that frame count."""
     spool = SpoolReader(path)
     frames = spool.frames
-    t = spool.rows["t"] if frames else []
+    t = spool.rows["t"]
     cadence = CadenceReport(
         fps=spool.info.fps, ticks=frames, repeated_frames={c["name"]: 0 for c in spool.info.cameras},
         stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
@@ -65,5 +66,6 @@ def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bo
         except ValueError as e:
             said.append(f"could not recover {path.name}: {e}")
             continue
-        said.append(f"recovering take {path.name}: {job.frames} frames, queued as episode {queue.expected_episode(job)}")
+        episode = queue.expected_episode(job)
+        said.append(f"recovering take {path.name}: {job.frames} frames, queued as episode {episode}")
     return said

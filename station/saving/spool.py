@@ -108,8 +108,9 @@ class SpoolWriter:
         directory.mkdir(parents=True, exist_ok=False)
         write_json_durably(directory / "take.json", asdict(info))
         fsync_dir(directory.parent)
-        self._rows = open(directory / "rows.bin", "wb")
-        self._cams = {c["name"]: open(directory / f"{c['name']}.rgb", "wb") for c in info.cameras}
+        # Held open for the whole take and closed by finish()/abandon(), so no context manager here.
+        self._rows = open(directory / "rows.bin", "wb")  # noqa: SIM115
+        self._cams = {c["name"]: open(directory / f"{c['name']}.rgb", "wb") for c in info.cameras}  # noqa: SIM115
         self._sizes = {c["name"]: (int(c["height"]), int(c["width"]), 3) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
@@ -147,7 +148,7 @@ class SpoolWriter:
                             f"camera {name} delivered {image.shape[1]}x{image.shape[0]}, "
                             f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
                         )
-                    f.write(memoryview(np.ascontiguousarray(image)).cast("B"))
+                    f.write(np.ascontiguousarray(image).data)
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
                     last_sync = time.monotonic()

@@ -47,12 +47,12 @@ def open_cameras(sources: list[CameraSource], fps: int) -> list[Camera]:
     cameras: list[Camera] = []
     try:
         for src in sources:
-            cam = open_camera(src, fps)
-            cam.start()
-            cameras.append(cam)
+            camera: Camera = open_camera(src, fps)
+            camera.start()
+            cameras.append(camera)
     except BaseException:
-        for cam in cameras:
-            cam.stop()
+        for started in cameras:
+            started.stop()
         raise
     return cameras
 

@@ -31,7 +31,9 @@ def check_root(config: SessionConfig) -> None:
         if not _is_dataset(root):
             raise DatasetError(f"{root} exists and is not a LeRobot dataset: choose another --root")
         if not config.resume:
-            raise DatasetError(f"{root} already holds a dataset: add --resume to append to it, or choose another --root")
+            raise DatasetError(
+                f"{root} already holds a dataset: add --resume to append to it, or choose another --root"
+            )
     elif config.resume and not _is_dataset(root):
         raise DatasetError(f"--resume: there is no dataset at {root}")
     parent = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
