@@ -58,9 +58,7 @@ _CAMERA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 def check_camera_name(name: str) -> None:
     """Camera names become feature keys and folder names: LeRobot rejects "/" and "." splits keys."""
     if not _CAMERA_NAME.match(name):
-        raise DatasetError(
-            f"camera name {name!r} cannot be used in a dataset: use letters, digits, '_' or '-' only"
-        )
+        raise DatasetError(f"camera name {name!r} cannot be used in a dataset: use letters, digits, '_' or '-' only")
 
 
 def video_info(camera: CameraSpec, spec: DatasetSpec) -> dict[str, Any]:

@@ -154,8 +154,7 @@ def stats_to_json(stats: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str
 def stats_from_json(d: dict[str, dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
     return {
         feature: {
-            name: np.asarray(value, dtype=np.int64 if name == "count" else np.float64)
-            for name, value in fstats.items()
+            name: np.asarray(value, dtype=np.int64 if name == "count" else np.float64) for name, value in fstats.items()
         }
         for feature, fstats in d.items()
     }

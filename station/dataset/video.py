@@ -42,9 +42,7 @@ def _thread_count(encoder: str) -> int:
 
 def _check_frame(i: int, frame: np.ndarray, width: int, height: int) -> None:
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise DatasetError(
-            f"camera frame {i} is {frame.dtype} {frame.shape}, not an RGB uint8 image: cannot encode it"
-        )
+        raise DatasetError(f"camera frame {i} is {frame.dtype} {frame.shape}, not an RGB uint8 image: cannot encode it")
     if frame.shape[0] != height or frame.shape[1] != width:
         raise DatasetError(
             f"camera frame {i} is {frame.shape[1]}x{frame.shape[0]} but the video is {width}x{height}: "
@@ -69,9 +67,7 @@ def encode_video(
     if settings.codec not in CODECS:
         raise DatasetError(f"unknown video codec {settings.codec!r}: use libsvtav1 or h264")
     if width % 2 or height % 2:
-        raise DatasetError(
-            f"a {width}x{height} camera cannot be encoded as {settings.pix_fmt}: use even sizes"
-        )
+        raise DatasetError(f"a {width}x{height} camera cannot be encoded as {settings.pix_fmt}: use even sizes")
     encoder = CODECS[settings.codec][0]
     # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors.
     os.environ.setdefault("SVT_LOG", "1")

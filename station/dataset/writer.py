@@ -115,8 +115,7 @@ class DatasetWriter:
         stats = load_stats(self.root) if (self.root / STATS_PATH).exists() else {}
         if len(tasks) != info["total_tasks"]:
             raise DatasetError(
-                f"{self.root} counts {info['total_tasks']} tasks in info.json "
-                f"but has {len(tasks)} in tasks.parquet"
+                f"{self.root} counts {info['total_tasks']} tasks in info.json but has {len(tasks)} in tasks.parquet"
             )
         if info["total_episodes"] > 0:
             last = read_last_episode(self.root)
@@ -263,9 +262,7 @@ class DatasetWriter:
                 raise DatasetError(f"the {cam.name} video of the episode is missing ({path})")
             facts = video_stream_info(path)
             if facts["frames"] != n:
-                raise DatasetError(
-                    f"the {cam.name} video has {facts['frames']} frames but the episode has {n} rows"
-                )
+                raise DatasetError(f"the {cam.name} video has {facts['frames']} frames but the episode has {n} rows")
             if (facts["width"], facts["height"]) != (cam.width, cam.height):
                 raise DatasetError(
                     f"the {cam.name} video is {facts['width']}x{facts['height']} "

@@ -1,0 +1,67 @@
+"""`station check DIR`: say whether LeRobot will accept a dataset, and if not, what is wrong where."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from station.errors import DatasetError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "check",
+        help="validate a LeRobot v3.0 dataset (files, totals, indices, stats, video frames and timestamps)",
+        description="Check a dataset against everything LeRobot v3.0 is strict about. "
+        "Exits 0 when valid, 1 when problems were found, 2 when DIR is not a dataset.",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="the dataset folder (the one holding meta/)")
+    p.add_argument(
+        "--no-decode",
+        dest="decode_videos",
+        action="store_false",
+        help="trust the mp4 headers instead of decoding every frame (faster, misses timestamp problems)",
+    )
+
+
+def _summary(root: Path) -> list[str]:
+    from station.dataset.features import video_keys
+    from station.dataset.reader import load_info
+
+    info = load_info(root)
+    features = info["features"] if isinstance(info.get("features"), dict) else {}
+    cams = []
+    codecs = set()
+    for key in video_keys(features):
+        shape = features[key].get("shape") or [0, 0]
+        cams.append(f"{key.rsplit('.', 1)[-1]} {shape[1]}x{shape[0]}")
+        codecs.add(str((features[key].get("info") or {}).get("video.codec", "?")))
+    return [
+        f"dataset:  {root}",
+        f"episodes: {info['total_episodes']}",
+        f"frames:   {info['total_frames']} at {info['fps']} fps",
+        f"cameras:  {', '.join(cams) or 'none'}",
+        f"codec:    {', '.join(sorted(codecs)) or '-'}",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from station.dataset.check import check_dataset
+
+    root: Path = args.dir
+    try:
+        lines = _summary(root)
+    except DatasetError as e:
+        print(f"station check: {e}", file=sys.stderr, flush=True)
+        return 2
+    for line in lines:
+        print(line)
+    problems = check_dataset(root, decode_videos=getattr(args, "decode_videos", True))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", flush=True)
+        return 1
+    print("OK", flush=True)
+    return 0
