@@ -33,6 +33,7 @@ from station.dataset.features import (
     episode_location,
     episodes_file,
     video_file,
+    video_keys,
 )
 from station.dataset.fsutil import JOURNAL_PATH
 from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
@@ -343,10 +344,6 @@ def compatibility_problem(info: dict[str, Any], spec: DatasetSpec) -> str | None
         return f"{where} is for robot type {have.robot_type!r} but this session records {spec.robot_type!r}"
     if tuple(have.joint_names) != tuple(spec.joint_names):
         return f"{where} has joints {', '.join(have.joint_names)}, not {', '.join(spec.joint_names)}"
-    expected = set(build_info(spec)["features"])
-    extra = sorted(set(info["features"]) - expected)
-    if extra:
-        return f"{where} has features this station does not record: {', '.join(extra)}"
     old = {c.name: c for c in have.cameras}
     new = {c.name: c for c in spec.cameras}
     if set(old) != set(new):
@@ -354,6 +351,10 @@ def compatibility_problem(info: dict[str, Any], spec: DatasetSpec) -> str | None
             f"{where} has cameras {', '.join(sorted(old)) or 'none'} "
             f"but this session has {', '.join(sorted(new)) or 'none'}"
         )
+    expected = set(build_info(spec)["features"])
+    extra = sorted(set(info["features"]) - expected - set(video_keys(info["features"])))
+    if extra:
+        return f"{where} has features this station does not record: {', '.join(extra)}"
     for name in sorted(new):
         a, b = old[name], new[name]
         if (a.width, a.height) != (b.width, b.height):
