@@ -70,7 +70,7 @@ class JointMechanics:
 
 # Two arms assembled a little differently, as real ones are: the same pose reads differently on each.
 LEADER_MECHANICS = (
-    JointMechanics(3517, 1250),
+    JointMechanics(2600, 1250),
     JointMechanics(1310, 1150),
     JointMechanics(2900, 1100),
     JointMechanics(1650, 1050),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import logging
 import select
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -256,7 +257,7 @@ class FeetechBus:
         with self._lock:
             try:
                 return fn(*args)
-            except OSError as exc:
+            except (OSError, termios.error) as exc:
                 raise HardwareError(f"lost the serial port {self.port}: {exc}") from None
             finally:
                 handler.is_using = False
@@ -273,7 +274,7 @@ class FeetechBus:
                 if not ready:
                     return
                 handler.ser.read(max(1, handler.ser.in_waiting))
-        except OSError as exc:
+        except (OSError, termios.error) as exc:
             raise HardwareError(f"lost the serial port {self.port}: {exc}") from None
 
     # -- identification --
