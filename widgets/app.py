@@ -1,0 +1,139 @@
+"""`station` (no subcommand) and `station record` without --headless: the window.
+
+Two environment variables help documentation and demos (not options, so `station --help` stays about
+recording): STATION_AUTOSTART=1 starts the first take a second after the window opens;
+STATION_SCREENSHOT=path.png saves a grab of the window after STATION_SCREENSHOT_AFTER seconds (default 10)
+and, with STATION_SCREENSHOT_QUIT=1, quits anyway right after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from importlib import resources
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from station.commands.options import config_from_args
+from station.config import SessionConfig
+from station.session.state import Event
+
+log = logging.getLogger(__name__)
+HEADLESS_HINT = (
+    "station: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+    "  Record without a window:  station record --headless [--demo] --root DIR --episodes N ...\n"
+    "  Or give it a display: run it from the desktop session, use `ssh -X`, or `xvfb-run station ...`."
+)
+ICONS = {"record": "record.svg", "next": "next.svg", "rerecord": "rerecord.svg", "reset": "reset.svg",
+         "stop": "stop.svg", "quit": "quit.svg"}
+
+
+def display_available(environ: dict[str, str] | None = None, platform: str | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if env.get("QT_QPA_PLATFORM"):
+        return True
+    if platform == "darwin" or platform.startswith("win"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def asset_text(name: str) -> str:
+    return resources.files("assets").joinpath(name).read_text(encoding="utf-8")
+
+
+def asset_icon(name: str) -> QIcon:
+    with resources.as_file(resources.files("assets").joinpath(name)) as path:
+        return QIcon(str(path))
+
+
+def apply_style(app: QApplication) -> None:
+    try:
+        app.setStyleSheet(asset_text("style.qss"))
+    except (FileNotFoundError, ModuleNotFoundError):
+        log.warning("style sheet missing: using the platform's look")
+
+
+def apply_icons(window) -> None:
+    for name, file in ICONS.items():
+        try:
+            window.keys[name].setIcon(asset_icon(file))
+        except (FileNotFoundError, ModuleNotFoundError):
+            pass
+    try:
+        window.setWindowIcon(asset_icon("station.svg"))
+    except (FileNotFoundError, ModuleNotFoundError):
+        pass
+
+
+def remembered_task(config: SessionConfig, settings: QSettings) -> SessionConfig:
+    """The last task typed in the window, unless --task gave one."""
+    default = SessionConfig.__dataclass_fields__["task"].default
+    last = settings.value("session/task")
+    if config.task == default and isinstance(last, str) and last.strip():
+        config.task = last
+    return config
+
+
+def build_window(config: SessionConfig, settings: QSettings, devices=None, queue_factory=None):
+    """The window and its controller, not yet shown or started (tests build them this way)."""
+    from station.saving.queue import SaveQueue
+    from widgets.controller import Controller
+    from widgets.main_window import MainWindow
+
+    window = MainWindow()
+    apply_icons(window)
+    controller = Controller(window, config, settings, devices=devices, queue_factory=queue_factory or SaveQueue)
+    return window, controller
+
+
+def _install_demo_hooks(window, controller) -> None:
+    if os.environ.get("STATION_AUTOSTART") == "1":
+        QTimer.singleShot(1000, lambda: controller.fire(Event.RECORD))
+    shot = os.environ.get("STATION_SCREENSHOT")
+    if shot:
+        after = float(os.environ.get("STATION_SCREENSHOT_AFTER", "10"))
+
+        def grab() -> None:
+            window.grab().save(shot)
+            print(f"station: screenshot saved to {shot}", flush=True)
+            if os.environ.get("STATION_SCREENSHOT_QUIT") == "1":
+                controller._quit_anyway = True
+                window.close()
+
+        QTimer.singleShot(int(after * 1000), grab)
+
+
+def run_window(args: argparse.Namespace) -> int:
+    if not display_available():
+        print(HEADLESS_HINT, file=sys.stderr, flush=True)
+        return 2
+    config = config_from_args(args, demo_if_no_arms=True)  # a bad option: one line on stderr, exit 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName("station")
+    app.setApplicationName("station")
+    apply_style(app)
+    settings = QSettings()
+    config = remembered_task(config, settings)
+    window, controller = build_window(config, settings)
+    controller.restore_settings()
+    window.show()
+    controller.start()
+    _install_demo_hooks(window, controller)
+
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl-C quits like Ctrl+Q
+    heartbeat = QTimer()  # lets Python run its signal handlers while Qt waits
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(200)
+    try:
+        code = app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        controller.shutdown()
+    return int(code)

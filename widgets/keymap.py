@@ -1,0 +1,71 @@
+"""The station's keys, declared once as data and bound to QActions that work whatever widget has focus.
+
+Same meaning as LeRobot's recording keys. Each binding becomes one QAction with Qt.ApplicationShortcut, so the
+menus, the buttons, the tests (`action.trigger()`) and the keyboard all go through the same object. The task
+field keeps its typing keys: a QLineEdit claims printable keys (ShortcutOverride) before shortcuts see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from station.session.state import Event
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    name: str  # the action's id: an Event value, or "quit"
+    text: str  # menu and button text
+    keys: tuple[str, ...]  # QKeySequence strings, the first one shown in menus
+    help: str  # what it does, in the operator's words
+    event: Event | None = None
+
+
+KEYMAP: tuple[KeyBinding, ...] = (
+    KeyBinding("record", "Record", ("Space",), "start recording a take", Event.RECORD),
+    KeyBinding("next", "Next", ("Right", "N"), "end the current phase early: keep the take or end the reset",
+               Event.NEXT),
+    KeyBinding("rerecord", "Re-record", ("Left", "R"), "throw the last take away and record it again",
+               Event.RERECORD),
+    KeyBinding("reset", "Reset", (), "keep the take and start a reset phase (arms live, nothing recorded)",
+               Event.RESET),
+    KeyBinding("stop", "Stop", ("Escape", "Q"), "keep the take in progress and end the session", Event.STOP),
+    KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (waits for saves to finish)"),
+)
+
+
+def key_names(binding: KeyBinding) -> str:
+    """'Right or N' — the keys as the operator reads them."""
+    names = [QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in binding.keys]
+    return " or ".join(names)
+
+
+def build_actions(parent: QObject, keymap: tuple[KeyBinding, ...] = KEYMAP) -> dict[str, QAction]:
+    """One application-wide QAction per binding, keyed by binding name."""
+    actions: dict[str, QAction] = {}
+    for b in keymap:
+        action = QAction(b.text, parent)
+        action.setObjectName(f"action_{b.name}")
+        action.setShortcuts([QKeySequence(k) for k in b.keys])
+        action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        keys = key_names(b)
+        tip = f"{b.text}: {b.help}" + (f" ({keys})" if keys else "")
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.setData(b.event)
+        actions[b.name] = action
+    return actions
+
+
+def keys_help_html(keymap: tuple[KeyBinding, ...] = KEYMAP) -> str:
+    rows = "".join(
+        f"<tr><td><b>{key_names(b) or '—'}</b></td><td>{b.text}</td><td>{b.help}</td></tr>" for b in keymap
+    )
+    return (
+        "<p>These keys work whatever has focus, except while typing in the task field "
+        "(press Enter or Escape to leave it).</p>"
+        f"<table cellspacing='6'>{rows}</table>"
+    )

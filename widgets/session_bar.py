@@ -1,0 +1,201 @@
+"""The session bar: dataset, task, phase in colour, episode N of M, countdown, and the last take's cadence.
+
+A view: it shows what the controller hands it and emits `task_edited` when the operator changes the task.
+The task field keeps every key it types (letters, Space, arrows); Enter or Escape leave it, and only then do
+the single-key shortcuts work again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
+
+from station.saving.spool import CadenceReport
+from station.session.state import Phase
+
+# background, text; strong enough to read from a metre away in light and dark themes alike
+PHASE_COLOURS: dict[Phase | None, tuple[str, str]] = {
+    None: ("#5f6368", "#ffffff"),
+    Phase.IDLE: ("#5f6368", "#ffffff"),
+    Phase.RECORDING: ("#c62828", "#ffffff"),
+    Phase.RESETTING: ("#f9a825", "#1b1b1b"),
+    Phase.STOPPED: ("#1565c0", "#ffffff"),
+}
+PHASE_WORDS: dict[Phase | None, str] = {
+    None: "NO SESSION",
+    Phase.IDLE: "READY",
+    Phase.RECORDING: "● RECORDING",
+    Phase.RESETTING: "RESET",
+    Phase.STOPPED: "STOPPED",
+}
+
+
+@dataclass(frozen=True)
+class SessionView:
+    dataset: str
+    phase: Phase | None
+    episode: str  # e.g. "Episode 3 · take 4 of 50"
+    remaining_s: float | None  # seconds left in the current phase, None when it has no end
+    fraction: float  # 0..1 of the current phase
+    hint: str  # what to press next
+
+
+def cadence_words(c: CadenceReport | None) -> str:
+    """The last take's timing in a sentence."""
+    if c is None:
+        return "No take recorded yet in this session."
+    seconds = c.ticks / c.fps if c.fps else 0.0
+    parts = [f"Last take: {c.ticks} frames ({seconds:.1f} s)"]
+    if c.late_ticks:
+        parts.append(f"{c.late_ticks} tick{'s' if c.late_ticks != 1 else ''} late "
+                     f"(worst gap {c.worst_period_ms:.0f} ms)")
+    else:
+        parts.append("every tick on time")
+    repeats = {k: v for k, v in (c.repeated_frames or {}).items() if v}
+    if repeats:
+        parts.append("repeated frames: " + ", ".join(f"{k} {v}" for k, v in repeats.items()))
+    else:
+        parts.append("no repeated frames")
+    if c.stalled_cameras:
+        parts.append("camera stalled: " + ", ".join(c.stalled_cameras))
+    return ", ".join(parts) + "."
+
+
+class TaskEdit(QLineEdit):
+    """The task text. While editable it keeps all typing keys; Enter or Escape hand the keys back."""
+
+    committed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._saved = ""
+        self.returnPressed.connect(self._commit)
+
+    def set_saved(self, text: str) -> None:
+        self._saved = text
+        if not self.hasFocus():
+            self.setText(text)
+
+    def _commit(self) -> None:
+        text = self.text().strip()
+        if text:
+            self._saved = text
+            self.committed.emit(text)
+        else:
+            self.setText(self._saved)
+        self.clearFocus()
+
+    def event(self, e: QEvent) -> bool:
+        # Escape would otherwise reach the Stop shortcut: while typing it only leaves the field.
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent):
+            if self.isReadOnly():  # between takes only: while recording every key is a shortcut
+                return QWidget.event(self, e)
+            if e.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+                e.accept()
+                return True
+        return super().event(e)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() == Qt.Key.Key_Escape:
+            self._commit()
+            return
+        super().keyPressEvent(e)
+
+    def focusOutEvent(self, e) -> None:
+        super().focusOutEvent(e)
+        if self.text().strip() and self.text().strip() != self._saved:
+            self._commit()
+
+
+class SessionBar(QWidget):
+    task_edited = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sessionBar")
+        self.phase_label = QLabel(PHASE_WORDS[None])
+        self.phase_label.setObjectName("phaseLabel")
+        self.phase_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.phase_label.setMinimumWidth(260)
+        self.dataset_label = QLabel()
+        self.dataset_label.setObjectName("datasetLabel")
+        self.dataset_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.task_edit = TaskEdit()
+        self.task_edit.setObjectName("taskEdit")
+        self.task_edit.setPlaceholderText("What the operator does in this take")
+        self.task_edit.setToolTip("The task recorded with each take (its text when the take starts). "
+                                  "Editable between takes; Enter or Escape to leave the field.")
+        self.task_edit.committed.connect(self.task_edited)
+        self.episode_label = QLabel()
+        self.episode_label.setObjectName("episodeLabel")
+        self.countdown_label = QLabel()
+        self.countdown_label.setObjectName("countdownLabel")
+        self.countdown_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.phase_progress = QProgressBar()
+        self.phase_progress.setObjectName("phaseProgress")
+        self.phase_progress.setRange(0, 1000)
+        self.phase_progress.setTextVisible(False)
+        self.phase_progress.setFixedHeight(14)
+        self.hint_label = QLabel()
+        self.hint_label.setObjectName("hintLabel")
+        self.cadence_label = QLabel(cadence_words(None))
+        self.cadence_label.setObjectName("cadenceLabel")
+        self.cadence_label.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Dataset:"))
+        top.addWidget(self.dataset_label)
+        top.addSpacing(16)
+        top.addWidget(QLabel("Task:"))
+        top.addWidget(self.task_edit, 1)
+        middle = QHBoxLayout()
+        middle.addWidget(self.episode_label)
+        middle.addStretch(1)
+        middle.addWidget(self.countdown_label)
+        right = QVBoxLayout()
+        right.addLayout(top)
+        right.addLayout(middle)
+        right.addWidget(self.phase_progress)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hint_label)
+        bottom.addStretch(1)
+        bottom.addWidget(self.cadence_label, 2)
+        right.addLayout(bottom)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(self.phase_label)
+        outer.addLayout(right, 1)
+        self._phase: object = object()
+        self._task_source: QObject | None = None
+
+    def show_task(self, text: str) -> None:
+        self.task_edit.set_saved(text)
+
+    def show_session(self, view: SessionView) -> None:
+        if view.phase is not self._phase:
+            self._phase = view.phase
+            bg, fg = PHASE_COLOURS[view.phase]
+            self.phase_label.setText(PHASE_WORDS[view.phase])
+            self.phase_label.setStyleSheet(f"background:{bg}; color:{fg};")
+            self.phase_progress.setStyleSheet(f"QProgressBar::chunk {{ background:{bg}; }}")
+            recording = view.phase is Phase.RECORDING or view.phase is None or view.phase is Phase.STOPPED
+            self.task_edit.setReadOnly(recording)
+            self.task_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus if recording else Qt.FocusPolicy.StrongFocus)
+            if recording and self.task_edit.hasFocus():
+                self.task_edit.clearFocus()
+        self.dataset_label.setText(view.dataset)
+        self.episode_label.setText(view.episode)
+        if view.remaining_s is None:
+            self.countdown_label.setText("")
+            self.phase_progress.setValue(0)
+        else:
+            word = "left" if view.phase is Phase.RECORDING else "until the next take"
+            self.countdown_label.setText(f"{max(0.0, view.remaining_s):.0f} s {word}")
+            self.phase_progress.setValue(int(1000 * min(1.0, max(0.0, view.fraction))))
+        self.hint_label.setText(view.hint)
+
+    def show_cadence(self, report: CadenceReport | None) -> None:
+        self.cadence_label.setText(cadence_words(report))
