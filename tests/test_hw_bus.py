@@ -184,24 +184,28 @@ def test_nothing_answering_at_open():
         b.close()
 
 
-def test_missing_motor_is_named():
-    with EmulatedBus("follower", missing_ids={5}) as emu:
+def open_refused(**faults) -> tuple[str, str]:
+    """Open a bus on an emulator with these faults; return (port, the one-line error)."""
+    with EmulatedBus("follower", **faults) as emu:
+        bus = FeetechBus(emu.port, dict(MOTOR_IDS))
         with pytest.raises(HardwareError) as exc:
-            FeetechBus(emu.port, dict(MOTOR_IDS)).open()
-        text = one_line(exc)
-        assert "wrist_roll (id 5) did not answer" in text and emu.port in text
+            bus.open()
+        assert not bus.is_open
+        return emu.port, one_line(exc)
+
+
+def test_missing_motor_is_named():
+    port, text = open_refused(missing_ids={5})
+    assert text == f"wrist_roll (id 5) did not answer on {port}: check that motor's cable and its id"
 
 
 def test_duplicate_id_wrong_model_and_mixed_firmware_are_refused():
-    with EmulatedBus("follower", duplicate_ids={3}) as emu:
-        with pytest.raises(HardwareError, match=r"more than one servo answers to elbow_flex \(id 3\)"):
-            FeetechBus(emu.port, dict(MOTOR_IDS)).open()
-    with EmulatedBus("follower", model_numbers={2: 1284}) as emu:
-        with pytest.raises(HardwareError, match=r"shoulder_lift \(id 2\) is model 1284.*expected STS3215"):
-            FeetechBus(emu.port, dict(MOTOR_IDS)).open()
-    with EmulatedBus("follower", firmware={4: (3, 9)}) as emu:
-        with pytest.raises(HardwareError, match="different firmware"):
-            FeetechBus(emu.port, dict(MOTOR_IDS)).open()
+    port, text = open_refused(duplicate_ids={3})
+    assert text.startswith(f"more than one servo answers to elbow_flex (id 3) on {port}")
+    port, text = open_refused(model_numbers={2: 1284})
+    assert text == f"shoulder_lift (id 2) is model 1284 on {port}, expected STS3215 (model 777)"
+    port, text = open_refused(firmware={4: (3, 9)})
+    assert text.startswith(f"motors on {port} run different firmware (") and "wrist_flex 3.9" in text
     with pytest.raises(ConfigError, match="id 2 is given twice"):
         FeetechBus("/dev/null", {"a": 2, "b": 2})
 
