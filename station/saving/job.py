@@ -20,6 +20,7 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
+from station.saving.priority import demote_realtime_threads, lower_current_thread
 from station.saving.spool import SpoolReader
 
 
@@ -64,6 +65,7 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     keep = set(sample_indices(spool.frames).tolist())
     videos: dict[str, Path] = {}
     stats: dict[str, dict[str, np.ndarray]] = {}
+    lower_current_thread()  # threads started from here (the encoder's) inherit the lower priority
     with disk_errors_in_plain_words(spool.directory):
         for n, cam in enumerate(cams):
             if reporter.cancelled:
@@ -75,6 +77,8 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
             def on_frame(i: int, done_before: int = done_before) -> None:
                 if reporter.cancelled:
                     raise Cancelled()
+                if i == 0:  # the encoder and its threads exist now
+                    demote_realtime_threads()
                 reporter.progress((done_before + i + 1) / total)
 
             path = out / f"{cam.name}.mp4"

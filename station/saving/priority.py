@@ -1,0 +1,51 @@
+"""Keeping background encoding from starving the control loop.
+
+SVT-AV1, when the process runs as root (as it often does on robot PCs, for serial-port access), creates its
+worker threads with SCHED_FIFO at the highest real-time priority and does the same to the thread that opened
+the encoder. Real-time threads that busy the cores starve every normal thread: measured here, the 30 Hz
+control loop stalled for up to 0.9 s and cameras stopped delivering while a take was encoding. Once an
+encoder is running we move every real-time thread of this process back to normal scheduling at a low
+priority (nice), so the control loop, cameras and GUI always come first and encoding uses the spare time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+BACKGROUND_NICE = 10
+_REALTIME = {getattr(os, "SCHED_FIFO", -1), getattr(os, "SCHED_RR", -1)}
+
+
+def thread_ids() -> list[int]:
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return []
+
+
+def demote_realtime_threads(nice: int = BACKGROUND_NICE) -> int:
+    """Move this process's real-time threads to SCHED_OTHER at `nice`; returns how many were moved."""
+    if not hasattr(os, "sched_getscheduler"):
+        return 0
+    moved = 0
+    for tid in thread_ids():
+        try:
+            if os.sched_getscheduler(tid) in _REALTIME:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+                moved += 1
+        except OSError:  # the thread ended meanwhile, or we may not change it
+            continue
+    if moved:
+        log.debug("moved %d real-time encoder threads to normal scheduling at nice %d", moved, nice)
+    return moved
+
+
+def lower_current_thread(nice: int = BACKGROUND_NICE) -> None:
+    """Run the calling (background) thread at a lower priority than the control loop."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, getattr(os, "gettid", lambda: 0)(), nice)
+    except OSError:
+        pass
