@@ -212,6 +212,9 @@ class DatasetWriter:
             )
             temps.append(fsutil.write_temp_json(self.root / INFO_PATH, info))
             renames.append((temps[-1], self.root / INFO_PATH))
+            # The journal must never name a file whose directory entry could still be lost in a crash.
+            for folder in sorted({src.parent for src, _ in renames}):
+                fsutil.fsync_dir(folder)
             self._fault("after-temp-files")
             stage("saving")
             fsutil.write_journal(self.root, f"episode {e}", renames)
