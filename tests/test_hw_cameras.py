@@ -1,0 +1,156 @@
+"""PyAV cameras: testsrc pacing and size, looped video files, stall detection, bad sources, V4L2 listing."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import av
+import numpy as np
+import pytest
+
+from station.commands import cameras as cameras_command
+from station.config import CameraSource
+from station.errors import ConfigError, HardwareError
+from station.hardware.cameras import (
+    VIDIOC_ENUM_FMT,
+    VIDIOC_ENUM_FRAMEINTERVALS,
+    VIDIOC_ENUM_FRAMESIZES,
+    VIDIOC_QUERYCAP,
+    PyAVCamera,
+    list_v4l2_devices,
+    open_camera,
+)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
+    """Poll until condition() holds; returns the time it took."""
+    t0 = time.monotonic()
+    while not condition():
+        assert time.monotonic() - t0 < timeout, "condition not met in time"
+        time.sleep(0.005)  # polling interval, not a synchronisation
+    return time.monotonic() - t0
+
+
+@pytest.fixture
+def started():
+    cams: list[PyAVCamera] = []
+
+    def start(src: CameraSource, fps: int) -> PyAVCamera:
+        cam = open_camera(src, fps)
+        cams.append(cam)
+        cam.start()
+        return cam
+
+    yield start
+    for cam in cams:
+        cam.stop()
+
+
+def make_video(path, frames: int = 10, rate: int = 20, size: tuple[int, int] = (64, 48)) -> None:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            img = np.full((size[1], size[0], 3), i * 20, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_testsrc_delivers_read_only_frames_of_the_requested_size_at_the_requested_rate(started):
+    cam = started(CameraSource("front", "testsrc", 320, 240), 50)
+    assert (cam.width, cam.height) == (320, 240)
+    wait_for(lambda: (f := cam.latest()) is not None and f.seq >= 30)
+    frame = cam.latest()
+    assert frame is not None
+    assert frame.image.shape == (240, 320, 3) and frame.image.dtype == np.uint8
+    with pytest.raises(ValueError):
+        frame.image[0, 0, 0] = 1
+    assert 45 <= cam.capture_fps <= 55
+    assert not cam.stalled and cam.error is None
+    newer = cam.latest()
+    assert newer is not None and newer.seq >= frame.seq and newer.t >= frame.t
+
+
+def test_default_size_and_stop_marks_stalled(started):
+    cam = started(CameraSource("wrist", "testsrc"), 30)
+    assert (cam.width, cam.height) == (640, 480)
+    wait_for(lambda: cam.latest() is not None)
+    cam.stop()
+    assert cam.stalled
+
+
+def test_camera_without_new_frames_is_stalled_after_half_a_second(started):
+    cam = started(CameraSource("front", "testsrc", 64, 48), 60)
+    wait_for(lambda: cam.latest() is not None)
+    cam.paused = True
+    last = cam.latest()
+    assert last is not None
+    took = wait_for(lambda: cam.stalled, timeout=3.0)
+    assert took >= 0.3 and time.monotonic() - last.t >= 0.5
+    cam.paused = False
+    wait_for(lambda: not cam.stalled)
+
+
+def test_reader_that_dies_is_stalled_and_keeps_the_reason(started, monkeypatch):
+    def broken_decoder(self, frame):
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(PyAVCamera, "_to_rgb", broken_decoder)
+    cam = started(CameraSource("front", "testsrc", 64, 48), 30)
+    wait_for(lambda: cam.error is not None)
+    assert cam.error == "camera front (testsrc) stopped: decoder exploded"
+    wait_for(lambda: cam.stalled)
+
+
+def test_video_file_is_looped_scaled_and_paced_at_its_own_rate(started, tmp_path):
+    path = tmp_path / "clip.mp4"
+    make_video(path, frames=10, rate=20)
+    native = open_camera(CameraSource("side", str(path)), 30)
+    assert (native.width, native.height) == (64, 48)
+    cam = started(CameraSource("side", str(path), 32, 24), 30)
+    wait_for(lambda: (f := cam.latest()) is not None and f.seq >= 16)  # more frames than the file holds
+    frame = cam.latest()
+    assert frame is not None and frame.image.shape == (24, 32, 3)
+    assert 17 <= cam.capture_fps <= 23
+    assert cam.error is None
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(ConfigError, match="unknown camera source 'nonsense'"):
+        open_camera(CameraSource("front", "nonsense"), 30)
+    with pytest.raises(ConfigError, match="unknown camera source"):
+        open_camera(CameraSource("front", str(tmp_path / "missing.mp4")), 30)
+    cam = open_camera(CameraSource("front", "/dev/video99"), 30)
+    with pytest.raises(HardwareError) as exc:
+        cam.start()
+    assert str(exc.value) == "camera front cannot open /dev/video99: no such device"
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video")
+    cam = open_camera(CameraSource("top", str(junk)), 30)
+    with pytest.raises(HardwareError) as exc:
+        cam.start()
+    assert str(exc.value).startswith(f"camera top cannot open {junk}: ") and "\n" not in str(exc.value)
+    assert cam.stalled
+
+
+def test_v4l2_ioctl_numbers_match_the_kernel_headers():
+    assert VIDIOC_QUERYCAP == 0x80685600
+    assert VIDIOC_ENUM_FMT == 0xC0405602
+    assert VIDIOC_ENUM_FRAMESIZES == 0xC02C564A
+    assert VIDIOC_ENUM_FRAMEINTERVALS == 0xC034564B
+
+
+def test_listing_without_cameras_says_so(tmp_path, capsys):
+    assert list_v4l2_devices(str(tmp_path / "video*")) == []
+    args = argparse.Namespace(devices=str(tmp_path / "video*"))
+    assert cameras_command.run(args) == 0
+    assert capsys.readouterr().out == "no cameras found (no /dev/video* device)\n"
+    not_v4l2 = tmp_path / "video0"
+    not_v4l2.write_text("")
+    [device] = list_v4l2_devices(str(tmp_path / "video*"))
+    assert device.error == "not a V4L2 device" and not device.capture
