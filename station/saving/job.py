@@ -8,6 +8,7 @@ run in episode order. `save_episode` is both, inline: the synchronous path (and 
 from __future__ import annotations
 
 import errno
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +21,12 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
+from station.saving.faults import checkpoint
 from station.saving.priority import demote_realtime_threads, lower_current_thread
-from station.saving.spool import SpoolReader
+from station.saving.spool import SpoolReader, write_json_durably
+
+log = logging.getLogger(__name__)
+COMMIT_STAMP = "commit.json"  # in a spool: the dataset slot its episode is being committed to
 
 
 class Cancelled(Exception):
@@ -79,6 +84,7 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
                     raise Cancelled()
                 if i == 0:  # the encoder and its threads exist now
                     demote_realtime_threads()
+                checkpoint("encode-frame")
                 reporter.progress((done_before + i + 1) / total)
 
             path = out / f"{cam.name}.mp4"
@@ -96,18 +102,42 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     )
 
 
-def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Reporter) -> int:
-    """Write the episode's data and metadata and move its videos into the dataset, atomically."""
+def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Reporter, spool_dir: Path | None) -> int:
+    """Write the episode's data and metadata and move its videos into the dataset, atomically.
+
+    The spool is first stamped with the slot the episode will take, so that recovery after a crash between
+    the commit and the spool's removal knows the take is already in the dataset and does not add it twice.
+    If the commit fails after its journal was written, repair() rolls it forward: the episode is then in
+    the dataset, and committing it again would duplicate it, so that case counts as committed.
+    """
     reporter.stage("writing data")
-    with disk_errors_in_plain_words(writer.root):
-        return writer.commit_episode(episode, on_stage=reporter.stage)
+    before = writer.total_episodes
+    if spool_dir is not None:
+        stamp = {"episode_index": before, "dataset_from_index": writer.total_frames, "length": len(episode.action)}
+        write_json_durably(spool_dir / COMMIT_STAMP, stamp)
+
+    def stage(name: str) -> None:
+        reporter.stage("committing" if name in ("updating stats", "saving") else "writing data")
+
+    try:
+        with disk_errors_in_plain_words(writer.root):
+            return writer.commit_episode(episode, on_stage=stage)
+    except BaseException:
+        try:
+            writer.repair()
+        except Exception:
+            log.exception("repairing %s after a failed commit failed", writer.root)
+        if writer.total_episodes > before:
+            return before
+        raise
 
 
 def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter | None = None) -> int:
     """Prepare and commit inline, then remove the spool. Returns the episode index."""
     reporter = reporter or NullReporter()
     episode = prepare_episode(spool, writer.spec.video, reporter)
-    index = commit_episode(writer, episode, reporter)
+    index = commit_episode(writer, episode, reporter, spool.directory)
+    checkpoint("committed")
     shutil.rmtree(spool.directory, ignore_errors=True)
     return index
 

@@ -22,13 +22,14 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from station.dataset.spec import VideoSettings
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import StationError
+from station.saving.faults import checkpoint
 from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode
 from station.saving.spool import CadenceReport, SpoolReader
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1
 PrepareFn = Callable[[SpoolReader, VideoSettings, Reporter], EpisodeData]
-CommitFn = Callable[[DatasetWriter, EpisodeData, Reporter], int]
+CommitFn = Callable[[DatasetWriter, EpisodeData, Reporter, Path], int]
 
 
 class JobStatus(Enum):
@@ -155,11 +156,12 @@ class _CommitRunnable(QRunnable):
     def run(self) -> None:
         reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
         try:
-            index = self._commit(self._writer, self._episode, reporter)
+            index = self._commit(self._writer, self._episode, reporter, self._spool_dir)
         except BaseException as e:
             log.exception("committing take %s failed", self._spool_dir.name)
             self.signals.failed.emit(self._job_id, describe_error(e))
             return
+        checkpoint("committed")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
         self.signals.committed.emit(self._job_id, index)
 

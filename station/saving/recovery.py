@@ -7,11 +7,14 @@ which case it is sealed with the frames that reached the disk whole.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station.dataset.reader import DatasetReader
+from station.saving.job import COMMIT_STAMP
 from station.saving.spool import CadenceReport, SpoolReader, list_spools, write_json_durably
 
 if TYPE_CHECKING:
@@ -28,6 +31,21 @@ def find_spools(dataset_root: Path) -> tuple[list[Path], list[Path]]:
     for path in list_spools(dataset_root):
         (complete if (path / "done.json").exists() else partial).append(path)
     return complete, partial
+
+
+def already_committed(writer: DatasetWriter, path: Path) -> int | None:
+    """The episode a spool was committed as, if the crash came after its commit but before its removal."""
+    try:
+        stamp = json.loads((path / COMMIT_STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    index = int(stamp["episode_index"])
+    if writer.total_episodes <= index:
+        return None
+    row = DatasetReader(writer.root).episodes()[index]
+    if row["dataset_from_index"] == stamp["dataset_from_index"] and row["length"] == stamp["length"]:
+        return index
+    return None
 
 
 def seal_partial(path: Path) -> int:
@@ -60,6 +78,12 @@ def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bo
             shutil.rmtree(path, ignore_errors=True)
             said.append(f"dropped the take cut short in {path.name} ({frames} frames)")
     for path in sorted(complete, key=lambda p: p.name):
+        committed = already_committed(writer, path)
+        if committed is not None:
+            shutil.rmtree(path, ignore_errors=True)
+            said.append(f"take {path.name} was already saved as episode {committed}: removed its spool")
+            continue
+        (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash
         try:
             job = queue.submit(path)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from station.dataset.spec import CameraSpec
+from station.saving.faults import checkpoint
 
 ROW_DTYPE = np.dtype([("t", "<f8"), ("action", "<f4", (6,)), ("state", "<f4", (6,))])
 SPOOL_VERSION = 1
@@ -109,7 +110,7 @@ class SpoolWriter:
         write_json_durably(directory / "take.json", asdict(info))
         fsync_dir(directory.parent)
         # Held open for the whole take and closed by finish()/abandon(), so no context manager here.
-        self._rows = open(directory / "rows.bin", "wb")  # noqa: SIM115
+        self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
         self._cams = {c["name"]: open(directory / f"{c['name']}.rgb", "wb") for c in info.cameras}  # noqa: SIM115
         self._sizes = {c["name"]: (int(c["height"]), int(c["width"]), 3) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
@@ -149,6 +150,7 @@ class SpoolWriter:
                             f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
                         )
                     f.write(np.ascontiguousarray(image).data)
+                checkpoint("spool-row")
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
                     last_sync = time.monotonic()
@@ -174,6 +176,7 @@ class SpoolWriter:
         self._sync()
         self._close()
         write_json_durably(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
+        checkpoint("spool-done")
         return self.directory
 
     def abandon(self) -> None:
