@@ -53,7 +53,7 @@ class Gates:
         return task
 
     @staticmethod
-    def commit(writer, episode, reporter):
+    def commit(writer, episode, reporter, spool_dir):
         reporter.stage("committing")
         writer.committed.append(episode)
         return len(writer.committed) - 1

@@ -33,15 +33,23 @@ class TakeRecorder:
         self._last_seq: dict[str, int] = {}
         self._last_t: float | None = None
         self._period = 1.0 / fps
+        self.first_tick_no: int | None = None  # the control loop's tick numbers of the first and last row
+        self.last_tick_no: int | None = None
 
     @property
     def rows(self) -> int:
         return self.cadence.ticks
 
-    def add(self, t: float, action: np.ndarray, state: np.ndarray, frames: dict[str, tuple[int, np.ndarray]]) -> bool:
+    def add(
+        self, t: float, action: np.ndarray, state: np.ndarray, frames: dict[str, tuple[int, np.ndarray]],
+        tick_no: int = 0,
+    ) -> bool:
         """Record one tick; returns False once the take has all the rows it may hold."""
         if self.max_rows is not None and self.cadence.ticks >= self.max_rows:
             return False
+        if self.first_tick_no is None:
+            self.first_tick_no = tick_no
+        self.last_tick_no = tick_no
         c = self.cadence
         if self._last_t is None:
             c.first_tick = t
@@ -188,7 +196,7 @@ class ControlLoop:
         with self._lock:
             take = self._take
             if take is not None:
-                take.add(t, action, state, frames)
+                take.add(t, action, state, frames, self.ticks)
         self._note_stalls(take)
 
     def _note_stalls(self, take: TakeRecorder | None) -> None:
