@@ -108,6 +108,7 @@ class CameraView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.canvas, 1)
         self.display_meter = RateMeter()
+        self.frames_drawn = 0
         self._last_seq: int | None = None
         self._size = f"{width}x{height}"
 
@@ -126,13 +127,19 @@ class CameraView(QWidget):
         self._last_seq = frame.seq
         self.canvas.set_frame(frame.image)
         self.display_meter.tick()
+        self.frames_drawn += 1
         return True
 
     def show_rates(self, capture_fps: float) -> None:
-        self.title.setText(
+        self._set_title(
             f"<b>{self.name}</b>&nbsp;&nbsp;{self._size}&nbsp;&nbsp;capture {capture_fps:4.1f} fps"
             f"&nbsp;&nbsp;display {self.display_fps:4.1f} fps"
         )
+
+
+    def _set_title(self, text: str) -> None:
+        if self.title.text() != text:
+            self.title.setText(text)
 
 
 class CameraGrid(QWidget):

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from station.config import SessionConfig
@@ -69,6 +69,7 @@ class Controller(QObject):
         self._cal_dialog = None
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
         self._wire_views()
         window.close_guard = self._may_close

@@ -37,6 +37,9 @@ class LiveSession:
         """Stop the loop (a take in progress is kept in its spool), stop the queue, release the dataset."""
         try:
             self.recorder.shutdown()
+            # Takes stopped just now have durable spools; if the queue is being shut down they must stay
+            # there for recovery rather than be handed to it by a spool-done event still in flight.
+            self.recorder.finished_takes.clear()
         finally:
             self.queue.shutdown(wait_ms)
             self.lock.release()

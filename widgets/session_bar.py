@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from station.saving.spool import CadenceReport
 from station.session.state import Phase
@@ -62,6 +62,36 @@ def cadence_words(c: CadenceReport | None) -> str:
     if c.stalled_cameras:
         parts.append("camera stalled: " + ", ".join(c.stalled_cameras))
     return ", ".join(parts) + "."
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
+
+
+class PhaseBar(QWidget):
+    """The phase's progress. Not a QProgressBar: that one repaints synchronously on every setValue."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(14)
+        self.fraction = 0.0
+        self.colour = QColor(PHASE_COLOURS[None][0])
+
+    def set_fraction(self, fraction: float) -> None:
+        fraction = min(1.0, max(0.0, fraction))
+        if abs(fraction - self.fraction) * self.width() >= 1 or (fraction == 0) != (self.fraction == 0):
+            self.fraction = fraction
+            self.update()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        p = QPainter(self)
+        r = self.rect()
+        p.fillRect(r, self.palette().color(QPalette.ColorRole.Base))
+        p.fillRect(QRect(r.x(), r.y(), int(r.width() * self.fraction), r.height()), self.colour)
+        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
+        p.drawRect(r.adjusted(0, 0, -1, -1))
+        p.end()
 
 
 class TaskEdit(QLineEdit):
@@ -134,11 +164,8 @@ class SessionBar(QWidget):
         self.countdown_label = QLabel()
         self.countdown_label.setObjectName("countdownLabel")
         self.countdown_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.phase_progress = QProgressBar()
+        self.phase_progress = PhaseBar()
         self.phase_progress.setObjectName("phaseProgress")
-        self.phase_progress.setRange(0, 1000)
-        self.phase_progress.setTextVisible(False)
-        self.phase_progress.setFixedHeight(14)
         self.hint_label = QLabel()
         self.hint_label.setObjectName("hintLabel")
         self.cadence_label = QLabel(cadence_words(None))
@@ -180,22 +207,23 @@ class SessionBar(QWidget):
             bg, fg = PHASE_COLOURS[view.phase]
             self.phase_label.setText(PHASE_WORDS[view.phase])
             self.phase_label.setStyleSheet(f"background:{bg}; color:{fg};")
-            self.phase_progress.setStyleSheet(f"QProgressBar::chunk {{ background:{bg}; }}")
+            self.phase_progress.colour = QColor(bg)
             recording = view.phase is Phase.RECORDING or view.phase is None or view.phase is Phase.STOPPED
             self.task_edit.setReadOnly(recording)
             self.task_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus if recording else Qt.FocusPolicy.StrongFocus)
             if recording and self.task_edit.hasFocus():
                 self.task_edit.clearFocus()
-        self.dataset_label.setText(view.dataset)
-        self.episode_label.setText(view.episode)
+        # setText on a label re-lays the bar out: only when the words change (the countdown once a second)
+        _set_text(self.dataset_label, view.dataset)
+        _set_text(self.episode_label, view.episode)
         if view.remaining_s is None:
-            self.countdown_label.setText("")
-            self.phase_progress.setValue(0)
+            _set_text(self.countdown_label, "")
+            self.phase_progress.set_fraction(0.0)
         else:
             word = "left" if view.phase is Phase.RECORDING else "until the next take"
-            self.countdown_label.setText(f"{max(0.0, view.remaining_s):.0f} s {word}")
-            self.phase_progress.setValue(int(1000 * min(1.0, max(0.0, view.fraction))))
-        self.hint_label.setText(view.hint)
+            _set_text(self.countdown_label, f"{max(0.0, view.remaining_s):.0f} s {word}")
+            self.phase_progress.set_fraction(view.fraction)
+        _set_text(self.hint_label, view.hint)
 
     def show_cadence(self, report: CadenceReport | None) -> None:
         self.cadence_label.setText(cadence_words(report))
