@@ -104,9 +104,10 @@ def test_follower_follows_leader_through_both_calibrations(rig):
         # The goal registers hold the leader's values mapped through the follower's calibration.
         goal_raw = {j: rig.follower.register(i, "Goal_Position") for j, i in MOTOR_IDS.items()}
         assert goal_raw == values_to_raw(actions[-1], follower_cal)
-        # While the leader moves, the follower is never more than about a tick behind it.
+        # While the leader moves, the follower is where the leader was a tick before (unless a tick came early
+        # after a late one, which a loaded machine causes: hence the median).
         lag = np.abs(np.array(states[ticks // 2 :]) - np.array(actions[ticks // 2 - 1 : -1]))
-        assert lag.max() < 3.0, lag.max(axis=0)
+        assert np.median(lag) < 0.5, lag.max(axis=0)
         # Once the leader's last value is the goal, the follower settles on it (within one encoder step).
         deadline = time.monotonic() + 2.0
         while np.abs(follower.read() - actions[-1]).max() > 0.2:

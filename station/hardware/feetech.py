@@ -49,6 +49,9 @@ DEFAULT_BAUDRATE = 1_000_000
 # Time from the end of our request to the first reply byte on a USB adapter, plus factory return delays.
 # Raise it for FTDI adapters left at their 16 ms latency timer.
 DEFAULT_LATENCY_MS = 10.0
+# A pseudo-terminal means emulated servos: their replies wait for the OS to give a Python thread a CPU, which
+# on a loaded (virtual) machine can take tens of milliseconds. A real servo's reply waits in the kernel instead.
+PTY_LATENCY_MS = 100.0
 DEFAULT_RETRIES = 2  # extra tries after the first, for each request
 _QUIET_S = 0.002  # a line silent this long after an error has nothing more to say
 _T = TypeVar("_T")
@@ -153,7 +156,7 @@ class FeetechBus:
         motors: dict[str, int],
         baudrate: int = DEFAULT_BAUDRATE,
         *,
-        latency_ms: float = DEFAULT_LATENCY_MS,
+        latency_ms: float | None = None,
         retries: int = DEFAULT_RETRIES,
     ) -> None:
         ids = list(motors.values())
@@ -165,6 +168,8 @@ class FeetechBus:
         self.port = port
         self.motors = dict(motors)
         self.baudrate = baudrate
+        if latency_ms is None:
+            latency_ms = PTY_LATENCY_MS if port.startswith("/dev/pts/") else DEFAULT_LATENCY_MS
         self.latency_ms = latency_ms
         self.retries = retries
         self.info: dict[str, MotorInfo] = {}

@@ -21,8 +21,8 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
+from station.priority import demote_realtime_threads, lower_current_thread
 from station.saving.faults import checkpoint
-from station.saving.priority import demote_realtime_threads, lower_current_thread
 from station.saving.spool import SpoolReader, write_json_durably
 
 log = logging.getLogger(__name__)

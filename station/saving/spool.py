@@ -230,12 +230,20 @@ class SpoolReader:
         return np.ascontiguousarray(self.rows["state"], dtype=np.float32)
 
     def frames_of(self, camera: str) -> Iterator[np.ndarray]:
+        """The camera's frames in order, read one at a time.
+
+        Plain reads rather than a memory map: pages of a mapped file count in the process's resident memory,
+        so mapping a 60 s take would look like (and, under pressure, be) gigabytes of RSS.
+        """
         spec = next(s for s in self.info.camera_specs if s.name == camera)
-        if self.frames == 0:
-            return iter(())
-        shape = (self.frames, spec.height, spec.width, 3)
-        data = np.memmap(self.directory / f"{camera}.rgb", dtype=np.uint8, mode="r", shape=shape)
-        return iter(data)
+        shape = (spec.height, spec.width, 3)
+        size = spec.height * spec.width * 3
+        with open(self.directory / f"{camera}.rgb", "rb") as f:
+            for _ in range(self.frames):
+                frame = np.empty(shape, dtype=np.uint8)
+                if f.readinto(frame.data) != size:
+                    raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
+                yield frame
 
     def delete(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

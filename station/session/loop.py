@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.hardware.interfaces import Arm, Camera, Follower
+from station.priority import raise_current_thread
 from station.saving.spool import CadenceReport, SpoolWriter
 
 LATE_FACTOR = 1.5
@@ -134,6 +135,7 @@ class ControlLoop:
         self._tick_times: list[float] = []
         self.ticks = 0
         self.late_ticks = 0
+        self.priority = "not started"  # what scheduling the loop thread got
 
     # -- take hand-over: called from the session's thread, atomic with respect to ticks --
     def swap_take(self, take: TakeRecorder | None) -> TakeRecorder | None:
@@ -209,6 +211,7 @@ class ControlLoop:
                 stalled.append(cam.name)
 
     def _run(self) -> None:
+        self.priority = raise_current_thread()
         start = time.monotonic()
         k = 0
         last = None

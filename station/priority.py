@@ -1,4 +1,4 @@
-"""Keeping background encoding from starving the control loop.
+"""Thread priorities: the control loop first, background encoding last.
 
 SVT-AV1, when the process runs as root (as it often does on robot PCs, for serial-port access), creates its
 worker threads with SCHED_FIFO at the highest real-time priority and does the same to the thread that opened
@@ -49,3 +49,21 @@ def lower_current_thread(nice: int = BACKGROUND_NICE) -> None:
         os.setpriority(os.PRIO_PROCESS, getattr(os, "gettid", lambda: 0)(), nice)
     except OSError:
         pass
+
+
+def raise_current_thread(rt_priority: int = 10) -> str:
+    """Give the calling (control-loop) thread precedence over everything else the machine runs.
+
+    A low real-time priority when the process may use one (root, or an rtprio limit), else a negative nice,
+    else nothing. The loop sleeps most of each period, so it cannot hog a core. Returns what was done.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(rt_priority))
+        return f"real-time priority {rt_priority}"
+    except (OSError, AttributeError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, getattr(os, "gettid", lambda: 0)(), -5)
+        return "nice -5"
+    except OSError:
+        return "normal priority"

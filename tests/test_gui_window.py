@@ -1,0 +1,357 @@
+"""The station window with simulated arms and small test-pattern cameras: actions, keys, saves, quitting."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from station.config import CameraSource, SessionConfig
+from station.dataset.reader import DatasetReader
+from station.errors import DiskFullError, HardwareError
+from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.saving.job import Cancelled, prepare_episode
+from station.saving.queue import JobStatus, SaveQueue
+from station.saving.recovery import find_spools
+from station.session.devices import Devices
+from station.session.state import TRANSITIONS, Event, Phase
+from widgets.app import build_window
+from widgets.save_queue_model import REASON, STATUS
+
+EVENT_ACTIONS = {"record": Event.RECORD, "next": Event.NEXT, "rerecord": Event.RERECORD,
+                 "reset": Event.RESET, "stop": Event.STOP}
+
+
+def sim_devices() -> Devices:
+    leader, follower = SimulatedLeader(), SimulatedFollower()
+    leader.connect()
+    follower.connect()
+    cams = [PatternCamera("front", 32, 24), PatternCamera("wrist", 16, 12)]
+    for cam in cams:
+        cam.start()
+    return Devices(leader, follower, list(cams), simulated=True)
+
+
+class Station:
+    """A window and controller on simulated hardware, closed (quitting anyway) at the end of the test."""
+
+    def __init__(self, qtbot, tmp_path: Path) -> None:
+        self.qtbot = qtbot
+        self.tmp_path = tmp_path
+        self.opened: list = []
+
+    def open(self, root: Path | None = None, episodes: int = 3, episode_time_s: float = 30.0,
+             reset_time_s: float = 30.0, resume: bool = False, queue_factory=None, task: str = "stack"):
+        config = SessionConfig(
+            root=root or self.tmp_path / "ds", repo_id="local/gui_test", task=task, episodes=episodes,
+            episode_time_s=episode_time_s, reset_time_s=reset_time_s, fps=30, vcodec="h264", resume=resume,
+            cameras=[CameraSource("front", "testsrc", 32, 24), CameraSource("wrist", "testsrc", 16, 12)],
+        )
+        settings = QSettings(str(self.tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window, controller = build_window(config, settings, devices=sim_devices(), queue_factory=queue_factory)
+        self.qtbot.addWidget(window)
+        self.opened.append((window, controller))
+        window.show()
+        self.qtbot.waitExposed(window)
+        controller.start()
+        return window, controller
+
+    def close_all(self) -> None:
+        for window, controller in self.opened:
+            controller._quit_anyway = True
+            window.close()
+            controller.shutdown()
+
+
+@pytest.fixture
+def station(qtbot, tmp_path, no_leaked_windows):
+    s = Station(qtbot, tmp_path)
+    yield s
+    s.close_all()
+
+
+def enabled_events(window) -> set[Event]:
+    return {e for name, e in EVENT_ACTIONS.items() if window.keys[name].isEnabled()}
+
+
+def assert_controls_follow_table(window, phase: Phase) -> None:
+    allowed = {e for e in Event if (phase, e) in TRANSITIONS}
+    assert enabled_events(window) == allowed
+    for name, e in EVENT_ACTIONS.items():
+        assert window.controls.buttons[name].isEnabled() == (e in allowed), name
+
+
+def test_window_builds_with_simulated_hardware_and_shows_live_data(station, qtbot):
+    window, controller = station.open()
+    assert controller.session is not None
+    qtbot.waitUntil(lambda: all(v.frames_drawn > 2 for v in window.cameras.views), timeout=5000)
+    def points() -> int:
+        x, _y = window.joints.leader_curves[0].getData()
+        return 0 if x is None else len(x)
+
+    qtbot.waitUntil(lambda: points() > 3, timeout=5000)
+    assert [v.name for v in window.cameras.views] == ["front", "wrist"]
+    assert window.session_bar.phase_label.text() == "READY"
+    assert "Demo set-up" in " ".join(window.messages.texts())
+    qtbot.waitUntil(lambda: "of 30 Hz" in window.status.loop_label.text(), timeout=3000)
+    assert "simulated" in window.status.arms_label.text()
+    assert "GB free" in window.status.disk_label.text()
+    assert window.keys["record"].shortcutContext() == Qt.ShortcutContext.ApplicationShortcut
+    assert "Space" in window.keys["record"].toolTip()
+
+
+def test_camera_without_frames_shows_no_signal(station, qtbot):
+    window, controller = station.open()
+    assert controller.devices is not None
+    cam = controller.devices.cameras[0]
+    assert isinstance(cam, PatternCamera)
+    cam.paused = True
+    qtbot.waitUntil(lambda: window.cameras.views[0].canvas.no_signal != "", timeout=3000)
+    cam.paused = False
+    qtbot.waitUntil(lambda: window.cameras.views[0].canvas.no_signal == "", timeout=3000)
+
+
+def test_each_action_fires_its_transition_and_controls_follow_the_table(station, qtbot):
+    window, controller = station.open()
+    recorder = controller.session.recorder
+    assert_controls_follow_table(window, Phase.IDLE)
+    steps = [("record", Phase.RECORDING), ("rerecord", Phase.RECORDING), ("reset", Phase.RESETTING),
+             ("rerecord", Phase.RECORDING), ("next", Phase.RESETTING), ("next", Phase.RECORDING),
+             ("stop", Phase.STOPPED)]
+    for name, phase in steps:
+        with qtbot.waitSignal(recorder.state_changed, timeout=2000) as blocker:
+            window.keys[name].trigger()
+        assert blocker.args[0].event is EVENT_ACTIONS[name]
+        assert recorder.phase is phase
+        assert_controls_follow_table(window, phase)
+        assert window.session_bar.phase_label.text().endswith(phase.name if phase is not Phase.RESETTING
+                                                               else "RESET")
+
+
+def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_shown(station, qtbot):
+    window, controller = station.open(episodes=1)
+    recorder = controller.session.recorder
+    edit = window.session_bar.task_edit
+    edit.setText("put the red cube in the box")
+    edit.returnPressed.emit()
+    assert recorder.task == "put the red cube in the box"
+    window.keys["record"].trigger()
+    assert edit.isReadOnly()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 10, timeout=5000)
+    with qtbot.waitSignal(recorder.finished, timeout=30000):
+        window.keys["next"].trigger()  # the only episode: next ends the session
+    assert recorder.phase is Phase.STOPPED
+    reader = DatasetReader(controller.config.root)
+    assert reader.total_episodes == 1
+    assert reader.tasks == ["put the red cube in the box"]
+    model = window.queue_model
+    assert model.rowCount() == 1 and model.index(0, STATUS).data() == "done"
+    assert "Last take:" in window.session_bar.cadence_label.text()
+    qtbot.waitUntil(lambda: "All takes saved" in window.queue_panel.summary.text(), timeout=3000)
+
+
+def test_save_queue_model_passes_the_model_tester(station, qtbot, qtmodeltester):
+    window, controller = station.open(episodes=3, reset_time_s=0.0)
+    model = window.queue_model
+    qtmodeltester.check(model)  # and keeps checking the rows inserted and changed below
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    for _ in range(2):
+        qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+        window.keys["next"].trigger()
+    with qtbot.waitSignal(recorder.finished, timeout=30000):
+        qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+        window.keys["stop"].trigger()
+    assert model.rowCount() == 3
+    assert [model.index(r, 0).data() for r in range(3)] == ["0", "1", "2"]
+    qtmodeltester.check(model)
+
+
+def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot):
+    calls = {"n": 0}
+
+    def flaky_prepare(spool, video, reporter):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise DiskFullError("the disk holding the dataset is full: free some space, then press Retry")
+        return prepare_episode(spool, video, reporter)
+
+    window, controller = station.open(episodes=1, queue_factory=lambda w: SaveQueue(w, prepare=flaky_prepare))
+    queue = controller.session.queue
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
+    with qtbot.waitSignal(queue.job_failed, timeout=10000):
+        window.keys["next"].trigger()
+    model = window.queue_model
+    assert model.index(0, STATUS).data() == "failed"
+    assert "disk holding the dataset is full" in model.index(0, REASON).data()
+    assert any("could not be saved" in t and "disk holding" in t for t in window.messages.texts())
+    panel = window.queue_panel
+    assert panel.selected_row() == 0 and panel.retry_button.isEnabled() and panel.discard_button.isEnabled()
+    with qtbot.waitSignal(queue.job_saved, timeout=30000):
+        qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+    assert queue.jobs[0].status is JobStatus.DONE
+    assert DatasetReader(controller.config.root).total_episodes == 1
+    assert not panel.retry_button.isEnabled()
+
+
+class Gate:
+    """A prepare function that waits for the test to open it, giving up when the take is cancelled."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+
+    def prepare(self, spool, video, reporter):
+        reporter.stage("encoding front")
+        while not self.open.wait(0.01):
+            if reporter.cancelled:
+                raise Cancelled()
+        return prepare_episode(spool, video, reporter)
+
+
+def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbot):
+    gate = Gate()
+    window, controller = station.open(queue_factory=lambda w: SaveQueue(w, prepare=gate.prepare))
+    try:
+        recorder = controller.session.recorder
+        window.keys["record"].trigger()
+        qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
+        window.keys["next"].trigger()  # into the reset phase: the take is held, its save waits at the gate
+        qtbot.waitUntil(lambda: len(controller.session.queue.jobs) == 1, timeout=5000)
+        window.keys["quit"].trigger()
+        assert window.isVisible()
+        dialog = controller.quit_dialog
+        assert dialog is not None and dialog.isVisible()
+        assert recorder.phase is Phase.STOPPED
+        assert "Waiting for 1 take" in dialog.label.text()
+        assert not enabled_events(window)
+    finally:
+        gate.open.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    assert DatasetReader(station.tmp_path / "ds").total_episodes == 1
+
+
+def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(station, qtbot):
+    gate = Gate()
+    window, controller = station.open(queue_factory=lambda w: SaveQueue(w, prepare=gate.prepare))
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
+    window.keys["quit"].trigger()  # stop keeps the take in progress; its save waits at the gate
+    assert controller.quit_dialog is not None
+    qtbot.waitUntil(lambda: len(controller.session.queue.jobs) == 1, timeout=5000)
+    qtbot.mouseClick(controller.quit_dialog.quit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    root = station.tmp_path / "ds"
+    complete, partial = find_spools(root)
+    assert len(complete) == 1 and not partial
+
+    window2, controller2 = station.open(resume=True)
+    assert any("never saved" in t for t in window2.messages.texts())
+    assert window2.queue_model.rowCount() == 1
+    qtbot.waitUntil(lambda: controller2.session.queue.jobs[0].status is JobStatus.DONE, timeout=30000)
+    assert DatasetReader(root).total_episodes == 1
+    assert controller2.session.recorder.episode == 1  # the next take is numbered after the recovered one
+
+
+def focus(qtbot, widget) -> None:
+    window = widget.window()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(widget.hasFocus, timeout=3000)
+
+
+def test_keys_work_from_any_focused_widget_but_type_in_the_task_field(station, qtbot):
+    window, controller = station.open()
+    recorder = controller.session.recorder
+    table = window.queue_panel.table
+    focus(qtbot, table)
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert recorder.phase is Phase.RECORDING
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    qtbot.keyClick(table, Qt.Key.Key_N)
+    assert recorder.phase is Phase.RESETTING
+
+    edit = window.session_bar.task_edit
+    assert not edit.isReadOnly()
+    focus(qtbot, edit)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "Rest n Queue")  # R (re-record), Space (record), N (next), Q (stop) all type here
+    qtbot.keyClick(edit, Qt.Key.Key_Left)
+    qtbot.keyClick(edit, Qt.Key.Key_Right)
+    assert edit.text() == "Rest n Queue"
+    assert recorder.phase is Phase.RESETTING
+    qtbot.keyClick(edit, Qt.Key.Key_Escape)  # leaves the field (and keeps the text); it does not stop
+    assert recorder.phase is Phase.RESETTING and not edit.hasFocus()
+    assert recorder.task == "Rest n Queue"
+
+    plots = window.joints
+    focus(qtbot, plots)
+    qtbot.keyClick(plots, Qt.Key.Key_Right)  # next: the reset ends, the next take starts
+    assert recorder.phase is Phase.RECORDING
+    qtbot.keyClick(plots, Qt.Key.Key_R)
+    assert recorder.phase is Phase.RECORDING and recorder.episode == 1
+    qtbot.keyClick(plots, Qt.Key.Key_Escape)
+    assert recorder.phase is Phase.STOPPED
+
+
+def test_an_unusable_root_is_said_in_the_window_with_a_way_out(station, qtbot, tmp_path):
+    root = tmp_path / "not-a-dataset"
+    root.mkdir()
+    (root / "notes.txt").write_text("mine")
+    window, controller = station.open(root=root)
+    assert controller.session is None
+    texts = " ".join(window.messages.texts())
+    assert "not a LeRobot dataset" in texts
+    assert not enabled_events(window)
+    assert window.session_bar.phase_label.text() == "NO SESSION"
+    assert (root / "notes.txt").read_text() == "mine"
+
+
+def test_an_existing_dataset_can_be_appended_to_from_the_banner(station, qtbot, tmp_path):
+    root = tmp_path / "ds"
+    window, controller = station.open(root=root)
+    controller._quit_anyway = True
+    window.close()
+    window2, controller2 = station.open(root=root)
+    assert controller2.session is None
+    banner = next(b for b in window2.messages.banners if "already holds a dataset" in b.text)
+    append = next(b for b in banner.buttons if b.text() == "Append to it")
+    qtbot.mouseClick(append, Qt.MouseButton.LeftButton)
+    assert controller2.session is not None and controller2.session.config.resume
+    assert window2.keys["record"].isEnabled()
+
+
+def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
+    window, controller = station.open()
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    follower = controller.devices.follower
+
+    def unplugged():
+        raise HardwareError("the follower arm on /dev/ttyACM0 stopped answering")
+
+    follower.read = unplugged
+    qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED, timeout=5000)
+    qtbot.waitUntil(lambda: any("arm error" in t for t in window.messages.texts()), timeout=3000)
+    assert not follower.torque_enabled
+    qtbot.waitUntil(lambda: "error" in window.status.arms_label.text(), timeout=3000)
+
+
+def test_no_display_says_how_to_run_headless(monkeypatch, capsys):
+    import argparse
+
+    from widgets.app import run_window
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert run_window(argparse.Namespace()) == 2
+    err = capsys.readouterr().err
+    assert "--headless" in err and "Traceback" not in err
