@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from station.config import SessionConfig
 from station.errors import StationError
@@ -66,7 +66,7 @@ class Controller(QObject):
         self._closed = False
         self._frame = 0
         self._low_disk_warned = False
-        self._cal_dialog = None
+        self._cal_dialog: QDialog | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -421,8 +421,10 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
+        if self._cal_dialog is not None:
+            self._cal_dialog.done(0)
         if self.quit_dialog is not None:
-            self.quit_dialog.close()
+            self.quit_dialog.accept()
         self.save_settings()
         session = self.session
         if session is not None and self._quit_anyway and not session.queue.is_idle:

@@ -54,13 +54,15 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     controller.fire(Event.RECORD)
 
     gaps: list[float] = []
-    state = {"last": None, "measuring": False}
+    measuring = False
+    last: list[float] = []  # the previous probe time, while measuring
 
     def probe() -> None:
         now = time.perf_counter()
-        if state["measuring"] and state["last"] is not None:
-            gaps.append((now - state["last"]) * 1000)
-        state["last"] = now
+        if measuring:
+            if last:
+                gaps.append((now - last[0]) * 1000)
+            last[:] = [now]
 
     timer = QTimer()
     timer.setInterval(PROBE_MS)
@@ -70,12 +72,12 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     QTimer.singleShot(int(warmup_s * 1000), wait.quit)
     wait.exec()
     drawn0 = [v.frames_drawn for v in window.cameras.views]
-    state["measuring"], state["last"] = True, None
+    measuring = True
     t0 = time.perf_counter()
     QTimer.singleShot(int(seconds * 1000), wait.quit)
     wait.exec()
     elapsed = time.perf_counter() - t0
-    state["measuring"] = False
+    measuring = False
     timer.stop()
     drawn = [v.frames_drawn - d for v, d in zip(window.cameras.views, drawn0, strict=True)]
     session = controller.session

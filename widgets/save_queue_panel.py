@@ -38,15 +38,15 @@ class ProgressDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         bar = QStyleOptionProgressBar()
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        bar.rect = rect.adjusted(3, 4, -3, -4)  # type: ignore[attr-defined]
-        bar.minimum = 0  # type: ignore[attr-defined]
-        bar.maximum = 100  # type: ignore[attr-defined]
-        bar.progress = int(round(100 * float(value)))  # type: ignore[attr-defined]
-        bar.text = f"{bar.progress}%"  # type: ignore[attr-defined]
-        bar.textVisible = True  # type: ignore[attr-defined]
-        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
-        style = option.widget.style() if option.widget is not None else QApplication.style()  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        bar.rect = rect.adjusted(3, 4, -3, -4)
+        bar.minimum = 0
+        bar.maximum = 100
+        bar.progress = int(round(100 * float(value)))
+        bar.text = f"{bar.progress}%"
+        bar.textVisible = True
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
