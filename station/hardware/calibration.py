@@ -102,15 +102,11 @@ def load_calibration(path: Path, role: Role, arm_id: str, port: str | None = Non
     try:
         content = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CalibrationError(
-            f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`"
-        ) from None
+        raise CalibrationError(f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`") from None
     try:
         return _parse(content)
     except ValueError as exc:
-        raise CalibrationError(
-            f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`"
-        ) from None
+        raise CalibrationError(f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`") from None
 
 
 def _parse(content: object) -> Calibration:
@@ -131,9 +127,7 @@ def _parse(content: object) -> Calibration:
         if cal.id != MOTOR_IDS[joint]:
             raise ValueError(f"{joint} has id {cal.id}, expected {MOTOR_IDS[joint]}")
         if not 0 <= cal.range_min < cal.range_max <= MAX_POSITION:
-            raise ValueError(
-                f"{joint} range {cal.range_min}..{cal.range_max} is empty or outside 0..{MAX_POSITION}"
-            )
+            raise ValueError(f"{joint} range {cal.range_min}..{cal.range_max} is empty or outside 0..{MAX_POSITION}")
         if abs(cal.homing_offset) > 2047:
             raise ValueError(f"{joint} homing offset {cal.homing_offset} is outside -2047..2047")
         calibration[joint] = cal
@@ -166,10 +160,7 @@ def from_percent(value: float, cal: MotorCalibration) -> int:
 def raw_to_values(raw: dict[str, int], calibration: Calibration) -> np.ndarray:
     """Present positions -> (6,) float32 in JOINTS order: degrees, gripper 0..100."""
     return np.array(
-        [
-            to_percent(raw[j], calibration[j]) if j == GRIPPER else to_degrees(raw[j], calibration[j])
-            for j in JOINTS
-        ],
+        [to_percent(raw[j], calibration[j]) if j == GRIPPER else to_degrees(raw[j], calibration[j]) for j in JOINTS],
         dtype=np.float32,
     )
 
@@ -305,9 +296,7 @@ class CalibrationProcedure:
     def result(self) -> Calibration:
         mins = {**self._mins, **dict.fromkeys(FULL_TURN_JOINTS, 0)}
         maxes = {**self._maxes, **dict.fromkeys(FULL_TURN_JOINTS, MAX_POSITION)}
-        return {
-            j: MotorCalibration(MOTOR_IDS[j], 0, self.homing_offsets[j], mins[j], maxes[j]) for j in JOINTS
-        }
+        return {j: MotorCalibration(MOTOR_IDS[j], 0, self.homing_offsets[j], mins[j], maxes[j]) for j in JOINTS}
 
     def close(self) -> None:
         """Torque off and close the port (idempotent)."""

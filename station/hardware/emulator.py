@@ -403,9 +403,7 @@ class EmulatedBus:
                 return b""
             if inst == INST_SYNC_READ and len(params) >= 2:
                 addr, size = params[0], params[1]
-                return b"".join(
-                    self._reply(s, s.read(addr, size)) for i in params[2:] if (s := self._servos.get(i))
-                )
+                return b"".join(self._reply(s, s.read(addr, size)) for i in params[2:] if (s := self._servos.get(i)))
             if inst == INST_ACTION:
                 for servo in self._servos.values():
                     servo.action()

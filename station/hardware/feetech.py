@@ -330,14 +330,10 @@ class FeetechBus:
         where = f"on {self.port}"
         if not models:
             ids = ", ".join(str(i) for i in self.motors.values())
-            raise HardwareError(
-                f"no servo answers {where} at {self.baudrate} baud (ids {ids}): check power and cable"
-            )
+            raise HardwareError(f"no servo answers {where} at {self.baudrate} baud (ids {ids}): check power and cable")
         missing = [self._label(m) for m in self.motors if m not in models]
         if missing:
-            raise HardwareError(
-                f"{', '.join(missing)} did not answer {where}: check that motor's cable and its id"
-            )
+            raise HardwareError(f"{', '.join(missing)} did not answer {where}: check that motor's cable and its id")
         if duplicates:
             raise HardwareError(
                 f"more than one servo answers to {', '.join(self._label(m) for m in duplicates)} {where}: "
@@ -371,9 +367,7 @@ class FeetechBus:
         reg = register(name)
         why = ""
         for _ in range(1 + self.retries):
-            data, comm, err = self._sdk(
-                self._packets.readTxRx, self._handler, motor_id, reg.address, reg.size
-            )
+            data, comm, err = self._sdk(self._packets.readTxRx, self._handler, motor_id, reg.address, reg.size)
             if comm == scs.COMM_SUCCESS and len(data) == reg.size:
                 if err:
                     raise HardwareError(
@@ -383,8 +377,7 @@ class FeetechBus:
             why = _COMM_TEXT.get(comm, "short reply")
             self._drain()
         raise HardwareError(
-            f"{self._label(motor)} on {self.port} did not answer reading {name} ({why} after "
-            f"{1 + self.retries} tries)"
+            f"{self._label(motor)} on {self.port} did not answer reading {name} ({why} after {1 + self.retries} tries)"
         )
 
     def write(self, name: str, motor: str, value: int) -> None:
@@ -398,9 +391,7 @@ class FeetechBus:
         data = to_bytes(encode(name, value), reg.size)
         why = ""
         for _ in range(tries):
-            comm, err = self._sdk(
-                self._packets.writeTxRx, self._handler, motor_id, reg.address, reg.size, data
-            )
+            comm, err = self._sdk(self._packets.writeTxRx, self._handler, motor_id, reg.address, reg.size, data)
             if comm == scs.COMM_SUCCESS:
                 if err and check_error:
                     raise HardwareError(
@@ -437,13 +428,10 @@ class FeetechBus:
                     for m, i in zip(names, ids, strict=True)
                 }
             why = _COMM_TEXT.get(comm, "no reply")
-            failed = next(
-                (m for m, i in zip(names, ids, strict=True) if len(reader.data_dict[i]) < reg.size), names[0]
-            )
+            failed = next((m for m, i in zip(names, ids, strict=True) if len(reader.data_dict[i]) < reg.size), names[0])
             self._drain()
         raise HardwareError(
-            f"{self._label(failed)} on {self.port} did not answer reading {name} ({why} after "
-            f"{1 + self.retries} tries)"
+            f"{self._label(failed)} on {self.port} did not answer reading {name} ({why} after {1 + self.retries} tries)"
         )
 
     def sync_write(self, name: str, values: dict[str, int]) -> None:

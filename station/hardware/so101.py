@@ -147,9 +147,7 @@ class SO101Follower(_SO101Arm):
             self.bus.write("P_Coefficient", joint, 16)  # LeRobot: lower than the default 32 to avoid shaking
             self.bus.write("I_Coefficient", joint, 0)
             self.bus.write("D_Coefficient", joint, 32)
-        self.bus.write(
-            "Max_Torque_Limit", GRIPPER, 500
-        )  # the gripper at half torque and current: no burn-out
+        self.bus.write("Max_Torque_Limit", GRIPPER, 500)  # the gripper at half torque and current: no burn-out
         self.bus.write("Protection_Current", GRIPPER, 250)
         self.bus.write("Overload_Torque", GRIPPER, 25)
         # Hold where the arm is rather than jump to a stale goal when torque comes on.
