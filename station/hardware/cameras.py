@@ -149,11 +149,16 @@ class PyAVCamera:
         """Decoded frames for ever: a file is rewound at its end; a live source ends only on error."""
         container = self._container
         stream = container.streams.video[0]
-        while True:
+        while not self._stop.is_set():
             produced = False
-            for frame in container.decode(stream):
-                produced = True
-                yield frame
+            try:
+                for packet in container.demux(stream):
+                    for frame in packet.decode():
+                        produced = True
+                        yield frame
+            except av.error.BlockingIOError:  # a device with nothing to give yet (EAGAIN): ask again
+                self._stop.wait(0.002)
+                continue
             if self.kind != "file":
                 raise RuntimeError("the source ended")
             if not produced:

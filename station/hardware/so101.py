@@ -155,6 +155,8 @@ class SO101Follower(_SO101Arm):
         self.bus.enable_torque()
 
     def read(self) -> np.ndarray:
+        if self.calibration is None or not self.bus.is_open:
+            raise HardwareError(f"{self.name} is not connected")
         try:
             return super().read()
         except HardwareError:
