@@ -28,7 +28,14 @@ from station.dataset.features import (
     video_file,
     video_keys,
 )
-from station.dataset.reader import data_files, episode_files, load_info, load_tasks, read_parquet
+from station.dataset.reader import (
+    data_files,
+    episode_files,
+    load_info,
+    load_tasks,
+    read_parquet,
+    task_text_column,
+)
 from station.dataset.stats import STAT_NAMES
 from station.dataset.video import probe_video, video_stream_info
 from station.errors import DatasetError
@@ -168,7 +175,7 @@ class _Checker:
         if not isinstance(vinfo, dict):
             self.add(f"info.json: video feature {key!r} has no info block (LeRobot's merge compares it)")
             return
-        missing = [k for k in VIDEO_INFO_KEYS if k not in vinfo]
+        missing = [k for k in VIDEO_INFO_KEYS if k not in vinfo and not (k == "is_depth_map" and "video." + k in vinfo)]
         if missing:
             self.add(f"info.json: video feature {key!r} info lacks {', '.join(missing)}")
         shape = list(feat.get("shape", []))
@@ -205,25 +212,22 @@ class _Checker:
         except DatasetError as e:
             self.add(str(e))
             return total if isinstance(total, int) else 0
-        if "task_index" not in table.column_names or "task" not in table.column_names:
-            self.add(f"{TASKS_PATH} must have a task_index column and a task index column")
+        text = task_text_column(table)
+        if text is None:
+            self.add(
+                f"{TASKS_PATH} lacks pandas metadata making the task text its index: "
+                "LeRobot would read task numbers instead of task text"
+            )
+            text = "task" if "task" in table.column_names else None
+        if "task_index" not in table.column_names or text is None:
+            self.add(f"{TASKS_PATH} must have a task_index column and the task text as its index")
             return table.num_rows
         if table.schema.field("task_index").type != pa.int64():
             self.add(f"{TASKS_PATH}: task_index is {table.schema.field('task_index').type}, not int64")
-        meta = table.schema.metadata or {}
-        try:
-            pandas_meta = json.loads(meta.get(b"pandas", b"{}"))
-        except ValueError:
-            pandas_meta = {}
-        if pandas_meta.get("index_columns") != ["task"]:
-            self.add(
-                f"{TASKS_PATH} lacks pandas metadata making 'task' the index: "
-                "LeRobot would read task numbers instead of task text"
-            )
         indices = table.column("task_index").to_pylist()
         if sorted(indices) != list(range(len(indices))):
             self.add(f"{TASKS_PATH}: task_index values are not 0..{len(indices) - 1}")
-        texts = table.column("task").to_pylist()
+        texts = table.column(text).to_pylist()
         if len(set(texts)) != len(texts):
             self.add(f"{TASKS_PATH} lists the same task twice")
         if table.num_rows != total:
@@ -409,9 +413,8 @@ class _Checker:
         if row.get("episode_index") != pos:
             self.add(f"{where}: row {pos} of the episodes table has episode_index {row.get('episode_index')}")
             return
-        chunk, file = _chunk_file(row["_file"])
-        if (row.get("meta/episodes/chunk_index"), row.get("meta/episodes/file_index")) != (chunk, file):
-            self.add(f"{where}: meta/episodes/chunk_index and file_index do not name the file it is in")
+        # meta/episodes/chunk_index and file_index are not checked against the file holding the row: LeRobot's
+        # loader never reads them, and its own merge tool leaves them stale.
         if data is None:
             self.add(f"{where} has no rows in the data files")
             return

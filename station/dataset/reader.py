@@ -62,12 +62,32 @@ def read_parquet(path: Path) -> pa.Table:
         raise DatasetError(f"{path} is not a readable parquet file ({e})") from e
 
 
+def task_text_column(table: pa.Table) -> str | None:
+    """The column holding task text: the pandas index column the file declares ("task" when we write it,
+    "__index_level_0__" when pandas 3 writes an unnamed index), or None when there is no such index."""
+    try:
+        meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+    except ValueError:
+        return None
+    index_columns = meta.get("index_columns") if isinstance(meta, dict) else None
+    if (
+        isinstance(index_columns, list)
+        and len(index_columns) == 1
+        and isinstance(index_columns[0], str)
+        and index_columns[0] in table.column_names
+    ):
+        return index_columns[0]
+    return None
+
+
 def load_tasks(root: Path) -> list[str]:
-    """Task strings ordered by task_index (the task text is the pandas index column "task")."""
-    table = read_parquet(Path(root) / TASKS_PATH)
-    if "task" not in table.column_names or "task_index" not in table.column_names:
-        raise DatasetError(f"{root / TASKS_PATH} lacks the task or task_index column")
-    pairs = sorted(zip(table.column("task_index").to_pylist(), table.column("task").to_pylist(), strict=True))
+    """Task strings ordered by task_index (the task text is the parquet file's pandas index)."""
+    path = Path(root) / TASKS_PATH
+    table = read_parquet(path)
+    text = task_text_column(table) or ("task" if "task" in table.column_names else None)
+    if text is None or "task_index" not in table.column_names:
+        raise DatasetError(f"{path} lacks the task text or the task_index column")
+    pairs = sorted(zip(table.column("task_index").to_pylist(), table.column(text).to_pylist(), strict=True))
     return [task for _, task in pairs]
 
 

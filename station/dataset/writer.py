@@ -175,7 +175,7 @@ class DatasetWriter:
 
             stage("writing frames table")
             table = data_table(column_keys(features), ep.action, ep.state, fps, e, start, task_index)
-            ep_stats = _episode_stats(table, ep, self.spec)
+            ep_stats = _episode_stats(features, table, ep, self.spec)
             final = data_file(self.root, chunk, file)
             temps.append(_write_temp_parquet(final, table))
             renames.append((temps[-1], final))
@@ -280,18 +280,23 @@ class DatasetWriter:
         return n
 
 
-def _episode_stats(table: pa.Table, ep: EpisodeData, spec: DatasetSpec) -> dict[str, dict[str, np.ndarray]]:
-    """Stats of every numeric feature of one episode (defaults included) plus the cameras' image stats."""
+def _episode_stats(
+    features: dict[str, Any], table: pa.Table, ep: EpisodeData, spec: DatasetSpec
+) -> dict[str, dict[str, np.ndarray]]:
+    """Stats of every numeric feature of one episode (defaults included) and the cameras' image stats,
+    in the declared feature order (LeRobot's column order in the episodes table)."""
+    images = {cam.key: ep.image_stats[cam.name] for cam in spec.cameras}
     stats: dict[str, dict[str, np.ndarray]] = {}
-    for key in table.column_names:
-        col = table.column(key).combine_chunks()
-        if key in (ACTION, STATE):
-            values = col.values.to_numpy(zero_copy_only=False).reshape(len(col), -1)
-        else:
-            values = col.to_numpy(zero_copy_only=False)
-        stats[key] = numeric_stats(values)
-    for cam in spec.cameras:
-        stats[cam.key] = {name: np.asarray(v) for name, v in ep.image_stats[cam.name].items()}
+    for key in features:
+        if key in images:
+            stats[key] = {name: np.asarray(v) for name, v in images[key].items()}
+        elif key in table.column_names:
+            col = table.column(key).combine_chunks()
+            if key in (ACTION, STATE):
+                values = col.values.to_numpy(zero_copy_only=False).reshape(len(col), -1)
+            else:
+                values = col.to_numpy(zero_copy_only=False)
+            stats[key] = numeric_stats(values)
     return stats
 
 
@@ -404,9 +409,10 @@ def data_table(
 
 
 def _stat_type(value: np.ndarray, name: str) -> pa.DataType:
-    """list<double> for vectors, list<int64> for count, nested lists for (3, 1, 1) image stats."""
-    t: pa.DataType = pa.int64() if name == "count" else pa.float64()
-    for _ in range(np.asarray(value).ndim):
+    """list<double> for vectors, list<int64> for count and integer min/max, nested lists for (3, 1, 1)."""
+    value = np.asarray(value)
+    t: pa.DataType = pa.int64() if name == "count" or np.issubdtype(value.dtype, np.integer) else pa.float64()
+    for _ in range(value.ndim):
         t = pa.list_(t)
     return t
 
