@@ -209,3 +209,16 @@ def test_command_exits_2_when_dir_is_not_a_dataset(tmp_path, capsys):
     assert run_command(tmp_path) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+
+
+def test_tasks_written_by_lerobot_with_an_unnamed_pandas_index_are_read(ds):
+    """pandas 3 (LeRobot's own writer) stores the task text as "__index_level_0__"; both spellings work."""
+    from station.dataset.reader import DatasetReader
+
+    table = pq.read_table(ds / "meta/tasks.parquet")
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    meta["index_columns"] = ["__index_level_0__"]
+    renamed = table.rename_columns(["task_index", "__index_level_0__"])
+    pq.write_table(renamed.replace_schema_metadata({b"pandas": json.dumps(meta).encode()}), ds / "meta/tasks.parquet")
+    assert DatasetReader(ds).tasks == ["pick", "place"]
+    assert check_dataset(ds) == []
