@@ -424,3 +424,16 @@ def test_open_refuses_a_corrupt_tasks_parquet(tmp_path):
     (root / "meta/tasks.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(DatasetError, match="parquet"):
         DatasetWriter.open(root, spec_with())
+
+
+def test_commit_never_reads_earlier_episodes(tmp_path):
+    """The cost of saving episode N must not grow with N: a commit touches only its own files and the
+    small meta files, so it succeeds even when earlier episodes' files are gone."""
+    root = tmp_path / "ds"
+    spec = spec_with()
+    writer, _ = write_dataset(root, spec, episodes=EPISODES[:2])
+    for path in [root / "data/chunk-000/file-000.parquet", root / "meta/episodes/chunk-000/file-000.parquet"]:
+        path.unlink()
+    ep = make_episode(root / ".station" / "spool", spec, 5, "a", seed=8)
+    assert writer.commit_episode(ep) == 2
+    assert json.loads((root / "meta/info.json").read_text())["total_frames"] == 10 + 25 + 5
