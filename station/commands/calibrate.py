@@ -34,10 +34,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def enter_pressed(timeout: float) -> bool:
     """True when a line was typed on stdin within `timeout` seconds (the line is consumed)."""
     ready, _, _ = select.select([sys.stdin], [], [], timeout)
-    if ready:
-        sys.stdin.readline()
-        return True
-    return False
+    if not ready:
+        return False
+    if not sys.stdin.readline():
+        raise CalibrationError("calibration cancelled: the input ended before the sweep was finished")
+    return True
 
 
 def _table(status: SweepStatus) -> list[str]:
@@ -54,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"Calibrating the {args.role} {args.arm_id!r} on {args.port}; torque goes off so you can move it.")
         proc.start()
-        input("Move the arm to the middle of its range of motion, then press Enter... ")
+        try:
+            input("Move the arm to the middle of its range of motion, then press Enter... ")
+        except EOFError:
+            raise CalibrationError("calibration cancelled: the input ended before the middle pose was set") from None
         proc.set_middle()
         print("Now move every joint except wrist_roll through its whole range, one after the other.")
         print("Press Enter when every joint has been to both ends.")

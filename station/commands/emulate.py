@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -50,6 +52,11 @@ def record_command(
     return shlex.join(words)
 
 
+def _toggle_silence(bus: EmulatedBus) -> None:
+    bus.silent = not bus.silent
+    print(f"follower {'stopped answering' if bus.silent else 'answers again'}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     own_dir = args.calibration_dir is None
     calibration_dir = Path(tempfile.mkdtemp(prefix="station-emulate-")) if own_dir else args.calibration_dir
@@ -65,11 +72,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"Calibration files are in {calibration_dir}")
         print("Record from them with:")
         print("  " + record_command(leader_port, follower_port, calibration_dir, args.leader_id, args.follower_id))
+        print(f"`kill -USR1 {os.getpid()}` makes the follower stop answering (and answer again).")
         print("Press Ctrl-C to stop.", flush=True)
+        previous = signal.signal(signal.SIGUSR1, lambda *_: _toggle_silence(follower))
         try:
             threading.Event().wait(args.exit_after)
         except KeyboardInterrupt:
             print()
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
     finally:
         follower.stop()
         leader.stop()
