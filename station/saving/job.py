@@ -10,20 +10,22 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from station.dataset.spec import VideoSettings
+from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
 from station.priority import demote_realtime_threads, lower_current_thread
 from station.saving.faults import checkpoint
-from station.saving.spool import SpoolReader, write_json_durably
+from station.saving.spool import SpoolReader, SpoolWriter, write_json_durably
 
 log = logging.getLogger(__name__)
 COMMIT_STAMP = "commit.json"  # in a spool: the dataset slot its episode is being committed to
@@ -52,53 +54,82 @@ class NullReporter:
         pass
 
 
-def _sampled(frames: Iterator[np.ndarray], keep: set[int], samples: list[np.ndarray]) -> Iterator[np.ndarray]:
-    for i, frame in enumerate(frames):
-        if i in keep:
-            samples.append(downsample_for_stats(frame))
-        yield frame
-
-
 def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter) -> EpisodeData:
-    """Encode every camera of the take into <spool>/out/ and compute its image stats."""
+    """Encode a finished take (after a crash, a retry, or when saving could not start during the take)."""
     if spool.frames == 0:
         raise ValueError("the take has no frames")
-    out = spool.directory / "out"
+    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps, spool.frames_of,
+                    lambda: spool.frames, video, reporter)
+
+
+def prepare_live(spool: SpoolWriter, video: VideoSettings, reporter: Reporter) -> EpisodeData:
+    """Encode a take while it is being recorded, following its spool; finishes once the take has ended."""
+    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps,
+                    lambda cam: spool.live_frames(cam, lambda: reporter.cancelled), lambda: spool.written,
+                    video, reporter)
+
+
+def _prepare(
+    directory: Path,
+    cams: list[CameraSpec],
+    fps: int,
+    frames_of: Callable[[str], Iterator[np.ndarray]],
+    recorded: Callable[[], int],
+    video: VideoSettings,
+    reporter: Reporter,
+) -> EpisodeData:
+    """Encode every camera into <spool>/out/ (one thread each: encoders release the GIL), then image stats."""
+    out = directory / "out"
     out.mkdir(exist_ok=True)
-    cams = spool.info.camera_specs
-    total = max(1, spool.frames * len(cams))
-    keep = set(sample_indices(spool.frames).tolist())
-    videos: dict[str, Path] = {}
-    stats: dict[str, dict[str, np.ndarray]] = {}
-    lower_current_thread()  # threads started from here (the encoder's) inherit the lower priority
-    with disk_errors_in_plain_words(spool.directory):
-        for n, cam in enumerate(cams):
-            if reporter.cancelled:
+    encoded = {cam.name: 0 for cam in cams}
+    failed = threading.Event()
+    lower_current_thread()
+
+    def encode_camera(cam: CameraSpec) -> int:
+        lower_current_thread()  # the encoder's own threads inherit this
+
+        def on_frame(i: int) -> None:
+            if reporter.cancelled or failed.is_set():
                 raise Cancelled()
-            reporter.stage(f"encoding {cam.name}")
-            samples: list[np.ndarray] = []
-            done_before = n * spool.frames
+            if i == 0:  # the encoder and its threads exist now
+                demote_realtime_threads()
+            checkpoint("encode-frame")
+            encoded[cam.name] = i + 1
+            reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
-            def on_frame(i: int, done_before: int = done_before) -> None:
-                if reporter.cancelled:
-                    raise Cancelled()
-                if i == 0:  # the encoder and its threads exist now
-                    demote_realtime_threads()
-                checkpoint("encode-frame")
-                reporter.progress((done_before + i + 1) / total)
+        try:
+            return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height, video,
+                                on_frame=on_frame)
+        except BaseException:
+            failed.set()
+            raise
 
-            path = out / f"{cam.name}.mp4"
-            written = encode_video(
-                _sampled(spool.frames_of(cam.name), keep, samples),
-                path, spool.info.fps, cam.width, cam.height, video, on_frame=on_frame,
-            )
-            if written != spool.frames:
-                raise RuntimeError(f"camera {cam.name}: encoded {written} frames for {spool.frames} rows")
-            videos[cam.name] = path
-            reporter.stage("computing stats")
-            stats[cam.name] = image_stats(samples)
+    written: dict[str, int] = {}
+    with disk_errors_in_plain_words(directory):
+        if cams:
+            reporter.stage("encoding " + " + ".join(cam.name for cam in cams))
+            with ThreadPoolExecutor(len(cams), thread_name_prefix="encode") as pool:
+                futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
+                written = {name: f.result() for name, f in futures.items()}
+        if reporter.cancelled:
+            raise Cancelled()
+        spool = SpoolReader(directory)  # the take has ended: its rows and frame count are final
+        if not spool.complete:
+            raise ValueError("the take did not reach the disk completely")
+        if spool.frames == 0:
+            raise ValueError("the take has no frames")
+        for cam in cams:
+            if written[cam.name] != spool.frames:
+                raise RuntimeError(f"camera {cam.name}: encoded {written[cam.name]} frames for {spool.frames} rows")
+        reporter.stage("computing stats")
+        indices = sample_indices(spool.frames).tolist()
+        stats = {
+            cam.name: image_stats([downsample_for_stats(f) for f in spool.frames_at(cam.name, indices)])
+            for cam in cams
+        }
     return EpisodeData(
-        task=spool.info.task, action=spool.action, state=spool.state, videos=videos, image_stats=stats
+        task=spool.info.task, action=spool.action, state=spool.state,
+        videos={cam.name: out / f"{cam.name}.mp4" for cam in cams}, image_stats=stats,
     )
 
 

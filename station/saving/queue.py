@@ -23,8 +23,8 @@ from station.dataset.spec import VideoSettings
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import StationError
 from station.saving.faults import checkpoint
-from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode
-from station.saving.spool import CadenceReport, SpoolReader
+from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode, prepare_live
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1
@@ -60,6 +60,8 @@ class SaveJob:
     finished_at: float | None = None
     prepared: EpisodeData | None = None
     in_flight: bool = False  # a runnable is working on it
+    live: SpoolWriter | None = None  # the take is still being recorded and encoded as it goes
+    recorded: bool = True  # the take's spool is complete on disk (a live take: once it has ended)
     cancel_flag: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -120,6 +122,7 @@ class _PrepareRunnable(QRunnable):
         super().__init__()
         self.signals = _WorkerSignals()
         self._prepare = prepare
+        self._live = job.live
         self._job_id = job.id
         self._spool_dir = job.spool_dir
         self._cancel = job.cancel_flag
@@ -130,8 +133,10 @@ class _PrepareRunnable(QRunnable):
         try:
             if self._cancel.is_set():
                 raise Cancelled()
-            spool = SpoolReader(self._spool_dir)
-            episode = self._prepare(spool, self._video, reporter)
+            if self._live is not None:
+                episode = prepare_live(self._live, self._video, reporter)
+            else:
+                episode = self._prepare(SpoolReader(self._spool_dir), self._video, reporter)
         except Cancelled:
             self.signals.cancelled.emit(self._job_id)
         except BaseException as e:
@@ -178,7 +183,7 @@ class SaveQueue(QObject):
     def __init__(
         self,
         writer: DatasetWriter,
-        prepare_threads: int = 1,
+        prepare_threads: int = 2,
         parent: QObject | None = None,
         prepare: PrepareFn = prepare_episode,
         commit: CommitFn = commit_episode,
@@ -209,6 +214,25 @@ class SaveQueue(QObject):
         self.job_added.emit(len(self.jobs) - 1)
         self._start_prepare(job)
         return job
+
+    def submit_live(self, spool: SpoolWriter, held: bool = True) -> SaveJob:
+        """A take that has just started: encode it while it is recorded. Held until the take is kept."""
+        cameras = len(spool.info.cameras)
+        job = SaveJob(
+            self._next_id, spool.directory, spool.info.task, 0, cameras, held=held, live=spool, recorded=False
+        )
+        job.stage = "recording"
+        self._next_id += 1
+        self.jobs.append(job)
+        self.job_added.emit(len(self.jobs) - 1)
+        self._start_prepare(job)
+        return job
+
+    def take_ended(self, job: SaveJob, frames: int, cadence: CadenceReport | None) -> None:
+        """The live take's spool is complete on disk."""
+        job.frames, job.cadence, job.recorded = frames, cadence, True
+        self._changed(job)
+        self._pump()
 
     def confirm(self, job: SaveJob) -> None:
         """The take can no longer be re-recorded: let it commit."""
@@ -319,6 +343,8 @@ class SaveQueue(QObject):
 
     def _finished(self, job: SaveJob) -> None:
         job.in_flight = False
+        if job.live is not None and not job.live.ended:
+            return  # the take is still being recorded; its spool is the recorder's until it ends
         self._runnables.pop(job.id, None)
         if job.status is JobStatus.CANCELLED:
             shutil.rmtree(job.spool_dir, ignore_errors=True)
@@ -336,6 +362,8 @@ class SaveQueue(QObject):
         job = self._job(job_id)
         if job.status is JobStatus.RUNNING:
             job.progress = fraction
+            if job.live is not None and not job.live.ended:
+                job.frames = job.live.written
             self._changed(job)
 
     def _on_prepared(self, job_id: int, episode: EpisodeData) -> None:
@@ -345,8 +373,13 @@ class SaveQueue(QObject):
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
         if job.started_at is not None:
+            busy = job.prepared_at - job.started_at
+            if job.live is not None:  # time spent waiting for the take to be recorded is not encoding time
+                busy -= job.live.reader_wait_s / max(1, job.cameras)
+                job.frames = len(episode.action)
             self.encoded_frames += job.frames * job.cameras
-            self.encode_seconds += job.prepared_at - job.started_at
+            self.encode_seconds += max(busy, 1e-3)
+        job.live = None
         job.status, job.progress = JobStatus.RUNNING, 1.0
         job.stage = "waiting for the reset to end" if job.held else "waiting to commit"
         self._changed(job)
@@ -389,6 +422,7 @@ class SaveQueue(QObject):
                 head is not None
                 and head.status is JobStatus.RUNNING
                 and head.prepared is not None
+                and head.recorded
                 and not head.held
                 and not head.in_flight
             ):

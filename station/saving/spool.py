@@ -20,7 +20,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -111,11 +111,19 @@ class SpoolWriter:
         fsync_dir(directory.parent)
         # Held open for the whole take and closed by finish()/abandon(), so no context manager here.
         self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
-        self._cams = {c["name"]: open(directory / f"{c['name']}.rgb", "wb") for c in info.cameras}  # noqa: SIM115
+        # Unbuffered: a frame is in the file (where the live encoder reads it) as soon as the row is counted.
+        self._cams = {
+            c["name"]: open(directory / f"{c['name']}.rgb", "wb", buffering=0)  # noqa: SIM115
+            for c in info.cameras
+        }
         self._sizes = {c["name"]: (int(c["height"]), int(c["width"]), 3) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
+        self.written = 0  # rows whose frames are all in the files (what a live reader may read)
+        self.ended = False  # finish() or abandon() is done: no more rows will come
+        self.reader_wait_s = 0.0  # time live readers spent waiting for frames (to tell encode speed from capture)
+        self._written_changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"spool-{directory.name}", daemon=True)
         self._thread.start()
 
@@ -150,6 +158,9 @@ class SpoolWriter:
                             f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
                         )
                     f.write(np.ascontiguousarray(image).data)
+                with self._written_changed:
+                    self.written += 1
+                    self._written_changed.notify_all()
                 checkpoint("spool-row")
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
@@ -168,23 +179,58 @@ class SpoolWriter:
 
     def finish(self, cadence: CadenceReport) -> Path:
         """Flush, fsync and mark the take complete. Runs off the control loop; may take a moment."""
-        self._queue.put(None)
-        self._thread.join()
-        if self.error is not None:
+        try:
+            self._queue.put(None)
+            self._thread.join()
+            if self.error is not None:
+                self._close()
+                raise self.error
+            self._sync()
             self._close()
-            raise self.error
-        self._sync()
-        self._close()
-        write_json_durably(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
-        checkpoint("spool-done")
-        return self.directory
+            write_json_durably(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
+            checkpoint("spool-done")
+            return self.directory
+        finally:
+            self._end()
 
     def abandon(self) -> None:
         """Throw the take away (re-record): stop the writer and delete the spool."""
         self._queue.put(None)
         self._thread.join()
         self._close()
+        self._end()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _end(self) -> None:
+        with self._written_changed:
+            self.ended = True
+            self._written_changed.notify_all()
+
+    def live_frames(self, camera: str, cancelled: Callable[[], bool]) -> Iterator[np.ndarray]:
+        """The camera's frames as they are recorded, ending with the take: for encoding during the take.
+
+        Reads the spool file behind the writer, so it never drops a frame and never holds more than one in
+        memory: an encoder that falls behind simply reads the backlog from disk. Ends early if `cancelled()`.
+        """
+        spec = next(s for s in self.info.camera_specs if s.name == camera)
+        shape = (spec.height, spec.width, 3)
+        size = spec.height * spec.width * 3
+        with open(self.directory / f"{camera}.rgb", "rb") as f:
+            i = 0
+            while not cancelled():
+                with self._written_changed:
+                    started = time.monotonic()
+                    while self.written <= i and not self.ended and not cancelled():
+                        self._written_changed.wait(0.1)
+                    self.reader_wait_s += time.monotonic() - started
+                    available = self.written
+                if available <= i:
+                    return
+                frame = np.empty(shape, dtype=np.uint8)
+                if f.readinto(frame.data) != size:
+                    raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
+                yield frame
+                i += 1
 
     def _close(self) -> None:
         for f in (self._rows, *self._cams.values()):
@@ -244,6 +290,20 @@ class SpoolReader:
                 if f.readinto(frame.data) != size:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
                 yield frame
+
+    def frames_at(self, camera: str, indices: Iterable[int]) -> list[np.ndarray]:
+        """Chosen frames of a camera (for stats), read by seeking."""
+        spec = next(s for s in self.info.camera_specs if s.name == camera)
+        size = spec.height * spec.width * 3
+        out = []
+        with open(self.directory / f"{camera}.rgb", "rb") as f:
+            for i in indices:
+                f.seek(int(i) * size)
+                frame = np.empty((spec.height, spec.width, 3), dtype=np.uint8)
+                if f.readinto(frame.data) != size:
+                    raise ValueError(f"spool {self.directory.name}: camera {camera} has no frame {i}")
+                out.append(frame)
+        return out
 
     def delete(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

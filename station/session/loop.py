@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.priority import raise_current_thread
 from station.saving.spool import CadenceReport, SpoolWriter
+
+if TYPE_CHECKING:
+    from station.saving.queue import SaveJob
 
 LATE_FACTOR = 1.5
 
@@ -27,6 +31,7 @@ class TakeRecorder:
 
     def __init__(self, spool: SpoolWriter, fps: int, max_rows: int | None, on_full: Callable[[], None] | None):
         self.spool = spool
+        self.job: SaveJob | None = None  # its save, encoding while the take is recorded
         self.max_rows = max_rows
         self.on_full = on_full
         names = [c["name"] for c in spool.info.cameras]

@@ -83,6 +83,7 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self.last_cadence: CadenceReport | None = None
+        self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
         self._held: FinishedTake | None = None  # the take just finished, while its reset phase may discard it
         self._reset_timer = QTimer(self)
         self._reset_timer.setSingleShot(True)
@@ -195,24 +196,28 @@ class Recorder(QObject):
         spool = SpoolWriter.create(self.writer.root, self._take_info())
         max_rows = max(1, round(self.episode_time_s * self.fps))
         take = TakeRecorder(spool, self.fps, max_rows, on_full=lambda: self._take_full.emit(take))
+        if not self.synchronous:  # encode while recording: only the tail is left when the take ends
+            take.job = self.queue.submit_live(spool, held=True)
         self.loop.swap_take(take)
 
     def _end_take(self, keep: bool, held: bool, episode: int) -> None:
         take = self.loop.swap_take(None)
         if take is None:
             return
-        if not keep:
+        if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
+            if take.job is not None:
+                self.queue.cancel(take.job)
             threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
-            return
-        if take.rows == 0:  # stopped before the first tick: nothing to keep
-            threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
-            self.machine.kept -= 1
+            if keep:
+                self.machine.kept -= 1
             return
         self.last_cadence = take.cadence
-        ft = FinishedTake(episode, take, held)
+        ft = FinishedTake(episode, take, held, job=take.job)
         self.finished_takes.append(ft)
         if held:
             self._held = ft
+        elif ft.job is not None:
+            self.queue.confirm(ft.job)
         if self.synchronous:
             self._finish_spool(ft)
             self._on_spool_done(ft)
@@ -233,18 +238,20 @@ class Recorder(QObject):
         """Hand finished takes to the queue strictly in take order."""
         while self.finished_takes and self.finished_takes[0].finished.is_set():
             ft = self.finished_takes.pop(0)
-            if ft.error:
+            if ft.discarded:  # re-recorded during its reset: its save was cancelled already
+                shutil.rmtree(ft.take.spool.directory, ignore_errors=True)
+                continue
+            if ft.error:  # the save job fails by itself (incomplete spool) and keeps what reached the disk
                 self.problem.emit(ft.error)
                 continue
             assert ft.spool_dir is not None
-            if ft.discarded:
-                shutil.rmtree(ft.spool_dir, ignore_errors=True)
-                continue
             self.take_recorded.emit(ft)
             if self.synchronous:
+                started = time.monotonic()
                 save_episode(SpoolReader(ft.spool_dir), self.writer)
-                continue
-            ft.job = self.queue.submit(ft.spool_dir, held=ft.held)
+                self.sync_save_s.append(time.monotonic() - started)
+            elif ft.job is not None:
+                self.queue.take_ended(ft.job, ft.take.rows, ft.take.cadence)
         self._check_finished()
 
     # -- timers and failures --

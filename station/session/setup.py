@@ -12,7 +12,8 @@ from pathlib import Path
 
 from station.config import SessionConfig
 from station.dataset.spec import DatasetSpec, VideoSettings
-from station.dataset.writer import DatasetWriter
+from station.dataset.reader import load_info
+from station.dataset.writer import DatasetWriter, compatibility_problem
 from station.errors import DatasetError
 from station.saving.lock import DatasetLock
 from station.session.devices import Devices
@@ -55,6 +56,9 @@ def open_dataset(config: SessionConfig, devices: Devices) -> tuple[DatasetWriter
     spec = dataset_spec(config, devices)
     lock = DatasetLock(config.root)
     if config.resume:
+        problem = compatibility_problem(load_info(config.root), spec)  # read-only: refuse before touching it
+        if problem:
+            raise DatasetError(problem)
         lock.acquire()  # before open(): opening repairs, which must not race another station's commit
         try:
             return DatasetWriter.open(config.root, spec), lock
