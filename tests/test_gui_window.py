@@ -170,22 +170,36 @@ def test_save_queue_model_passes_the_model_tester(station, qtbot, qtmodeltester)
     qtmodeltester.check(model)
 
 
-def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot):
+def with_prepare(monkeypatch, wrap):
+    """A queue factory whose prepare functions (from a finished spool, and while recording if the queue
+    encodes live takes) are wrapped by `wrap`."""
+    import station.saving.queue as queue_module
+
+    if hasattr(queue_module, "prepare_live"):
+        monkeypatch.setattr(queue_module, "prepare_live", wrap(queue_module.prepare_live))
+    return lambda writer: SaveQueue(writer, prepare=wrap(prepare_episode))
+
+
+def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot, monkeypatch):
     calls = {"n": 0}
 
-    def flaky_prepare(spool, video, reporter):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise DiskFullError("the disk holding the dataset is full: free some space, then press Retry")
-        return prepare_episode(spool, video, reporter)
+    def fail_once(original):
+        def prepare(spool, video, reporter):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise DiskFullError("the disk holding the dataset is full: free some space, then press Retry")
+            return original(spool, video, reporter)
 
-    window, controller = station.open(episodes=1, queue_factory=lambda w: SaveQueue(w, prepare=flaky_prepare))
+        return prepare
+
+    window, controller = station.open(episodes=1, queue_factory=with_prepare(monkeypatch, fail_once))
     queue = controller.session.queue
     recorder = controller.session.recorder
-    window.keys["record"].trigger()
-    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
     with qtbot.waitSignal(queue.job_failed, timeout=10000):
+        window.keys["record"].trigger()
+        qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 5, timeout=5000)
         window.keys["next"].trigger()
+    qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED and not recorder.finished_takes, timeout=5000)
     model = window.queue_model
     assert model.index(0, STATUS).data() == "failed"
     assert "disk holding the dataset is full" in model.index(0, REASON).data()
@@ -200,22 +214,25 @@ def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot):
 
 
 class Gate:
-    """A prepare function that waits for the test to open it, giving up when the take is cancelled."""
+    """Wraps prepare functions to wait for the test to open the gate, giving up when the take is cancelled."""
 
     def __init__(self) -> None:
         self.open = threading.Event()
 
-    def prepare(self, spool, video, reporter):
-        reporter.stage("encoding front")
-        while not self.open.wait(0.01):
-            if reporter.cancelled:
-                raise Cancelled()
-        return prepare_episode(spool, video, reporter)
+    def wrap(self, original):
+        def prepare(spool, video, reporter):
+            reporter.stage("encoding front")
+            while not self.open.wait(0.01):
+                if reporter.cancelled:
+                    raise Cancelled()
+            return original(spool, video, reporter)
+
+        return prepare
 
 
-def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbot):
+def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbot, monkeypatch):
     gate = Gate()
-    window, controller = station.open(queue_factory=lambda w: SaveQueue(w, prepare=gate.prepare))
+    window, controller = station.open(queue_factory=with_prepare(monkeypatch, gate.wrap))
     try:
         recorder = controller.session.recorder
         window.keys["record"].trigger()
@@ -235,9 +252,9 @@ def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbo
     assert DatasetReader(station.tmp_path / "ds").total_episodes == 1
 
 
-def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(station, qtbot):
+def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(station, qtbot, monkeypatch):
     gate = Gate()
-    window, controller = station.open(queue_factory=lambda w: SaveQueue(w, prepare=gate.prepare))
+    window, controller = station.open(queue_factory=with_prepare(monkeypatch, gate.wrap))
     recorder = controller.session.recorder
     window.keys["record"].trigger()
     qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
@@ -250,6 +267,7 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
     complete, partial = find_spools(root)
     assert len(complete) == 1 and not partial
 
+    gate.open.set()
     window2, controller2 = station.open(resume=True)
     assert any("never saved" in t for t in window2.messages.texts())
     assert window2.queue_model.rowCount() == 1

@@ -360,12 +360,17 @@ class Controller(QObject):
         duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
         need = cfg.fps * cams * duty
         if q.encode_fps > 0:
-            keeping_up = q.encode_fps >= need
-            parts.append(
-                f"saving keeps up with recording ({q.encode_fps:.0f} frames/s, {need:.0f} needed)" if keeping_up
-                else f"saving is SLOWER than recording ({q.encode_fps:.0f} frames/s, {need:.0f} needed): "
-                "the queue will grow; lengthen the reset time or use --vcodec h264"
-            )
+            rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
+            if q.encode_fps >= 1.1 * need:
+                keeping_up = True
+                parts.append(f"saving keeps up with recording ({rate})")
+            elif q.encode_fps >= 0.9 * need:
+                keeping_up = True
+                parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
+            else:
+                keeping_up = False
+                parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
+                             "reset time or use --vcodec h264")
         if failed:
             parts.append(f"{failed} failed: select it, then Retry or Discard")
             keeping_up = False

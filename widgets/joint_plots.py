@@ -57,7 +57,7 @@ class JointPlots(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _numbers_html(leader: float, follower: float) -> str:
-        return (f"<span style='font-size:12pt; font-weight:bold'>"
+        return (f"<span style='font-size:11pt; font-weight:bold'>"
                 f"<span style='color:{LEADER_COLOUR}'>leader {leader:6.1f}</span>&nbsp;&nbsp;"
                 f"<span style='color:{FOLLOWER_COLOUR}'>follower {follower:6.1f}</span></span>")
 
@@ -83,7 +83,7 @@ class JointPlots(pg.GraphicsLayoutWidget):
         hi = np.maximum(a.max(axis=0), s.max(axis=0))
         for j, plot in enumerate(self.plots):
             span = max(10.0, float(hi[j] - lo[j]))
-            want_lo, want_hi = float(lo[j]) - 0.1 * span, float(hi[j]) + 0.35 * span  # room for the numbers
+            want_lo, want_hi = float(lo[j]) - 0.1 * span, float(hi[j]) + 0.45 * span  # room for the numbers
             cur_lo, cur_hi = self._ranges[j]
             outside = want_lo < cur_lo or want_hi > cur_hi
             too_loose = (cur_hi - cur_lo) > 2.0 * (want_hi - want_lo)

@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._build_menus()
         self.resize(1500, 950)
+        self.resizeDocks([self.queue_dock], [210], Qt.Orientation.Vertical)
         self.default_state: QByteArray = self.saveState()
         self.default_splitter: QByteArray = self.splitter.saveState()
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now

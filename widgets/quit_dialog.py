@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from station.saving.queue import JobStatus, SaveQueue
+from station.saving.queue import SaveQueue
 
 
 class QuitDialog(QDialog):
@@ -44,12 +44,13 @@ class QuitDialog(QDialog):
         self._first_total: int | None = None
 
     def show_progress(self, queue: SaveQueue, finishing: Sequence[object]) -> None:
-        live = [j for j in queue.jobs if j.pending or j.status is JobStatus.DONE]
-        pending = [j for j in live if j.pending]
+        pending = [j for j in queue.jobs if j.pending]
+        # takes still being made durable that the queue does not list yet
+        unlisted = [ft for ft in finishing if getattr(ft, "job", None) not in queue.jobs]
+        left = len(pending) + len(unlisted)
         if self._first_total is None:
-            self._first_total = len(pending) + len(finishing)
+            self._first_total = left
         total = max(1, self._first_total)
-        left = len(pending) + len(finishing)
         partial = sum(j.progress for j in pending) * 0.95
         self.bar.setValue(int(1000 * min(1.0, (total - left + partial) / total)))
         if left:

@@ -137,8 +137,8 @@ class SaveQueueModel(QAbstractTableModel):
         if col == FRAMES:
             return str(job.frames)
         if col == STATUS:
-            if job.status is JobStatus.RUNNING and job.held:
-                return "running (held)"
+            if job.pending and not getattr(job, "recorded", True):
+                return "recording"  # encoded while it is recorded
             return job.status.value
         if col == STAGE:
             return job.stage

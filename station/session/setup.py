@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 from station.config import SessionConfig
-from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.reader import load_info
+from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem
 from station.errors import DatasetError
 from station.saving.lock import DatasetLock
