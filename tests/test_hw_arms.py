@@ -13,7 +13,7 @@ from station.errors import ConfigError, HardwareError
 from station.hardware.calibration import CalibrationError, calibration_path, raw_to_values, values_to_raw
 from station.hardware.emulator import EmulatedBus, demo_calibration, write_demo_calibration
 from station.hardware.feetech import FeetechBus
-from station.hardware.so101 import SO101Follower, connect_arms
+from station.hardware.so101 import SO101Follower, SO101Leader, connect_arms
 from station.joints import JOINTS, MOTOR_IDS
 
 FOLLOWER_SETTINGS = {
@@ -46,7 +46,6 @@ class Rig:
         self.leader.stop()
 
     def config(self, **kw) -> ArmConfig:
-        assert self.follower.port and self.leader.port
         return ArmConfig(self.follower.port, self.leader.port, self.calibration_dir, **kw)
 
 
@@ -81,6 +80,7 @@ def test_connect_configures_like_lerobot_and_disconnect_turns_torque_off(rig):
         follower.disconnect()
         leader.disconnect()
     assert not any(rig.follower.torque_enabled().values())
+    assert isinstance(follower, SO101Follower) and isinstance(leader, SO101Leader)
     assert not follower.is_connected and not leader.is_connected
     follower.disconnect()  # twice is fine
 
@@ -135,7 +135,7 @@ def test_max_relative_target_clamps_each_step(rig):
     leader, follower = connect_arms(rig.config(max_relative_target=5.0))
     try:
         present = follower.read()  # torque on, no goal change: the follower holds still
-        goal = present + np.float32([30, -30, 2, 0, 10, 50])
+        goal = present + np.array([30, -30, 2, 0, 10, 50], dtype=np.float32)
         sent = follower.write(goal)
         assert sent.dtype == np.float32
         np.testing.assert_allclose(sent, np.clip(goal, present - 5, present + 5), atol=1e-4)

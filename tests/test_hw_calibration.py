@@ -117,7 +117,7 @@ def test_arrays_in_joint_order(tmp_path):
     values = raw_to_values(raw, cal)
     assert values.dtype == np.float32 and values.shape == (6,)
     half_step = -0.5 * 360 / 4095  # middles 2014.5, 2039.5 and 2047.5 read half a step low
-    assert values.tolist() == np.float32([0.0, half_step, 0.0, half_step, half_step, 25.0]).tolist()
+    assert values.tolist() == np.array([0.0, half_step, 0.0, half_step, half_step, 25.0], dtype=np.float32).tolist()
     goal = np.array([0.0, 0.0, 90.0, -90.0, 0.0, 50.0], dtype=np.float32)
     assert values_to_raw(goal, cal) == {
         "shoulder_pan": 2025,

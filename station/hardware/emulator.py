@@ -255,20 +255,26 @@ class EmulatedBus:
         self._master = self._slave = -1
         self._wake_r = self._wake_w = -1
         self._t0 = self._last = 0.0
-        self.port: str | None = None
+        self._port: str | None = None
+
+    @property
+    def port(self) -> str:
+        """The pseudo-terminal to open as a serial port (after start())."""
+        if self._port is None:
+            raise RuntimeError("the emulated bus is not started")
+        return self._port
 
     # -- lifecycle --
 
     def start(self) -> str:
         """Open the pseudo-terminal and start answering; returns the port path."""
         if self._thread is not None:
-            assert self.port is not None
             return self.port
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line editing: a byte pipe like a USB serial adapter
         os.set_blocking(self._master, False)
         self._wake_r, self._wake_w = os.pipe()
-        self.port = os.ttyname(self._slave)
+        self._port = os.ttyname(self._slave)
         self._t0 = self._last = self._clock()
         with self._lock:
             self._advance()
