@@ -11,6 +11,11 @@ from widgets.calibration_dialog import CalibrationDialog
 MIDDLE_POSE = {1: 3000, 2: 1500, 3: 2047, 4: 2500, 5: 1800, 6: 2200}
 
 
+def now_text(dialog: CalibrationDialog) -> str:
+    item = dialog.table.item(0, 2)  # shoulder_pan, present position
+    return "" if item is None else item.text()
+
+
 @pytest.fixture
 def arm():
     emu = EmulatedBus("follower")
@@ -40,12 +45,12 @@ def test_calibration_dialog_walks_the_steps_and_saves_lerobot_file(qtbot, arm, t
     for delta in (-200, 150):
         for motor_id, steps in MIDDLE_POSE.items():
             arm.set_actual_position(motor_id, steps + delta)
-        qtbot.waitUntil(lambda d=delta: dialog.table.item(0, 2).text() == str(2047 + d), timeout=5000)
+        qtbot.waitUntil(lambda d=delta: now_text(dialog) == str(2047 + d), timeout=5000)
     dialog.finish_button.click()
     qtbot.waitUntil(lambda: dialog.step is Step.DONE, timeout=5000)
     assert dialog.saved_path == tmp_path / "robots" / "so_follower" / "f1.json"
     assert "saved" in dialog.instructions.text()
-    cal = load_calibration(dialog.saved_path, "follower", "f1")
+    cal = load_calibration(tmp_path / "robots" / "so_follower" / "f1.json", "follower", "f1")
     assert cal["shoulder_pan"].range_min == 1847 and cal["shoulder_pan"].range_max == 2197
     dialog.close_button.click()
     assert not dialog.isVisible()
