@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 log = logging.getLogger(__name__)
 BACKGROUND_NICE = 10
 _REALTIME = {getattr(os, "SCHED_FIFO", -1), getattr(os, "SCHED_RR", -1)}
+_protected: set[int] = set()  # threads we raised on purpose (control loop, cameras): never demoted
 
 
 def thread_ids() -> list[int]:
@@ -31,6 +33,8 @@ def demote_realtime_threads(nice: int = BACKGROUND_NICE) -> int:
         return 0
     moved = 0
     for tid in thread_ids():
+        if tid in _protected:
+            continue
         try:
             if os.sched_getscheduler(tid) in _REALTIME:
                 os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
@@ -57,6 +61,7 @@ def raise_current_thread(rt_priority: int = 10) -> str:
     A low real-time priority when the process may use one (root, or an rtprio limit), else a negative nice,
     else nothing. The loop sleeps most of each period, so it cannot hog a core. Returns what was done.
     """
+    _protected.add(threading.get_native_id())
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(rt_priority))
         return f"real-time priority {rt_priority}"

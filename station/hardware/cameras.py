@@ -32,6 +32,7 @@ import numpy as np
 from station.config import DEFAULT_CAMERA_SIZE, CameraSource
 from station.errors import ConfigError, HardwareError
 from station.hardware.interfaces import Frame
+from station.priority import raise_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ class PyAVCamera:
         return float(self.fps)
 
     def _run(self) -> None:
+        raise_current_thread(rt_priority=5)  # capture before background encoding, after the control loop
         paced = self.kind != "v4l2"
         period = 1.0 / self._rate()
         due = time.monotonic()

@@ -183,7 +183,7 @@ class SaveQueue(QObject):
     def __init__(
         self,
         writer: DatasetWriter,
-        prepare_threads: int = 2,
+        prepare_threads: int = 1,
         parent: QObject | None = None,
         prepare: PrepareFn = prepare_episode,
         commit: CommitFn = commit_episode,
