@@ -1,0 +1,106 @@
+"""Whole sessions on emulated SO-101 arms, through the real Feetech SDK on pseudo-terminals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from station.config import ArmConfig
+from station.dataset.check import check_dataset
+from station.dataset.reader import DatasetReader
+from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
+from station.dataset.writer import DatasetWriter
+from station.hardware.emulator import EmulatedBus, write_demo_calibration
+from station.hardware.sim import PatternCamera
+from station.hardware.so101 import connect_arms
+from station.saving.queue import SaveQueue
+from station.session.recorder import Recorder
+from station.session.state import Event
+
+
+@pytest.fixture
+def arms(tmp_path):
+    leader, follower = EmulatedBus("leader"), EmulatedBus("follower")
+    leader_port, follower_port = leader.start(), follower.start()
+    calibration = tmp_path / "calibration"
+    write_demo_calibration(calibration)
+    yield leader, follower, leader_port, follower_port, calibration
+    leader.stop()
+    follower.stop()
+
+
+def test_action_is_exactly_what_the_leader_read(qtbot, tmp_path, arms):
+    leader_bus, follower_bus, leader_port, follower_port, calibration = arms
+    leader, follower = connect_arms(ArmConfig(follower_port, leader_port, calibration))
+    seen: list[np.ndarray] = []
+    real_read = leader.read
+
+    def spy() -> np.ndarray:
+        value = real_read()
+        seen.append(value.copy())
+        return value
+
+    leader.read = spy  # type: ignore[method-assign]
+    cam = PatternCamera("front", 32, 24)
+    cam.start()
+    spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
+    writer = DatasetWriter.create(tmp_path / "ds", "test/emulated", spec)
+    queue = SaveQueue(writer)
+    rec = Recorder(writer, queue, leader, follower, [cam], 30, 1, 0.5, 0, "pick")
+    rec.start()
+    try:
+        with qtbot.waitSignal(rec.finished, timeout=30_000):
+            rec.fire(Event.RECORD)
+    finally:
+        rec.shutdown()
+        queue.shutdown()
+        cam.stop()
+        follower.disconnect()
+        leader.disconnect()
+    assert not any(follower_bus.torque_enabled().values())  # torque off once the session is over
+    data = DatasetReader(tmp_path / "ds").episode_data(0)
+    action, state = data["action"], data["observation.state"]
+    assert len(action) == 15
+    reads = np.stack(seen)
+    start = next(i for i in range(len(reads)) if np.array_equal(reads[i], action[0]))
+    assert np.array_equal(reads[start : start + 15], action)  # row by row, the leader's values
+    assert np.all(np.abs(action[:, :5]) <= 180) and np.all((action[:, 5] >= 0) & (action[:, 5] <= 100))
+    assert np.ptp(action[:, 0]) > 0.5  # the scripted person moves the leader
+    assert np.abs(state - action).max() < 90  # the follower follows
+    assert check_dataset(tmp_path / "ds") == []
+
+
+def station(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "station", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_headless_record_from_emulated_arms(tmp_path, arms):
+    _, follower_bus, leader_port, follower_port, calibration = arms
+    root = tmp_path / "ds"
+    result = station("record", "--headless", "--root", str(root), "--follower-port", follower_port,
+                     "--leader-port", leader_port, "--calibration-dir", str(calibration), "--episodes", "2",
+                     "--episode-time", "1", "--reset-time", "0", "--camera", "front=testsrc@64x48",
+                     "--vcodec", "h264")
+    assert result.returncode == 0, result.stderr
+    assert "episode 1 saved" in result.stdout
+    assert check_dataset(root) == []
+    assert DatasetReader(root).total_episodes == 2
+    assert not any(follower_bus.torque_enabled().values())
+
+
+def test_bad_port_and_missing_calibration_create_nothing(tmp_path, arms):
+    _, follower_bus, leader_port, follower_port, calibration = arms
+    root = tmp_path / "ds"
+    common = ["record", "--headless", "--root", str(root), "--episodes", "1", "--camera", "front=testsrc@64x48"]
+    result = station(*common, "--follower-port", "/dev/ttyNOPE9", "--leader-port", leader_port,
+                     "--calibration-dir", str(calibration))
+    assert result.returncode == 2 and "/dev/ttyNOPE9" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = station(*common, "--follower-port", follower_port, "--leader-port", leader_port,
+                     "--calibration-dir", str(tmp_path / "empty"))
+    assert result.returncode == 2 and "station calibrate" in result.stderr
+    assert not root.exists()
+    assert not any(follower_bus.torque_enabled().values())
