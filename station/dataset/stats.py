@@ -28,12 +28,12 @@ def numeric_stats(values: np.ndarray) -> dict[str, np.ndarray]:
         raw = raw[:, None]
     if raw.ndim != 2 or raw.shape[0] == 0:
         raise ValueError(f"numeric_stats needs a non-empty (N,) or (N, D) array, got shape {raw.shape}")
+    # Every stat but count is float64, integer features included (list<double> in the episodes table, as the
+    # format doc and current LeRobot have it).
     arr = raw.astype(np.float64)
-    # LeRobot keeps min/max of integer features as integers (int64 columns in the episodes table).
-    extreme_dtype = np.int64 if np.issubdtype(raw.dtype, np.integer) else np.float64
     out: dict[str, np.ndarray] = {
-        "min": raw.min(axis=0).astype(extreme_dtype),
-        "max": raw.max(axis=0).astype(extreme_dtype),
+        "min": arr.min(axis=0),
+        "max": arr.max(axis=0),
         "mean": arr.mean(axis=0),
         "std": arr.std(axis=0),
         "count": np.array([arr.shape[0]], dtype=np.int64),
@@ -117,8 +117,8 @@ def _aggregate_feature(items: Sequence[dict[str, np.ndarray]]) -> dict[str, np.n
     mean = (means * w).sum(axis=0) / total
     var = ((stds**2 + (means - mean) ** 2) * w).sum(axis=0) / total
     out: dict[str, np.ndarray] = {
-        "min": np.min(np.stack([np.asarray(s["min"]) for s in items]), axis=0),
-        "max": np.max(np.stack([np.asarray(s["max"]) for s in items]), axis=0),
+        "min": np.min(np.stack([np.asarray(s["min"], dtype=np.float64) for s in items]), axis=0),
+        "max": np.max(np.stack([np.asarray(s["max"], dtype=np.float64) for s in items]), axis=0),
         "mean": mean,
         "std": np.sqrt(np.maximum(var, 0.0)),
         "count": np.array([int(total)], dtype=np.int64),
@@ -155,11 +155,7 @@ def stats_to_json(stats: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str
 
 
 def _from_json_value(name: str, value: Any) -> np.ndarray:
-    """count is int64; min/max of integer features stay integers (as LeRobot writes them); the rest float."""
-    arr = np.asarray(value)
-    if name == "count" or (name in ("min", "max") and np.issubdtype(arr.dtype, np.integer)):
-        return arr.astype(np.int64)
-    return arr.astype(np.float64)
+    return np.asarray(value, dtype=np.int64 if name == "count" else np.float64)
 
 
 def stats_from_json(d: dict[str, dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:

@@ -409,10 +409,9 @@ def data_table(
 
 
 def _stat_type(value: np.ndarray, name: str) -> pa.DataType:
-    """list<double> for vectors, list<int64> for count and integer min/max, nested lists for (3, 1, 1)."""
-    value = np.asarray(value)
-    t: pa.DataType = pa.int64() if name == "count" or np.issubdtype(value.dtype, np.integer) else pa.float64()
-    for _ in range(value.ndim):
+    """list<double> for vectors (integer features too), list<int64> for count, nested lists for (3, 1, 1)."""
+    t: pa.DataType = pa.int64() if name == "count" else pa.float64()
+    for _ in range(np.asarray(value).ndim):
         t = pa.list_(t)
     return t
 
