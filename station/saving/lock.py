@@ -1,4 +1,4 @@
-"""One station per dataset: an advisory lock file, released by the kernel when the process dies."""
+"""One station per dataset: an advisory lock (flock) on a file, released by the kernel when the process dies."""
 
 from __future__ import annotations
 
@@ -20,16 +20,9 @@ class DatasetLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            try:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            finally:
-                os.close(fd)
-            raise DatasetError(
-                f"{self.path.parent.parent} is in use by another station (pid {holder}): close it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+            os.close(fd)
+            raise DatasetError(f"{self.path.parent.parent} is in use by another station: close it first") from None
+        self._fd = fd  # the file stays empty: taking the lock changes nothing on disk
 
     def release(self) -> None:
         if self._fd is not None:

@@ -86,6 +86,7 @@ class CadenceReport:
     stalled_cameras: list[str] | None = None  # cameras that stopped delivering for > 0.5 s during the take
     first_tick: float = 0.0  # monotonic times of the first and last row
     last_tick: float = 0.0
+    interrupted: str = ""  # why the take ended early (an arm stopped answering), kept with the take
 
     def summary(self) -> str:
         repeats = ", ".join(f"{k} {v}" for k, v in (self.repeated_frames or {}).items()) or "none"
@@ -95,6 +96,8 @@ class CadenceReport:
         )
         if self.stalled_cameras:
             text += f"; camera stalled: {', '.join(self.stalled_cameras)}"
+        if self.interrupted:
+            text += f"; ended early: {self.interrupted}"
         return text
 
 

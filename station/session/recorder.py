@@ -268,6 +268,9 @@ class Recorder(QObject):
 
     def _on_loop_failed(self, message: str) -> None:
         """An arm stopped answering: keep the take so far, stop, and take the follower's torque off."""
+        take = self.loop.take
+        if take is not None:
+            take.cadence.interrupted = f"arm error: {message}"
         if self.machine.allowed(Event.STOP):
             self.fire(Event.STOP)
         try:

@@ -1,0 +1,157 @@
+"""Faults an operator meets: a full disk, a stalled camera, a second station, a broken dataset on resume."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import subprocess
+import sys
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+
+import station.saving.job as job_module
+from station.dataset.check import check_dataset
+from station.dataset.reader import DatasetReader
+from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
+from station.dataset.writer import DatasetWriter
+from station.errors import DiskFullError
+from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.saving.lock import DatasetLock
+from station.saving.queue import JobStatus, SaveQueue
+from station.session.recorder import Recorder
+from station.session.state import Event, Phase
+
+
+@pytest.fixture
+def session(tmp_path):
+    made = []
+
+    def make(episodes=1, episode_s=0.4, cam_fps=30.0):
+        cam = PatternCamera("front", 32, 24, fps=cam_fps)
+        cam.start()
+        spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
+        writer = DatasetWriter.create(tmp_path / "ds", "test/faults", spec)
+        queue = SaveQueue(writer)
+        leader, follower = SimulatedLeader(), SimulatedFollower()
+        leader.connect()
+        follower.connect()
+        rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
+        rec.start()
+        made.append((rec, queue, cam))
+        return rec, queue, cam
+
+    yield make
+    for rec, queue, cam in made:
+        rec.shutdown()
+        queue.shutdown()
+        cam.stop()
+
+
+def test_full_disk_fails_the_save_keeps_the_take_and_retry_works(qtbot, session, monkeypatch):
+    rec, queue, _ = session()
+    real_encode = job_module.encode_video
+    calls = {"n": 0}
+
+    def encode_on_a_full_disk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(job_module, "encode_video", encode_on_a_full_disk)
+    with qtbot.waitSignal(queue.job_failed, timeout=20_000):
+        rec.fire(Event.RECORD)
+    job = queue.jobs[0]
+    qtbot.waitUntil(lambda: job.recorded)
+    assert job.status is JobStatus.FAILED and "full" in job.error and "Retry" in job.error
+    assert job.spool_dir.exists() and (job.spool_dir / "done.json").exists()  # the take is kept
+    assert DatasetReader(rec.writer.root).total_episodes == 0
+    assert not [p for p in rec.writer.root.rglob("*") if p.name.endswith(".tmp")]
+    with qtbot.waitSignal(queue.job_saved, timeout=20_000):  # space freed: Retry
+        queue.retry(job)
+    assert DatasetReader(rec.writer.root).total_episodes == 1 and check_dataset(rec.writer.root) == []
+    assert not job.spool_dir.exists()
+
+
+def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
+    rec, _, _ = session(episode_s=60)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(DiskFullError, match="free some space"):
+        rec.fire(Event.RECORD)
+    problems = []
+    rec.problem.connect(problems.append)
+    assert not rec.try_fire(Event.RECORD)
+    assert rec.phase is Phase.IDLE and problems and "GB needed" in problems[0]
+
+
+def test_a_stalled_camera_is_reported_and_flagged_in_the_take(qtbot, session):
+    rec, _, cam = session(episode_s=30)
+    problems = []
+    rec.problem.connect(problems.append)
+    rec.fire(Event.RECORD)
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
+    cam.paused = True
+    qtbot.waitUntil(lambda: any("front" in p and "0.5 s" in p for p in problems), timeout=5_000)
+    take = rec.loop.take
+    assert take is not None
+    rows_at_stall = take.rows
+    qtbot.waitUntil(lambda: take.rows >= rows_at_stall + 20, timeout=5_000)
+    cadence = take.cadence
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.STOP)
+    assert cadence.stalled_cameras == ["front"]
+    assert cadence.repeated_frames is not None and cadence.repeated_frames["front"] >= 15
+    assert "camera stalled: front" in cadence.summary()
+    episode = DatasetReader(rec.writer.root).episodes()[0]
+    assert episode["length"] == cadence.ticks  # repeated, not dropped: video and rows stay aligned
+    assert check_dataset(rec.writer.root) == []
+
+
+def station(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "station", *args], capture_output=True, text=True, timeout=120)
+
+
+def record(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    return station("record", "--headless", "--demo", "--root", str(root), "--episodes", "1", "--episode-time", "0.5",
+                   "--reset-time", "0", "--camera", "front=testsrc@64x48", "--vcodec", "h264", *extra)
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    root = tmp_path / "ds"
+    assert record(root).returncode == 0
+    return root
+
+
+def test_a_second_station_on_the_same_dataset_is_refused(dataset):
+    with DatasetLock(dataset):
+        before = snapshot(dataset)
+        result = record(dataset, "--resume")
+        assert result.returncode == 2 and "in use by another station" in result.stderr
+        assert snapshot(dataset) == before
+
+
+@pytest.mark.parametrize("damage", ["info-not-json", "info-missing-key", "episodes-parquet-garbage"])
+def test_a_corrupt_dataset_is_not_appended_to(dataset, damage):
+    if damage == "info-not-json":
+        (dataset / "meta" / "info.json").write_text("{ not json")
+    elif damage == "info-missing-key":
+        info = json.loads((dataset / "meta" / "info.json").read_text())
+        del info["features"]
+        (dataset / "meta" / "info.json").write_text(json.dumps(info))
+    else:
+        path = next((dataset / "meta" / "episodes").rglob("*.parquet"))
+        path.write_bytes(b"PAR1 this is not parquet")
+    before = snapshot(dataset)
+    result = record(dataset, "--resume")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert snapshot(dataset) == before
