@@ -373,3 +373,32 @@ def test_no_display_says_how_to_run_headless(monkeypatch, capsys):
     assert run_window(argparse.Namespace()) == 2
     err = capsys.readouterr().err
     assert "--headless" in err and "Traceback" not in err
+
+
+def test_a_take_starting_while_typing_records_and_shows_the_committed_task(station, qtbot):
+    window, controller = station.open(reset_time_s=30.0)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    window.keys["next"].trigger()
+    assert recorder.phase is Phase.RESETTING
+    edit = window.session_bar.task_edit
+    focus(qtbot, edit)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "half typed")
+    recorder.fire(Event.NEXT)  # the reset time runs out while the operator is typing
+    assert recorder.phase is Phase.RECORDING and recorder.task == "stack"
+    assert edit.text() == "stack" and edit.isReadOnly() and not edit.hasFocus()
+    assert recorder.task == "stack"
+
+
+def test_settings_remember_the_task_and_the_layout(station, qtbot):
+    window, controller = station.open()
+    edit = window.session_bar.task_edit
+    edit.setText("fold the towel")
+    edit.returnPressed.emit()
+    controller._quit_anyway = True
+    window.close()
+    settings = QSettings(str(station.tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    assert settings.value("session/task") == "fold the towel"
+    assert settings.value("window/geometry") is not None and settings.value("window/state") is not None

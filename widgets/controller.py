@@ -237,6 +237,8 @@ class Controller(QObject):
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
+        if self.session is not None:
+            self.window.session_bar.show_task(self.session.recorder.task)
         self._refresh_actions()
         self._refresh_session_bar()
 
@@ -350,7 +352,10 @@ class Controller(QObject):
         if pending:
             parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
             drain = q.drain_estimate_s()
-            parts.append(f"about {drain:.0f} s to drain" if drain is not None else "estimating time to drain")
+            if drain is None:
+                parts.append("estimating time to drain")
+            else:
+                parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")
         else:
             parts.append("All takes saved" if done else "Nothing to save yet")
         if done:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from station.joints import JOINTS
 
@@ -27,8 +27,8 @@ class JointPlots(pg.GraphicsLayoutWidget):
         self.setObjectName("jointPlots")
         self.setBackground("#1c1f24")
         self.plots: list[pg.PlotItem] = []
-        self.leader_curves: list[pg.PlotDataItem] = []
-        self.follower_curves: list[pg.PlotDataItem] = []
+        self.leader_curves: list[pg.PlotCurveItem] = []
+        self.follower_curves: list[pg.PlotCurveItem] = []
         self.numbers: list[pg.TextItem] = []
         self._ranges: list[tuple[float, float]] = []
         leader_pen = pg.mkPen(LEADER_COLOUR, width=2)
@@ -43,10 +43,16 @@ class JointPlots(pg.GraphicsLayoutWidget):
             plot.setXRange(-WINDOW_S, 0, padding=0)
             plot.setYRange(-10, 10, padding=0)
             plot.getAxis("left").setWidth(36)
+            for side in ("left", "bottom"):  # axes and grid change twice a second at most: blit them
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             unit = "%" if name == "gripper" else "°"
             plot.setTitle(f"<span style='font-size:11pt'><b>{name}</b> ({unit})</span>")
-            self.leader_curves.append(plot.plot(pen=leader_pen, name="leader"))
-            self.follower_curves.append(plot.plot(pen=follower_pen, name="follower"))
+            # bare curve items: PlotDataItem's extra machinery (downsampling, symbols) costs per setData
+            leader, follower = pg.PlotCurveItem(pen=leader_pen), pg.PlotCurveItem(pen=follower_pen)
+            plot.addItem(leader)
+            plot.addItem(follower)
+            self.leader_curves.append(leader)
+            self.follower_curves.append(follower)
             text = pg.TextItem(anchor=(0, 0))
             text.setParentItem(plot.getViewBox())  # in view-box pixels: stays in the corner whatever the range
             text.setPos(4, 2)

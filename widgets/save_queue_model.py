@@ -28,6 +28,11 @@ STATUS_COLOURS = {
 _Index = QModelIndex | QPersistentModelIndex
 
 
+def _recording(job: SaveJob) -> bool:
+    """A take still being recorded (and encoded as it goes), when the queue encodes live."""
+    return job.pending and not getattr(job, "recorded", True)
+
+
 def elapsed_words(seconds: float) -> str:
     if seconds <= 0:
         return ""
@@ -118,6 +123,8 @@ class SaveQueueModel(QAbstractTableModel):
                 return job.task
             return None
         if role == PROGRESS_ROLE and col == PROGRESS:
+            if _recording(job):
+                return None  # no end known yet: the delegate shows the words instead of a bar
             return 1.0 if job.status is JobStatus.DONE else float(job.progress)
         if role == JOB_ROLE:
             return job
@@ -137,12 +144,14 @@ class SaveQueueModel(QAbstractTableModel):
         if col == FRAMES:
             return str(job.frames)
         if col == STATUS:
-            if job.pending and not getattr(job, "recorded", True):
+            if _recording(job):
                 return "recording"  # encoded while it is recorded
             return job.status.value
         if col == STAGE:
             return job.stage
         if col == PROGRESS:
+            if _recording(job):
+                return "live"
             value = 1.0 if job.status is JobStatus.DONE else job.progress
             return f"{100 * value:.0f}%"
         if col == ELAPSED:

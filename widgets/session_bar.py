@@ -109,6 +109,10 @@ class TaskEdit(QLineEdit):
         if not self.hasFocus():
             self.setText(text)
 
+    def revert(self) -> None:
+        """Drop uncommitted typing: the field shows the task the takes record."""
+        self.setText(self._saved)
+
     def _commit(self) -> None:
         text = self.text().strip()
         if text:
@@ -136,7 +140,7 @@ class TaskEdit(QLineEdit):
 
     def focusOutEvent(self, e) -> None:
         super().focusOutEvent(e)
-        if self.text().strip() and self.text().strip() != self._saved:
+        if not self.isReadOnly() and self.text().strip() and self.text().strip() != self._saved:
             self._commit()
 
 
@@ -211,8 +215,10 @@ class SessionBar(QWidget):
             recording = view.phase is Phase.RECORDING or view.phase is None or view.phase is Phase.STOPPED
             self.task_edit.setReadOnly(recording)
             self.task_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus if recording else Qt.FocusPolicy.StrongFocus)
-            if recording and self.task_edit.hasFocus():
-                self.task_edit.clearFocus()
+            if recording:  # a take started while typing (the reset ran out): show what it records
+                self.task_edit.revert()
+                if self.task_edit.hasFocus():
+                    self.task_edit.clearFocus()
         # setText on a label re-lays the bar out: only when the words change (the countdown once a second)
         _set_text(self.dataset_label, view.dataset)
         _set_text(self.episode_label, view.episode)
