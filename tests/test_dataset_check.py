@@ -222,3 +222,13 @@ def test_tasks_written_by_lerobot_with_an_unnamed_pandas_index_are_read(ds):
     pq.write_table(renamed.replace_schema_metadata({b"pandas": json.dumps(meta).encode()}), ds / "meta/tasks.parquet")
     assert DatasetReader(ds).tasks == ["pick", "place"]
     assert check_dataset(ds) == []
+
+
+def test_a_malformed_info_json_is_reported_not_raised(ds):
+    info_path = ds / "meta/info.json"
+    info = json.loads(info_path.read_text())
+    info["features"]["observation.state"] = "float32"
+    info["fps"] = "30"
+    info_path.write_text(json.dumps(info))
+    problems = joined(check_dataset(ds))
+    assert "fps is '30'" in problems and "'observation.state' lacks a dtype or shape" in problems

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +40,7 @@ from station.dataset.stats import STAT_NAMES
 from station.dataset.video import probe_video, video_stream_info
 from station.errors import DatasetError
 
+T = TypeVar("T")
 TIMESTAMP_TOLERANCE_S = 1e-4
 MAX_PER_KIND = 5  # the same problem in 1000 files is reported 5 times and then counted
 VIDEO_INFO_KEYS = (
@@ -97,7 +98,10 @@ def _arrow_type(dtype: Any) -> pa.DataType | None:
 
 def _chunk_file(path: Path) -> tuple[int, int]:
     """(chunk_index, file_index) from .../chunk-XXX/file-YYY.ext."""
-    return int(path.parent.name.split("-")[1]), int(path.stem.split("-")[1])
+    try:
+        return int(path.parent.name.split("-")[1]), int(path.stem.split("-")[1])
+    except (IndexError, ValueError):
+        return (-1, -1)
 
 
 class _Checker:
@@ -122,26 +126,36 @@ class _Checker:
             self.info = load_info(self.root)
         except DatasetError as e:
             return [str(e)]
-        self.check_info()
-        self.check_leftovers()
-        n_tasks = self.check_tasks()
-        data_eps = self.check_data(n_tasks)
-        rows = self.check_episodes(data_eps)
-        self.check_stats()
-        self.check_videos(rows)
+        # A validator must report, not crash: a step that hits something unforeseen says so and the rest go on.
+        self.guard("info.json", self.check_info, None)
+        self.guard("leftover files", self.check_leftovers, None)
+        n_tasks = self.guard("tasks", self.check_tasks, 0)
+        no_episodes: dict[int, dict[str, Any]] = {}
+        data_eps = self.guard("data files", lambda: self.check_data(n_tasks), no_episodes)
+        no_rows: list[dict[str, Any]] = []
+        rows = self.guard("episodes table", lambda: self.check_episodes(data_eps), no_rows)
+        self.guard("stats.json", self.check_stats, None)
+        self.guard("videos", lambda: self.check_videos(rows), None)
         return self.problems.lines()
+
+    def guard(self, what: str, step: Callable[[], T], fallback: T) -> T:
+        try:
+            return step()
+        except Exception as e:  # reported as a problem, not swallowed
+            self.add(f"could not finish checking the {what}: {type(e).__name__}: {e}")
+            return fallback
 
     # ----- meta/info.json ------------------------------------------------------------------------
 
     def check_info(self) -> None:
         info = self.info
-        for key in ("fps", "total_episodes", "total_frames", "total_tasks", "chunks_size"):
+        for key in ("total_episodes", "total_frames", "total_tasks", "chunks_size"):
             if not isinstance(info[key], int) or isinstance(info[key], bool) or info[key] < 0:
                 self.add(f"info.json: {key} is {info[key]!r}, not a non-negative whole number")
         if isinstance(info["fps"], int) and info["fps"] > 0:
             self.fps = info["fps"]
         else:
-            self.add("info.json: fps must be a positive whole number")
+            self.add(f"info.json: fps is {info['fps']!r}, not a positive whole number")
         if info["splits"] != {"train": f"0:{info['total_episodes']}"}:
             self.add(f"info.json: splits is {info['splits']!r}, expected train 0:{info['total_episodes']}")
         if info["data_path"] != DATA_PATH:
@@ -151,6 +165,13 @@ class _Checker:
             self.add("info.json: features is missing or empty")
             self.info["features"] = {}
             return
+        for name, feat in features.items():
+            if "/" in name:
+                self.add(f"info.json: feature name {name!r} contains '/', which LeRobot rejects")
+            if not isinstance(feat, dict) or "dtype" not in feat or "shape" not in feat:
+                self.add(f"info.json: feature {name!r} lacks a dtype or shape")
+        self.info["features"] = {k: f for k, f in features.items() if isinstance(f, dict) and "shape" in f}
+        features = self.info["features"]
         vkeys = video_keys(features)
         expected_video_path = VIDEO_PATH if vkeys else None
         if info["video_path"] != expected_video_path:
@@ -161,12 +182,6 @@ class _Checker:
                 self.add(f"info.json: the default feature {name!r} is missing")
             elif have.get("dtype") != feat["dtype"] or list(have.get("shape", [])) != feat["shape"]:
                 self.add(f"info.json: feature {name!r} must be {feat['dtype']} of shape {feat['shape']}")
-        for name, feat in features.items():
-            if "/" in name:
-                self.add(f"info.json: feature name {name!r} contains '/', which LeRobot rejects")
-            if not isinstance(feat, dict) or "dtype" not in feat or "shape" not in feat:
-                self.add(f"info.json: feature {name!r} lacks a dtype or shape")
-                continue
         for key in vkeys:
             self.check_video_feature(key, features[key])
 
