@@ -437,3 +437,10 @@ def test_commit_never_reads_earlier_episodes(tmp_path):
     ep = make_episode(root / ".station" / "spool", spec, 5, "a", seed=8)
     assert writer.commit_episode(ep) == 2
     assert json.loads((root / "meta/info.json").read_text())["total_frames"] == 10 + 25 + 5
+
+
+def test_create_refuses_a_camera_name_lerobot_cannot_use(tmp_path):
+    spec = spec_with(cameras=(CameraSpec("front/left", 64, 48),))
+    with pytest.raises(DatasetError, match="camera name"):
+        DatasetWriter.create(tmp_path / "ds", "test/cam", spec)
+    assert not (tmp_path / "ds").exists()
