@@ -133,7 +133,10 @@ class Controller(QObject):
         try:
             self.devices = open_station_devices(self.config)
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            if "calibrat" in str(e):
+                self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
+            else:
+                self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
             return False
         except Exception as e:
             log.exception("opening devices failed")

@@ -41,8 +41,7 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
         episode_time_s=episode_time_s, reset_time_s=0.0, fps=30, vcodec=vcodec, demo=True,
         cameras=[CameraSource("front", "testsrc", 640, 480), CameraSource("wrist", "testsrc", 640, 480)],
     )
-    settings_dir = tempfile.mkdtemp(prefix="station-gui-bench-")
-    settings = QSettings(str(Path(settings_dir) / "settings.ini"), QSettings.Format.IniFormat)
+    settings = QSettings(str(root / "gui-bench-settings.ini"), QSettings.Format.IniFormat)
     window, controller = build_window(config, settings)
     window.resize(1500, 950)
     window.show()
