@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from station.dataset.fsutil import write_json_atomic
 from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices
 from station.dataset.video import encode_video
@@ -25,7 +26,7 @@ from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
 from station.priority import demote_realtime_threads, lower_current_thread
 from station.saving.faults import checkpoint
-from station.saving.spool import SpoolReader, SpoolWriter, write_json_durably
+from station.saving.spool import SpoolReader, SpoolWriter
 
 log = logging.getLogger(__name__)
 COMMIT_STAMP = "commit.json"  # in a spool: the dataset slot its episode is being committed to
@@ -145,7 +146,7 @@ def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Report
     before = writer.total_episodes
     if spool_dir is not None:
         stamp = {"episode_index": before, "dataset_from_index": writer.total_frames, "length": len(episode.action)}
-        write_json_durably(spool_dir / COMMIT_STAMP, stamp)
+        write_json_atomic(spool_dir / COMMIT_STAMP, stamp)
 
     def stage(name: str) -> None:
         reporter.stage("committing" if name in ("updating stats", "saving") else "writing data")

@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station.dataset.fsutil import write_json_atomic
 from station.dataset.reader import DatasetReader
 from station.saving.job import COMMIT_STAMP
-from station.saving.spool import CadenceReport, SpoolReader, list_spools, write_json_durably
+from station.saving.spool import CadenceReport, SpoolReader, list_spools
 
 if TYPE_CHECKING:
     from station.dataset.writer import DatasetWriter
@@ -57,7 +58,7 @@ def seal_partial(path: Path) -> int:
         fps=spool.info.fps, ticks=frames, repeated_frames={c["name"]: 0 for c in spool.info.cameras},
         stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
     )
-    write_json_durably(path / "done.json", {"frames": frames, "cadence": asdict(cadence), "recovered": True})
+    write_json_atomic(path / "done.json", {"frames": frames, "cadence": asdict(cadence), "recovered": True})
     return frames
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.saving.faults import checkpoint
 
@@ -41,22 +42,6 @@ def spool_root(dataset_root: Path) -> Path:
     return dataset_root / ".station" / "spool"
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_durably(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 @dataclass
@@ -110,7 +95,7 @@ class SpoolWriter:
         self.frames = 0
         self._on_error = on_error
         directory.mkdir(parents=True, exist_ok=False)
-        write_json_durably(directory / "take.json", asdict(info))
+        write_json_atomic(directory / "take.json", asdict(info))
         fsync_dir(directory.parent)
         # Held open for the whole take and closed by finish()/abandon(), so no context manager here.
         self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
@@ -190,7 +175,7 @@ class SpoolWriter:
                 raise self.error
             self._sync()
             self._close()
-            write_json_durably(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
+            write_json_atomic(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
             checkpoint("spool-done")
             return self.directory
         finally:
