@@ -122,6 +122,7 @@ class Controller(QObject):
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
+        self.window.home_focus.setFocus(Qt.FocusReason.OtherFocusReason)
         if self.devices is None and not self._open_devices():
             self._refresh_all()
             self.timer.start()

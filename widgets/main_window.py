@@ -40,6 +40,10 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 2)
 
         central = QWidget()
+        central.setObjectName("central")
+        # the window's own focus, so keys start as shortcuts rather than typing into the task field
+        central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.home_focus = central
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)

@@ -120,7 +120,15 @@ class TaskEdit(QLineEdit):
             self.committed.emit(text)
         else:
             self.setText(self._saved)
-        self.clearFocus()
+        self._hand_back_keys()
+
+    def _hand_back_keys(self) -> None:
+        """Leave the field: focus goes to the window itself, so the next key is a shortcut again."""
+        home = self.window().findChild(QWidget, "central")
+        if home is not None and home.focusPolicy() != Qt.FocusPolicy.NoFocus:
+            home.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.clearFocus()
 
     def event(self, e: QEvent) -> bool:
         # Escape would otherwise reach the Stop shortcut: while typing it only leaves the field.
