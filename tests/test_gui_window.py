@@ -402,3 +402,14 @@ def test_settings_remember_the_task_and_the_layout(station, qtbot):
     settings = QSettings(str(station.tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert settings.value("session/task") == "fold the towel"
     assert settings.value("window/geometry") is not None and settings.value("window/state") is not None
+
+
+def test_keys_are_shortcuts_from_the_start_not_typing_in_the_task_field(station, qtbot):
+    window, controller = station.open()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    focused = QApplication.focusWidget()
+    assert focused is not None and focused is not window.session_bar.task_edit
+    qtbot.keyClick(focused, Qt.Key.Key_Space)
+    assert controller.session.recorder.phase is Phase.RECORDING
+    assert window.session_bar.task_edit.text() == "stack"
