@@ -25,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     return run_headless(config)
 
 
+BACKLOG_WARNING = 2  # finished takes waiting to be saved before we say saving is behind
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -58,6 +61,9 @@ def run_headless(config: SessionConfig) -> int:
         def on_recorded(ft: FinishedTake) -> None:
             say(f"episode {ft.episode} recorded: {ft.take.rows} frames")
             say(f"  cadence: {ft.take.cadence.summary()}")
+            waiting = queue.backlog
+            if waiting >= BACKLOG_WARNING:
+                say(f"  saving is behind: {waiting} finished takes wait to be saved (kept on disk in the spool)")
 
         def on_saved(job: SaveJob) -> None:
             say(f"episode {job.episode} saved")

@@ -278,6 +278,11 @@ class SaveQueue(QObject):
         return sum(1 for j in self.jobs if j.pending)
 
     @property
+    def backlog(self) -> int:
+        """Finished takes not yet saved (the take being recorded is not counted)."""
+        return sum(1 for j in self.jobs if j.pending and j.recorded)
+
+    @property
     def failed_count(self) -> int:
         return sum(1 for j in self.jobs if j.status is JobStatus.FAILED)
 
