@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from PySide6.QtCore import QTimer
 
 from station.dataset.check import check_dataset
 from station.dataset.reader import DatasetReader
@@ -121,3 +124,20 @@ def test_arm_error_stops_the_take_keeps_it_and_takes_torque_off(qtbot, make_reco
     assert any("motor 3" in p and "torque off" in p for p in problems)
     assert not rec.follower.torque_enabled  # type: ignore[attr-defined]
     assert DatasetReader(rec.writer.root).total_episodes == 1
+
+
+def test_back_to_back_takes_lose_no_tick_even_when_the_session_thread_is_busy(qtbot, make_recorder):
+    rec = make_recorder(episodes=2, episode_s=0.3)
+    recorded = []
+    rec.take_recorded.connect(recorded.append)
+    blocked = threading.Event()
+
+    def busy_window() -> None:  # a slow repaint just as the first take fills up
+        blocked.wait(0.4)
+
+    QTimer.singleShot(250, busy_window)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.RECORD)
+    first, second = sorted((ft.take for ft in recorded), key=lambda take: take.first_tick_no)
+    assert (first.rows, second.rows) == (9, 9)
+    assert second.first_tick_no == first.last_tick_no + 1  # the loop switched by itself

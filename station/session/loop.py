@@ -32,6 +32,7 @@ class TakeRecorder:
     def __init__(self, spool: SpoolWriter, fps: int, max_rows: int | None, on_full: Callable[[], None] | None):
         self.spool = spool
         self.job: SaveJob | None = None  # its save, encoding while the take is recorded
+        self.next: TakeRecorder | None = None  # the take to switch to, on the next tick, once this one is full
         self.max_rows = max_rows
         self.on_full = on_full
         names = [c["name"] for c in spool.info.cameras]
@@ -202,7 +203,8 @@ class ControlLoop:
         self.history.push(t, action, state)
         with self._lock:
             take = self._take
-            if take is not None:
+            if take is not None and not take.add(t, action, state, frames, self.ticks) and take.next is not None:
+                self._take = take = take.next  # full: back-to-back takes switch here, losing no tick
                 take.add(t, action, state, frames, self.ticks)
         self._note_stalls(take)
 

@@ -83,6 +83,8 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self.last_cadence: CadenceReport | None = None
+        self._current: TakeRecorder | None = None  # the take the loop records into
+        self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
         self._held: FinishedTake | None = None  # the take just finished, while its reset phase may discard it
         self._reset_timer = QTimer(self)
@@ -151,6 +153,7 @@ class Recorder(QObject):
             self._check_disk_space()
         step = self.machine.fire(event)
         self._reset_timer.stop()
+        self._hand_over(step)
         for effect in step.takes:
             self._apply(effect, step)
         self.phase_started = time.monotonic()
@@ -165,9 +168,9 @@ class Recorder(QObject):
         if effect is Take.START:
             self._start_take()
         elif effect is Take.KEEP_CURRENT:
-            self._end_take(keep=True, held=step.after is Phase.RESETTING, episode=step.episode - 1)
+            self._end_take(self._ended, keep=True, held=step.after is Phase.RESETTING, episode=step.episode - 1)
         elif effect is Take.DISCARD_CURRENT:
-            self._end_take(keep=False, held=False, episode=step.episode)
+            self._end_take(self._ended, keep=False, held=False, episode=step.episode)
         elif effect is Take.CONFIRM_PREVIOUS:
             ft, self._held = self._held, None
             if ft is not None:
@@ -192,22 +195,47 @@ class Recorder(QObject):
             created=time.time(),
         )
 
-    def _start_take(self) -> None:
+    def _new_take(self) -> TakeRecorder:
         spool = SpoolWriter.create(self.writer.root, self._take_info())
         max_rows = max(1, round(self.episode_time_s * self.fps))
         take = TakeRecorder(spool, self.fps, max_rows, on_full=lambda: self._take_full.emit(take))
-        if not self.synchronous:  # encode while recording: only the tail is left when the take ends
-            take.job = self.queue.submit_live(spool, held=True)
-        self.loop.swap_take(take)
+        return take
 
-    def _end_take(self, keep: bool, held: bool, episode: int) -> None:
-        take = self.loop.swap_take(None)
+    def _hand_over(self, step: Step) -> None:
+        """Move the control loop from the take in progress to the next one (or none) in one atomic swap.
+
+        The next take is usually ready already (see _start_take), so no tick falls between two takes.
+        """
+        old = self._current
+        new = None
+        if Take.START in step.takes:
+            new = old.next if old is not None and old.next is not None else self._new_take()
+        elif old is not None and old.next is not None:
+            self._abandon(old.next)  # prepared for a next take that will not come (stop, reset, last take)
+        self.loop.swap_take(new)
+        self._ended, self._current = old, new
+
+    def _start_take(self) -> None:
+        take = self._current
+        assert take is not None
+        if self.synchronous:  # the baseline: the next take starts only after the inline save
+            return
+        take.job = self.queue.submit_live(take.spool, held=True)  # encode while recording
+        if self.reset_time_s == 0 and self.machine.kept + 1 < self.machine.episodes:
+            # Takes follow back to back: have the next one ready, so that when this one is full the loop
+            # switches on the very next tick, without waiting for the session's thread.
+            take.next = self._new_take()
+
+    def _abandon(self, take: TakeRecorder) -> None:
+        if take.job is not None:
+            self.queue.cancel(take.job)
+        threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
+
+    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool, episode: int) -> None:
         if take is None:
             return
         if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
-            if take.job is not None:
-                self.queue.cancel(take.job)
-            threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
+            self._abandon(take)
             if keep:
                 self.machine.kept -= 1
             return
@@ -256,7 +284,7 @@ class Recorder(QObject):
 
     # -- timers and failures --
     def _on_take_full(self, take: TakeRecorder) -> None:
-        if self.loop.take is take and self.phase is Phase.RECORDING:
+        if self._current is take and self.phase is Phase.RECORDING:
             self.fire(Event.NEXT)
 
     def _reset_time_up(self) -> None:
@@ -268,7 +296,7 @@ class Recorder(QObject):
 
     def _on_loop_failed(self, message: str) -> None:
         """An arm stopped answering: keep the take so far, stop, and take the follower's torque off."""
-        take = self.loop.take
+        take = self._current
         if take is not None:
             take.cadence.interrupted = f"arm error: {message}"
         if self.machine.allowed(Event.STOP):
