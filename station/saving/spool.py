@@ -35,7 +35,7 @@ SPOOL_VERSION = 1
 SYNC_INTERVAL_S = 1.0
 # Frames waiting for the writer thread, in seconds of recording: beyond this the control loop waits
 # (a late tick is reported) rather than dropping a frame or growing memory without bound.
-QUEUE_SECONDS = 3.0
+QUEUE_SECONDS = 1.0
 
 
 def spool_root(dataset_root: Path) -> Path:
@@ -279,19 +279,17 @@ class SpoolReader:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
                 yield frame
 
-    def frames_at(self, camera: str, indices: Iterable[int]) -> list[np.ndarray]:
-        """Chosen frames of a camera (for stats), read by seeking."""
+    def frames_at(self, camera: str, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Chosen frames of a camera (for stats), read by seeking, one at a time."""
         spec = next(s for s in self.info.camera_specs if s.name == camera)
         size = spec.height * spec.width * 3
-        out = []
         with open(self.directory / f"{camera}.rgb", "rb") as f:
             for i in indices:
                 f.seek(int(i) * size)
                 frame = np.empty((spec.height, spec.width, 3), dtype=np.uint8)
                 if f.readinto(frame.data) != size:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} has no frame {i}")
-                out.append(frame)
-        return out
+                yield frame
 
     def delete(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
