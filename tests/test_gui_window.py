@@ -413,3 +413,16 @@ def test_keys_are_shortcuts_from_the_start_not_typing_in_the_task_field(station,
     qtbot.keyClick(focused, Qt.Key.Key_Space)
     assert controller.session.recorder.phase is Phase.RECORDING
     assert window.session_bar.task_edit.text() == "stack"
+
+
+def test_a_bug_in_a_slot_is_said_in_one_line_not_a_traceback_dialog(station, qtbot):
+    from widgets.app import plain_words_hook
+
+    window, controller = station.open()
+    try:
+        raise ValueError("bad frame size")
+    except ValueError as e:
+        plain_words_hook(controller)(type(e), e, e.__traceback__)
+    texts = " ".join(window.messages.texts())
+    assert "Something went wrong inside the station (ValueError: bad frame size)" in texts
+    assert "Traceback" not in texts

@@ -109,6 +109,22 @@ def _install_demo_hooks(window, controller) -> None:
         QTimer.singleShot(int(after * 1000), grab)
 
 
+def plain_words_hook(controller):
+    """A bug in a slot: logged with its traceback, said in the window in one line, and the session goes on."""
+
+    def hook(exc_type, exc, tb) -> None:
+        log.error("unexpected error in the window", exc_info=(exc_type, exc, tb))
+        if issubclass(exc_type, KeyboardInterrupt):
+            return
+        try:
+            controller.say(f"Something went wrong inside the station ({exc_type.__name__}: {exc}). "
+                           "Recording goes on; the details are in the log.")
+        except Exception:  # the window itself is broken: the log has it
+            pass
+
+    return hook
+
+
 def run_window(args: argparse.Namespace) -> int:
     if not display_available():
         print(HEADLESS_HINT, file=sys.stderr, flush=True)
@@ -127,6 +143,8 @@ def run_window(args: argparse.Namespace) -> int:
     controller.start()
     _install_demo_hooks(window, controller)
 
+    previous_hook = sys.excepthook
+    sys.excepthook = plain_words_hook(controller)
     previous = signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl-C quits like Ctrl+Q
     heartbeat = QTimer()  # lets Python run its signal handlers while Qt waits
     heartbeat.timeout.connect(lambda: None)
@@ -136,4 +154,5 @@ def run_window(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         controller.shutdown()
+        sys.excepthook = previous_hook
     return int(code)

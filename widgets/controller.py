@@ -229,7 +229,7 @@ class Controller(QObject):
             return
         answer = QMessageBox.question(
             self.window, "Discard this take?",
-            f"The recording of episode {self.session.queue.expected_episode(job)} ({job.frames} frames) "
+            f"The recording of episode {self.window.queue_model.expected_episode(job)} ({job.frames} frames) "
             "will be deleted and the takes behind it move up. This cannot be undone.",
         )
         if answer == QMessageBox.StandardButton.Yes:
@@ -255,7 +255,7 @@ class Controller(QObject):
         row = queue.row_of(job)
         self.window.queue_panel.select_row(row)
         self.say(
-            f"Episode {queue.expected_episode(job)} could not be saved: {job.error}. "
+            f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
         )
