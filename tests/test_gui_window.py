@@ -426,3 +426,33 @@ def test_a_bug_in_a_slot_is_said_in_one_line_not_a_traceback_dialog(station, qtb
     texts = " ".join(window.messages.texts())
     assert "Something went wrong inside the station (ValueError: bad frame size)" in texts
     assert "Traceback" not in texts
+
+
+def test_discarding_a_failed_take_asks_then_drops_it(station, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    def always_fail(_original):
+        def prepare(spool, video, reporter):
+            raise DiskFullError("the disk holding the dataset is full: free some space, then press Retry")
+
+        return prepare
+
+    window, controller = station.open(episodes=1, queue_factory=with_prepare(monkeypatch, always_fail))
+    queue, recorder = controller.session.queue, controller.session.recorder
+    with qtbot.waitSignal(queue.job_failed, timeout=10000):
+        window.keys["record"].trigger()
+        qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+        window.keys["next"].trigger()
+    qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED and not recorder.finished_takes, timeout=5000)
+    asked: list[str] = []
+
+    def answer(_parent, _title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    qtbot.mouseClick(window.queue_panel.discard_button, Qt.MouseButton.LeftButton)
+    assert asked and "cannot be undone" in asked[0]
+    assert queue.jobs[0].status is JobStatus.CANCELLED
+    assert window.queue_model.index(0, 0).data() == "—"
+    qtbot.waitUntil(lambda: not queue.jobs[0].spool_dir.exists(), timeout=5000)
