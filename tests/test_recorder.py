@@ -141,3 +141,15 @@ def test_back_to_back_takes_lose_no_tick_even_when_the_session_thread_is_busy(qt
     first, second = sorted((ft.take for ft in recorded), key=lambda take: take.first_tick_no)
     assert (first.rows, second.rows) == (9, 9)
     assert second.first_tick_no == first.last_tick_no + 1  # the loop switched by itself
+
+
+def test_synchronous_mode_records_nothing_while_saving(qtbot, make_recorder):
+    rec = make_recorder(episodes=2, synchronous=True)
+    recorded = []
+    rec.take_recorded.connect(recorded.append)
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        rec.fire(Event.RECORD)
+    first, second = sorted((ft.take for ft in recorded), key=lambda take: take.first_tick_no)
+    assert len(rec.sync_save_s) == 2
+    # the ticks that ran during the inline save belong to no take: the operator waited
+    assert second.first_tick_no > first.last_tick_no + 1

@@ -212,13 +212,15 @@ class Recorder(QObject):
             new = old.next if old is not None and old.next is not None else self._new_take()
         elif old is not None and old.next is not None:
             self._abandon(old.next)  # prepared for a next take that will not come (stop, reset, last take)
-        self.loop.swap_take(new)
+        # The synchronous baseline starts recording the new take only after the inline save (_start_take).
+        self.loop.swap_take(None if self.synchronous else new)
         self._ended, self._current = old, new
 
     def _start_take(self) -> None:
         take = self._current
         assert take is not None
-        if self.synchronous:  # the baseline: the next take starts only after the inline save
+        if self.synchronous:  # the baseline: the next take starts only now, after the inline save
+            self.loop.swap_take(take)
             return
         take.job = self.queue.submit_live(take.spool, held=True)  # encode while recording
         if self.reset_time_s == 0 and self.machine.kept + 1 < self.machine.episodes:
