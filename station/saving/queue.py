@@ -199,11 +199,20 @@ class SaveQueue(QObject):
         self._commit_pool.setMaxThreadCount(1)
         self._runnables: dict[int, QRunnable] = {}  # kept referenced until finished
         self._committing = False
+        self._closed = False
+        # Episodes in the dataset as this queue knows them: counted here, on the queue's thread, because the
+        # writer's own count changes on the commit thread before the queue hears of the commit.
+        self.committed_episodes = writer.total_episodes
         self.encoded_frames = 0  # camera-frames prepared, for the throughput estimate
         self.encode_seconds = 0.0
 
     # -- operator and session actions --
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("the save queue is shut down")
+
     def submit(self, spool_dir: Path, held: bool = False) -> SaveJob:
+        self._refuse_if_closed()
         spool = SpoolReader(spool_dir)
         job = SaveJob(
             self._next_id, spool_dir, spool.info.task, spool.frames, len(spool.info.cameras),
@@ -217,6 +226,7 @@ class SaveQueue(QObject):
 
     def submit_live(self, spool: SpoolWriter, held: bool = True) -> SaveJob:
         """A take that has just started: encode it while it is recorded. Held until the take is kept."""
+        self._refuse_if_closed()
         cameras = len(spool.info.cameras)
         job = SaveJob(
             self._next_id, spool.directory, spool.info.task, 0, cameras, held=held, live=spool, recorded=False
@@ -305,7 +315,7 @@ class SaveQueue(QObject):
                 break
             if j.status not in (JobStatus.DONE, JobStatus.CANCELLED):
                 ahead += 1
-        return self.writer.total_episodes + ahead
+        return self.committed_episodes + ahead
 
     @property
     def encode_fps(self) -> float:
@@ -395,6 +405,7 @@ class SaveQueue(QObject):
         self._finished(job)
         self._committing = False
         job.status, job.stage, job.episode = JobStatus.DONE, "saved", index
+        self.committed_episodes = index + 1
         job.finished_at = time.monotonic()
         job.prepared = None
         self._changed(job)
@@ -421,6 +432,8 @@ class SaveQueue(QObject):
 
     def _pump(self) -> None:
         """Commit the head of the queue when it is ready; announce idleness."""
+        if self._closed:
+            return
         if not self._committing:
             head = self._head()
             if (
@@ -445,6 +458,7 @@ class SaveQueue(QObject):
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Stop taking work; wait for runnables in flight (used when quitting anyway)."""
+        self._closed = True
         for j in self.jobs:
             if j.pending and not (self._committing and j is self._head()):
                 j.cancel_flag.set()

@@ -94,9 +94,9 @@ class SpoolWriter:
         self.info = info
         self.frames = 0
         self._on_error = on_error
+        # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
+        # durable by the writer thread before the first row. A spool without it is dropped by recovery.
         directory.mkdir(parents=True, exist_ok=False)
-        write_json_atomic(directory / "take.json", asdict(info))
-        fsync_dir(directory.parent)
         # Held open for the whole take and closed by finish()/abandon(), so no context manager here.
         self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
         # Unbuffered: a frame is in the file (where the live encoder reads it) as soon as the row is counted.
@@ -131,6 +131,8 @@ class SpoolWriter:
         row = np.zeros(1, dtype=ROW_DTYPE)
         last_sync = time.monotonic()
         try:
+            write_json_atomic(self.directory / "take.json", asdict(self.info))
+            fsync_dir(self.directory.parent)
             while True:
                 item = self._queue.get()
                 if item is None:

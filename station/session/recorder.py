@@ -83,6 +83,7 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self.last_cadence: CadenceReport | None = None
+        self._closed = False
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
@@ -115,13 +116,17 @@ class Recorder(QObject):
         self._watch.start()
 
     def shutdown(self) -> None:
-        """Stop the loop; a take still in progress is kept (as stop would)."""
+        """Stop the loop; a take still in progress is kept (as stop would) and made durable on disk.
+
+        Takes not yet handed to the queue stay in the spool for recovery: after shutdown nothing is queued.
+        """
         if self.machine.allowed(Event.STOP):
             self.fire(Event.STOP)
         self.loop.stop()
         self._watch.stop()
         for ft in list(self.finished_takes):
             ft.finished.wait(30)
+        self._closed = True
 
     def allowed(self, event: Event) -> bool:
         return self.machine.allowed(event)
@@ -266,6 +271,8 @@ class Recorder(QObject):
 
     def _on_spool_done(self, _ft: FinishedTake) -> None:
         """Hand finished takes to the queue strictly in take order."""
+        if self._closed:
+            return
         while self.finished_takes and self.finished_takes[0].finished.is_set():
             ft = self.finished_takes.pop(0)
             if ft.discarded:  # re-recorded during its reset: its save was cancelled already
