@@ -44,7 +44,22 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of the whole process since the last reset_peak_rss() (VmHWM), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so each phase reports its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def run_session(
@@ -147,15 +162,19 @@ def run(
     work = Path(tempfile.mkdtemp(prefix="station-bench-"))
     try:
         log(f"background run: {episodes} takes of {episode_s:g} s, {cameras} cameras {w}x{h} at {fps} fps, {vcodec}")
+        reset_peak_rss()
         bg = run_session(work / "background", sources, fps, episodes, episode_s, reset_s, vcodec, synchronous=False)
         rss_after_bg = peak_rss_mb()
         log("synchronous baseline: the same session, each take saved before the next starts")
+        reset_peak_rss()
         sync = run_session(work / "sync", sources, fps, episodes, episode_s, reset_s, vcodec, synchronous=True)
+        rss_sync = peak_rss_mb()
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)
         long_rss = None
         if long_take:
             log("long take: one 60 s take, to see that memory does not grow with take length")
+            reset_peak_rss()
             run_session(work / "long", sources, fps, 1, 60.0, 0.0, vcodec, synchronous=False)
             long_rss = peak_rss_mb()
         capture_rate = fps * cameras
@@ -181,8 +200,9 @@ def run(
             "encode_fps_while_recording": round(bg.encode_fps, 1),
             "commit_growth": growth["commit_growth"],
             "commit_ms_first": growth["first_ms"], "commit_ms_last": growth["last_ms"],
-            "peak_rss_mb": round(long_rss if long_rss is not None else rss_after_bg, 1),
+            "peak_rss_mb": round(max(rss_after_bg, long_rss or 0.0), 1),
             "peak_rss_mb_4_takes": round(rss_after_bg, 1),
+            "peak_rss_mb_sync_baseline": round(rss_sync, 1),
             "peak_rss_mb_60s_take": round(long_rss, 1) if long_rss is not None else None,
             "wall_s": {"background": round(bg.wall_s, 1), "sync": round(sync.wall_s, 1)},
         }
