@@ -4,8 +4,8 @@ SVT-AV1, when the process runs as root (as it often does on robot PCs, for seria
 worker threads with SCHED_FIFO at the highest real-time priority and does the same to the thread that opened
 the encoder. Real-time threads that busy the cores starve every normal thread: measured here, the 30 Hz
 control loop stalled for up to 0.9 s and cameras stopped delivering while a take was encoding. Once an
-encoder is running we move every real-time thread of this process back to normal scheduling at a low
-priority (nice), so the control loop, cameras and GUI always come first and encoding uses the spare time.
+encoder is running we move its threads back to normal scheduling at a low priority (nice), so the control
+loop, cameras and GUI always come first and encoding uses the spare time.
 """
 
 from __future__ import annotations
@@ -27,32 +27,64 @@ def thread_ids() -> list[int]:
         return []
 
 
-def demote_realtime_threads(nice: int = BACKGROUND_NICE) -> int:
-    """Move this process's real-time threads to SCHED_OTHER at `nice`; returns how many were moved."""
-    if not hasattr(os, "sched_getscheduler"):
-        return 0
-    moved = 0
-    for tid in thread_ids():
-        if tid in _protected:
-            continue
+class background_threads_of:
+    """Lower the native threads a block of code starts (an encoder's workers) to background priority.
+
+    Use around the first frame of an encoder: `with background_threads_of(): encoder starts` — here, entered
+    before encode_video and left in its first progress callback. Threads new since entry that Python did not
+    start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
+    may have made real-time, back to normal. Python threads keep normal priority on purpose: they hold the
+    GIL at times, and a GIL holder starved by a busy encoder would stall the window and the control loop.
+    Entries are serialised, so two encoders starting at once do not take each other's threads for theirs.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, nice: int = BACKGROUND_NICE) -> None:
+        self.nice = nice
+        self._before: set[int] = set()
+        self._open = False
+
+    def __enter__(self) -> background_threads_of:
+        self._lock.acquire()
+        self._open = True
+        self._before = set(thread_ids())
+        return self
+
+    def release(self) -> int:
+        """Lower the new threads now and let other encoders start; returns how many were lowered."""
+        if not self._open:
+            return 0
+        self._open = False
         try:
+            return _lower_new_threads(self._before, self.nice)
+        finally:
+            self._lock.release()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lower_new_threads(before: set[int], nice: int) -> int:
+    python_threads = {t.native_id for t in threading.enumerate()}
+    me = threading.get_native_id()
+    lowered = 0
+    for tid in thread_ids():
+        try:
+            if tid == me:
+                if os.sched_getscheduler(tid) in _REALTIME:
+                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+                continue
+            if tid in before or tid in python_threads or tid in _protected:
+                continue
             if os.sched_getscheduler(tid) in _REALTIME:
                 os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
-                os.setpriority(os.PRIO_PROCESS, tid, nice)
-                moved += 1
-        except OSError:  # the thread ended meanwhile, or we may not change it
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+            lowered += 1
+        except (OSError, AttributeError):  # the thread ended meanwhile, or we may not change it
             continue
-    if moved:
-        log.debug("moved %d real-time encoder threads to normal scheduling at nice %d", moved, nice)
-    return moved
-
-
-def lower_current_thread(nice: int = BACKGROUND_NICE) -> None:
-    """Run the calling (background) thread at a lower priority than the control loop."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, getattr(os, "gettid", lambda: 0)(), nice)
-    except OSError:
-        pass
+    log.debug("lowered %d encoder threads to nice %d", lowered, nice)
+    return lowered
 
 
 def raise_current_thread(rt_priority: int = 10) -> str:

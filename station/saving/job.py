@@ -24,7 +24,7 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
-from station.priority import demote_realtime_threads, lower_current_thread
+from station.priority import background_threads_of
 from station.saving.faults import checkpoint
 from station.saving.spool import SpoolReader, SpoolWriter
 
@@ -91,23 +91,23 @@ def _prepare(
     out.mkdir(exist_ok=True)
     encoded = {cam.name: 0 for cam in cams}
     failed = threading.Event()
-    lower_current_thread()
 
     def encode_camera(cam: CameraSpec) -> int:
-        lower_current_thread()  # the encoder's own threads inherit this
+        starting = background_threads_of()
 
         def on_frame(i: int) -> None:
+            if i == 0:  # the encoder and its threads exist now
+                starting.release()
             if reporter.cancelled or failed.is_set():
                 raise Cancelled()
-            if i == 0:  # the encoder and its threads exist now
-                demote_realtime_threads()
             checkpoint("encode-frame")
             encoded[cam.name] = i + 1
             reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
         try:
-            return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height, video,
-                                on_frame=on_frame)
+            with starting:
+                return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
+                                    video, on_frame=on_frame)
         except BaseException:
             failed.set()
             raise
