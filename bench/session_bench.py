@@ -33,6 +33,7 @@ class RunResult:
     drain_s: float = 0.0
     encode_fps: float = 0.0
     wall_s: float = 0.0
+    rss_mb: list[float] = field(default_factory=list)  # resident memory once a second from the first take
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -52,6 +53,13 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def reset_peak_rss() -> None:
@@ -107,6 +115,10 @@ def run_session(
     watchdog.setSingleShot(True)
     watchdog.timeout.connect(app.quit)
     watchdog.start(int((episodes * (episode_s + reset_s) + 600) * 1000))
+    rss: list[float] = []
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: rss.append(current_rss_mb()))
+    sampler.start(1000)
     try:
         recorder.start()
         first = len(tick_times)
@@ -119,7 +131,8 @@ def run_session(
         recorder.loop.stop()
         devices.close()
         lock.release()
-    result = RunResult(wall_s=wall)
+    sampler.stop()
+    result = RunResult(wall_s=wall, rss_mb=rss)
     period = 1.0 / fps
     cadences = sorted(takes, key=lambda c: c.first_tick)
     for a, b in zip(cadences, cadences[1:], strict=False):
@@ -172,11 +185,13 @@ def run(
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)
         long_rss = None
+        long_trend = None
         if long_take:
             log("long take: one 60 s take, to see that memory does not grow with take length")
             reset_peak_rss()
-            run_session(work / "long", sources, fps, 1, 60.0, 0.0, vcodec, synchronous=False)
+            long = run_session(work / "long", sources, fps, 1, 60.0, 0.0, vcodec, synchronous=False)
             long_rss = peak_rss_mb()
+            long_trend = (long.rss_mb[9], long.rss_mb[59]) if len(long.rss_mb) >= 60 else None
         capture_rate = fps * cameras
         bg_dead = percentiles(bg.dead_times_ms)
         sync_dead = percentiles(sync.dead_times_ms)
@@ -204,6 +219,7 @@ def run(
             "peak_rss_mb_4_takes": round(rss_after_bg, 1),
             "peak_rss_mb_sync_baseline": round(rss_sync, 1),
             "peak_rss_mb_60s_take": round(long_rss, 1) if long_rss is not None else None,
+            "rss_mb_at_10s_and_60s_of_long_take": [round(v, 1) for v in long_trend] if long_trend else None,
             "wall_s": {"background": round(bg.wall_s, 1), "sync": round(sync.wall_s, 1)},
         }
         return report

@@ -90,6 +90,9 @@ def format_report(r: dict) -> str:
         f"peak RSS: {r['peak_rss_mb']} MB"
         + (f" (4 takes: {r['peak_rss_mb_4_takes']} MB, with a 60 s take: {r['peak_rss_mb_60s_take']} MB)"
            if r.get("peak_rss_mb_60s_take") else ""),
+        *([f"resident memory during the 60 s take: {r['rss_mb_at_10s_and_60s_of_long_take'][0]} MB at 10 s, "
+           f"{r['rss_mb_at_10s_and_60s_of_long_take'][1]} MB at 60 s"]
+          if r.get("rss_mb_at_10s_and_60s_of_long_take") else []),
         "",
     ]
     for name, ok in TARGETS:
