@@ -456,3 +456,50 @@ def test_discarding_a_failed_take_asks_then_drops_it(station, qtbot, monkeypatch
     assert queue.jobs[0].status is JobStatus.CANCELLED
     assert window.queue_model.index(0, 0).data() == "—"
     qtbot.waitUntil(lambda: not queue.jobs[0].spool_dir.exists(), timeout=5000)
+
+
+def crash_cut_take(root: Path, rows: int = 12) -> Path:
+    """A take the way a crash leaves it: rows and frames on disk, never finished (no done.json)."""
+    import time as _time
+
+    import numpy as np
+
+    from station.saving.spool import SpoolWriter, TakeInfo
+
+    info = TakeInfo("stack", 30, "so_follower", [f"j{i}" for i in range(6)],
+                    [{"name": "front", "width": 32, "height": 24}, {"name": "wrist", "width": 16, "height": 12}],
+                    _time.time())
+    writer = SpoolWriter.create(root, info)
+    for i in range(rows):
+        a = np.full(6, i, np.float32)
+        images = {"front": np.zeros((24, 32, 3), np.uint8), "wrist": np.zeros((12, 16, 3), np.uint8)}
+        writer.append(i / 30, a, a, images)
+    writer._queue.put(None)  # the process dies here: no finish()
+    writer._thread.join()
+    writer._close()
+    return writer.directory
+
+
+@pytest.mark.parametrize("choice, episodes", [("Keep it", 1), ("Drop it", 0)])
+def test_the_operator_keeps_or_drops_a_take_cut_short_by_a_crash(station, qtbot, choice, episodes):
+    window, controller = station.open()
+    controller._quit_anyway = True
+    window.close()
+    controller.shutdown()
+    root = station.tmp_path / "ds"
+    spool = crash_cut_take(root)
+
+    window2, controller2 = station.open(resume=True)
+    queue = controller2.session.queue
+    banner = next(b for b in window2.messages.banners if "cut short by a crash" in b.text)
+    assert "12 frames" in banner.text
+    job = queue.jobs[0]
+    qtbot.waitUntil(lambda: job.prepared is not None, timeout=10_000)
+    assert DatasetReader(root).total_episodes == 0  # nothing is committed before the operator decides
+    button = next(b for b in banner.buttons if b.text() == choice)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not job.pending, timeout=10_000)
+    assert DatasetReader(root).total_episodes == episodes
+    if episodes:
+        assert DatasetReader(root).episodes()[0]["length"] == 12
+    assert not spool.exists()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from station.config import SessionConfig
 from station.errors import StationError
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.recovery import held_partial_takes
 from station.session.devices import Devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
@@ -179,6 +180,14 @@ class Controller(QObject):
                 f"Found {session.recovered_takes} take(s) from an earlier session that were never saved: "
                 "saving them now (see the save queue). " + "; ".join(session.recovered[-3:]),
                 Level.WARNING,
+            )
+        for job in held_partial_takes(q):
+            seconds = job.frames / max(1, config.fps)
+            self.say(
+                f"A take was cut short by a crash ({job.frames} frames, {seconds:.1f} s). Keep it in the dataset, "
+                "or drop it? Takes recorded meanwhile are saved once you decide.",
+                Level.WARNING,
+                [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
             )
         r.start()
         self._refresh_all()

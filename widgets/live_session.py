@@ -76,8 +76,8 @@ def open_session(config: SessionConfig, devices: Devices, queue_factory=SaveQueu
         takes = 0
         complete, partial = find_spools(writer.root)
         if complete or partial:
-            # Recover by default, including a take cut short by a crash: losing it cannot be undone.
-            recovered = recover_into_queue(writer, queue, keep_partial=True)
+            # Recover by default. A take cut short by a crash is kept but held: the operator keeps or drops it.
+            recovered = recover_into_queue(writer, queue, keep_partial=True, hold_partial=True)
             takes = len(queue.jobs)
         recorder = Recorder(
             writer, queue, devices.leader, devices.follower, devices.cameras, config.fps,

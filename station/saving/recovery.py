@@ -20,7 +20,7 @@ from station.saving.spool import CadenceReport, SpoolReader, list_spools
 
 if TYPE_CHECKING:
     from station.dataset.writer import DatasetWriter
-    from station.saving.queue import SaveQueue
+    from station.saving.queue import SaveJob, SaveQueue
 
 MIN_KEEP_FRAMES = 1
 
@@ -49,6 +49,11 @@ def already_committed(writer: DatasetWriter, path: Path) -> int | None:
     return None
 
 
+def held_partial_takes(queue: SaveQueue) -> list[SaveJob]:
+    """Recovered takes cut short by a crash that wait for the operator's keep-or-drop."""
+    return [j for j in queue.jobs if j.held and j.pending]
+
+
 def seal_partial(path: Path) -> int:
     """Make a crash-cut take a complete spool of the frames it has; returns that frame count."""
     spool = SpoolReader(path)
@@ -62,10 +67,17 @@ def seal_partial(path: Path) -> int:
     return frames
 
 
-def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bool = False) -> list[str]:
-    """Repair the dataset, queue every complete spool, drop (or keep) partial ones. Returns what it did."""
+def recover_into_queue(
+    writer: DatasetWriter, queue: SaveQueue, keep_partial: bool = False, hold_partial: bool = False
+) -> list[str]:
+    """Repair the dataset, queue every complete spool, drop (or keep) partial ones. Returns what it did.
+
+    With hold_partial, a kept partial take is queued held: prepared, but committed only once the operator
+    confirms it (queue.confirm) or dropped if they say so (queue.cancel); see `held_partial_takes`.
+    """
     said = [f"repaired: {line}" for line in writer.repair()]
     complete, partial = find_spools(writer.root)
+    held: set[Path] = set()
     for path in partial:
         try:
             frames = SpoolReader(path).frames
@@ -74,6 +86,8 @@ def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bo
         if keep_partial and frames >= MIN_KEEP_FRAMES:
             seal_partial(path)
             complete.append(path)
+            if hold_partial:
+                held.add(path)
             said.append(f"kept the take cut short in {path.name}: {frames} frames")
         else:
             shutil.rmtree(path, ignore_errors=True)
@@ -87,7 +101,7 @@ def recover_into_queue(writer: DatasetWriter, queue: SaveQueue, keep_partial: bo
         (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash
         try:
-            job = queue.submit(path)
+            job = queue.submit(path, held=path in held)
         except ValueError as e:
             said.append(f"could not recover {path.name}: {e}")
             continue
