@@ -377,7 +377,14 @@ class Controller(QObject):
         cams = max(1, len(s.writer.spec.cameras))
         duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
         need = cfg.fps * cams * duty
-        if q.encode_fps > 0:
+        lag = q.encoder_lag_s(cfg.fps)
+        if lag is not None and lag < 2:
+            keeping_up = True
+            parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
+        elif lag is not None and q.encode_fps <= 0:
+            keeping_up = lag < 5
+            parts.append(f"encoding is {lag:.0f} s behind the take in progress")
+        elif q.encode_fps > 0:
             rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
             if q.encode_fps >= 1.1 * need:
                 keeping_up = True

@@ -62,6 +62,8 @@ class SaveJob:
     in_flight: bool = False  # a runnable is working on it
     live: SpoolWriter | None = None  # the take is still being recorded and encoded as it goes
     recorded: bool = True  # the take's spool is complete on disk (a live take: once it has ended)
+    ended_at: float | None = None  # when a live take ended, and how much of it was encoded by then:
+    encoded_at_end: float = 0.0  # the tail after that is encoded flat out, which measures throughput
     cancel_flag: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -240,7 +242,9 @@ class SaveQueue(QObject):
 
     def take_ended(self, job: SaveJob, frames: int, cadence: CadenceReport | None) -> None:
         """The live take's spool is complete on disk."""
+        job.encoded_at_end = job.progress * job.frames * job.cameras
         job.frames, job.cadence, job.recorded = frames, cadence, True
+        job.ended_at = time.monotonic()
         self._changed(job)
         self._pump()
 
@@ -317,9 +321,36 @@ class SaveQueue(QObject):
                 ahead += 1
         return self.committed_episodes + ahead
 
+    def _measure_throughput(self, job: SaveJob, frames: int) -> None:
+        """Learn the encoder's speed from work it did flat out: a finished take, or a live take's tail.
+
+        While a take is recorded its encoder mostly waits for frames (and SVT-AV1 encodes on its own threads
+        behind the calls), so that part says nothing about speed.
+        """
+        assert job.prepared_at is not None
+        work: float
+        if job.live is None and job.started_at is not None:
+            work, seconds = frames * job.cameras, job.prepared_at - job.started_at
+        elif job.ended_at is not None:
+            work, seconds = frames * job.cameras - job.encoded_at_end, job.prepared_at - job.ended_at
+        else:
+            return
+        if work >= 30 and seconds > 0.05:
+            self.encoded_frames += int(work)
+            self.encode_seconds += seconds
+
+    def encoder_lag_s(self, fps: int) -> float | None:
+        """How far the encoding of the take being recorded is behind the recording, in seconds."""
+        live = [j for j in self.jobs if j.live is not None and not j.recorded and j.pending]
+        if not live:
+            return None
+        job = live[-1]
+        behind = job.frames * (1.0 - job.progress)
+        return behind / max(1, fps)
+
     @property
     def encode_fps(self) -> float:
-        """Camera-frames prepared per second of prepare time, measured on this session's saves."""
+        """Camera-frames encoded per second when the encoder has a backlog, measured on this session's saves."""
         return self.encoded_frames / self.encode_seconds if self.encode_seconds > 0 else 0.0
 
     def drain_estimate_s(self) -> float | None:
@@ -387,13 +418,7 @@ class SaveQueue(QObject):
         if job.status is JobStatus.CANCELLED:
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
-        if job.started_at is not None:
-            busy = job.prepared_at - job.started_at
-            if job.live is not None:  # time spent waiting for the take to be recorded is not encoding time
-                busy -= job.live.reader_wait_s / max(1, job.cameras)
-                job.frames = len(episode.action)
-            self.encoded_frames += job.frames * job.cameras
-            self.encode_seconds += max(busy, 1e-3)
+        self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
         job.status, job.progress = JobStatus.RUNNING, 1.0
         job.stage = "waiting for the reset to end" if job.held else "waiting to commit"

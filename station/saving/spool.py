@@ -110,7 +110,6 @@ class SpoolWriter:
         self.error: BaseException | None = None
         self.written = 0  # rows whose frames are all in the files (what a live reader may read)
         self.ended = False  # finish() or abandon() is done: no more rows will come
-        self.reader_wait_s = 0.0  # time live readers spent waiting for frames (to tell encode speed from capture)
         self._written_changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"spool-{directory.name}", daemon=True)
         self._thread.start()
@@ -209,10 +208,8 @@ class SpoolWriter:
             i = 0
             while not cancelled():
                 with self._written_changed:
-                    started = time.monotonic()
                     while self.written <= i and not self.ended and not cancelled():
                         self._written_changed.wait(0.1)
-                    self.reader_wait_s += time.monotonic() - started
                     available = self.written
                 if available <= i:
                     return
