@@ -365,7 +365,9 @@ class Controller(QObject):
         if pending:
             parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
             drain = q.drain_estimate_s()
-            if drain is None:
+            if q.backlog == 0:
+                pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
+            elif drain is None:
                 parts.append("estimating time to drain")
             else:
                 parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")

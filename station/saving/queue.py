@@ -357,7 +357,7 @@ class SaveQueue(QObject):
         rate = self.encode_fps
         if rate <= 0:
             return None
-        left = sum(j.frames * j.cameras * (1 - j.progress) for j in self.jobs if j.pending)
+        left = sum(j.frames * j.cameras * (1 - j.progress) for j in self.jobs if j.pending and j.recorded)
         return left / rate
 
     # -- internals --
