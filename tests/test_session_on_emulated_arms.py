@@ -104,3 +104,42 @@ def test_bad_port_and_missing_calibration_create_nothing(tmp_path, arms):
     assert result.returncode == 2 and "station calibrate" in result.stderr
     assert not root.exists()
     assert not any(follower_bus.torque_enabled().values())
+
+
+def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_off(qtbot, tmp_path, arms):
+    leader_bus, follower_bus, leader_port, follower_port, calibration = arms
+    leader, follower = connect_arms(ArmConfig(follower_port, leader_port, calibration))
+    cam = PatternCamera("front", 32, 24)
+    cam.start()
+    spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
+    writer = DatasetWriter.create(tmp_path / "ds", "test/silent", spec)
+    queue = SaveQueue(writer)
+    rec = Recorder(writer, queue, leader, follower, [cam], 30, 3, 30, 0, "pick")
+    problems: list[str] = []
+    rec.problem.connect(problems.append)
+    recorded = []
+    rec.take_recorded.connect(recorded.append)
+    rec.start()
+    try:
+        rec.fire(Event.RECORD)
+        qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10, timeout=10_000)
+        with qtbot.waitSignal(rec.finished, timeout=30_000):
+            leader_bus.silent = True  # the leader's USB cable is pulled
+        assert torque_off_soon(qtbot, follower_bus)
+    finally:
+        rec.shutdown()
+        queue.shutdown()
+        cam.stop()
+        follower.disconnect()
+        leader.disconnect()
+    assert any(leader_port in p and "torque off" in p for p in problems), problems
+    cadence = recorded[0].take.cadence
+    assert cadence.interrupted.startswith("arm error") and "ended early" in cadence.summary()
+    reader = DatasetReader(tmp_path / "ds")
+    assert reader.total_episodes == 1 and reader.episodes()[0]["length"] >= 10
+    assert check_dataset(tmp_path / "ds") == []
+
+
+def torque_off_soon(qtbot, bus) -> bool:
+    qtbot.waitUntil(lambda: not any(bus.torque_enabled().values()), timeout=5_000)
+    return True
