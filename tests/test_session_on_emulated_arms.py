@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,34 +34,46 @@ def arms(tmp_path):
     follower.stop()
 
 
-def test_action_is_exactly_what_the_leader_read(qtbot, tmp_path, arms):
-    leader_bus, follower_bus, leader_port, follower_port, calibration = arms
+@contextmanager
+def recorder_on(arms, root: Path, episodes: int, episode_s: float, spy=None):
+    """A Recorder on the emulated arms (real SDK) and a small pattern camera; everything closed afterwards."""
+    _, _, leader_port, follower_port, calibration = arms
     leader, follower = connect_arms(ArmConfig(follower_port, leader_port, calibration))
-    seen: list[np.ndarray] = []
-    real_read = leader.read
-
-    def spy() -> np.ndarray:
-        value = real_read()
-        seen.append(value.copy())
-        return value
-
-    leader.read = spy  # type: ignore[method-assign]
+    if spy is not None:
+        leader.read = spy(leader.read)
     cam = PatternCamera("front", 32, 24)
     cam.start()
     spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
-    writer = DatasetWriter.create(tmp_path / "ds", "test/emulated", spec)
+    writer = DatasetWriter.create(root, "test/emulated", spec)
     queue = SaveQueue(writer)
-    rec = Recorder(writer, queue, leader, follower, [cam], 30, 1, 0.5, 0, "pick")
+    rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
     rec.start()
     try:
-        with qtbot.waitSignal(rec.finished, timeout=30_000):
-            rec.fire(Event.RECORD)
+        yield rec
     finally:
         rec.shutdown()
         queue.shutdown()
         cam.stop()
         follower.disconnect()
         leader.disconnect()
+
+
+def test_action_is_exactly_what_the_leader_read(qtbot, tmp_path, arms):
+    follower_bus = arms[1]
+    seen: list[np.ndarray] = []
+
+    def spy(real_read):
+        def read() -> np.ndarray:
+            value = real_read()
+            seen.append(value.copy())
+            return value
+
+        return read
+
+    with recorder_on(arms, tmp_path / "ds", episodes=1, episode_s=0.5, spy=spy) as rec:
+        finished = qtbot.waitSignal(rec.finished, timeout=30_000)
+        with finished:
+            rec.fire(Event.RECORD)
     assert not any(follower_bus.torque_enabled().values())  # torque off once the session is over
     data = DatasetReader(tmp_path / "ds").episode_data(0)
     action, state = data["action"], data["observation.state"]
@@ -107,31 +121,17 @@ def test_bad_port_and_missing_calibration_create_nothing(tmp_path, arms):
 
 
 def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_off(qtbot, tmp_path, arms):
-    leader_bus, follower_bus, leader_port, follower_port, calibration = arms
-    leader, follower = connect_arms(ArmConfig(follower_port, leader_port, calibration))
-    cam = PatternCamera("front", 32, 24)
-    cam.start()
-    spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
-    writer = DatasetWriter.create(tmp_path / "ds", "test/silent", spec)
-    queue = SaveQueue(writer)
-    rec = Recorder(writer, queue, leader, follower, [cam], 30, 3, 30, 0, "pick")
+    leader_bus, follower_bus, leader_port = arms[0], arms[1], arms[2]
     problems: list[str] = []
-    rec.problem.connect(problems.append)
     recorded = []
-    rec.take_recorded.connect(recorded.append)
-    rec.start()
-    try:
+    with recorder_on(arms, tmp_path / "ds", episodes=3, episode_s=30) as rec:
+        rec.problem.connect(problems.append)
+        rec.take_recorded.connect(recorded.append)
         rec.fire(Event.RECORD)
         qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10, timeout=10_000)
         with qtbot.waitSignal(rec.finished, timeout=30_000):
             leader_bus.silent = True  # the leader's USB cable is pulled
-        assert torque_off_soon(qtbot, follower_bus)
-    finally:
-        rec.shutdown()
-        queue.shutdown()
-        cam.stop()
-        follower.disconnect()
-        leader.disconnect()
+        qtbot.waitUntil(lambda: not any(follower_bus.torque_enabled().values()), timeout=5_000)
     assert any(leader_port in p and "torque off" in p for p in problems), problems
     cadence = recorded[0].take.cadence
     assert cadence.interrupted.startswith("arm error") and "ended early" in cadence.summary()
@@ -139,7 +139,3 @@ def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_of
     assert reader.total_episodes == 1 and reader.episodes()[0]["length"] >= 10
     assert check_dataset(tmp_path / "ds") == []
 
-
-def torque_off_soon(qtbot, bus) -> bool:
-    qtbot.waitUntil(lambda: not any(bus.torque_enabled().values()), timeout=5_000)
-    return True

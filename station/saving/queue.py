@@ -119,54 +119,57 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-class _PrepareRunnable(QRunnable):
-    def __init__(self, job: SaveJob, writer: DatasetWriter, prepare: PrepareFn) -> None:
+class _JobRunnable(QRunnable):
+    """A step of one job on a pool thread. It never touches the job record: it reports through signals."""
+
+    def __init__(self, job: SaveJob) -> None:
         super().__init__()
         self.signals = _WorkerSignals()
-        self._prepare = prepare
-        self._live = job.live
         self._job_id = job.id
         self._spool_dir = job.spool_dir
-        self._cancel = job.cancel_flag
+        self._reporter = _ThrottledReporter(job.id, self.signals, job.cancel_flag)
+
+    def _failed(self, step: str, error: BaseException) -> None:
+        log.exception("%s take %s failed", step, self._spool_dir.name)
+        self.signals.failed.emit(self._job_id, describe_error(error))
+
+
+class _PrepareRunnable(_JobRunnable):
+    def __init__(self, job: SaveJob, writer: DatasetWriter, prepare: PrepareFn) -> None:
+        super().__init__(job)
+        self._prepare = prepare
+        self._live = job.live
         self._video = writer.spec.video
 
     def run(self) -> None:
-        reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
         try:
-            if self._cancel.is_set():
+            if self._reporter.cancelled:
                 raise Cancelled()
             if self._live is not None:
-                episode = prepare_live(self._live, self._video, reporter)
+                episode = prepare_live(self._live, self._video, self._reporter)
             else:
-                episode = self._prepare(SpoolReader(self._spool_dir), self._video, reporter)
+                episode = self._prepare(SpoolReader(self._spool_dir), self._video, self._reporter)
         except Cancelled:
             self.signals.cancelled.emit(self._job_id)
         except BaseException as e:
-            log.exception("preparing take %s failed", self._spool_dir.name)
-            self.signals.failed.emit(self._job_id, describe_error(e))
+            self._failed("preparing", e)
         else:
             self.signals.prepared.emit(self._job_id, episode)
 
 
-class _CommitRunnable(QRunnable):
+class _CommitRunnable(_JobRunnable):
     def __init__(self, job: SaveJob, writer: DatasetWriter, commit: CommitFn) -> None:
-        super().__init__()
-        self.signals = _WorkerSignals()
-        self._commit = commit
-        self._job_id = job.id
-        self._writer = writer
+        super().__init__(job)
         assert job.prepared is not None
+        self._commit = commit
+        self._writer = writer
         self._episode = job.prepared
-        self._spool_dir = job.spool_dir
-        self._cancel = job.cancel_flag
 
     def run(self) -> None:
-        reporter = _ThrottledReporter(self._job_id, self.signals, self._cancel)
         try:
-            index = self._commit(self._writer, self._episode, reporter, self._spool_dir)
+            index = self._commit(self._writer, self._episode, self._reporter, self._spool_dir)
         except BaseException as e:
-            log.exception("committing take %s failed", self._spool_dir.name)
-            self.signals.failed.emit(self._job_id, describe_error(e))
+            self._failed("committing", e)
             return
         checkpoint("committed")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
@@ -370,7 +373,7 @@ class SaveQueue(QObject):
     def _changed(self, job: SaveJob) -> None:
         self.job_changed.emit(self.row_of(job))
 
-    def _connect(self, runnable: _PrepareRunnable | _CommitRunnable) -> None:
+    def _connect(self, runnable: _JobRunnable) -> None:
         s = runnable.signals
         s.stage.connect(self._on_stage)
         s.progress.connect(self._on_progress)
