@@ -212,7 +212,6 @@ def run(
             "drain_s": round(bg.drain_s, 2),
             "encode_fps": round(sync.encode_fps, 1),
             "realtime_factor": round(sync.encode_fps / capture_rate, 2) if capture_rate else 0.0,
-            "encode_fps_while_recording": round(bg.encode_fps, 1),
             "commit_growth": growth["commit_growth"],
             "commit_ms_first": growth["first_ms"], "commit_ms_last": growth["last_ms"],
             "peak_rss_mb": round(max(rss_after_bg, long_rss or 0.0), 1),
