@@ -1,0 +1,30 @@
+"""The core (station/) stays Qt-free except QtCore: it must import with QtWidgets, QtGui and pyqtgraph blocked."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import station
+
+BLOCKED = ("PySide6.QtWidgets", "PySide6.QtGui", "pyqtgraph", "widgets")
+
+
+def core_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(station.__path__, "station.") if m.name != "station.__main__")
+
+
+def test_every_core_module_imports_without_widgets():
+    modules = core_modules()
+    assert "station.session.recorder" in modules and "station.saving.queue" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for name in {BLOCKED!r}:\n"
+        "    sys.modules[name] = None  # importing it now raises ImportError\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
