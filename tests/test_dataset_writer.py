@@ -236,12 +236,7 @@ def test_failure_at_each_point_leaves_a_valid_or_repairable_dataset(tmp_path, mo
     writer, _ = write_dataset(root, spec, episodes=EPISODES[:2])
     before = tree_digest(root)
     ep = make_episode(root / ".station" / "spool", spec, 8, "stack", seed=9)
-
-    def fault(self, where: str) -> None:
-        if where == point:
-            raise Injected(where)
-
-    monkeypatch.setattr(DatasetWriter, "_fault", fault)
+    fail_at(monkeypatch, point)
     with pytest.raises(Injected):
         writer.commit_episode(ep)
     monkeypatch.undo()
@@ -264,14 +259,22 @@ def test_failure_at_each_point_leaves_a_valid_or_repairable_dataset(tmp_path, mo
     np.testing.assert_array_equal(reader.episode_data(2)["action"], ep.action)
 
 
+def fail_at(monkeypatch, point: str) -> None:
+    """Make the writer's commit raise Injected at `point`."""
+
+    def fault(_self, p: str) -> None:
+        if p == point:
+            raise Injected(p)
+
+    monkeypatch.setattr(DatasetWriter, "_fault", fault)
+
+
 def test_writer_repairs_by_itself_before_its_next_commit(tmp_path, monkeypatch):
     root = tmp_path / "ds"
     spec = spec_with()
     writer, _ = write_dataset(root, spec, episodes=EPISODES[:1])
     ep1 = make_episode(root / ".station" / "spool", spec, 6, "a", seed=1)
-    monkeypatch.setattr(
-        DatasetWriter, "_fault", lambda self, p: (_ for _ in ()).throw(Injected(p)) if p == "before-info" else None
-    )
+    fail_at(monkeypatch, "before-info")
     with pytest.raises(Injected):
         writer.commit_episode(ep1)
     monkeypatch.undo()
@@ -286,9 +289,7 @@ def test_reopening_rolls_an_interrupted_commit_forward(tmp_path, monkeypatch):
     spec = spec_with()
     writer, _ = write_dataset(root, spec, episodes=EPISODES[:1])
     ep = make_episode(root / ".station" / "spool", spec, 5, "a", seed=3)
-    monkeypatch.setattr(
-        DatasetWriter, "_fault", lambda self, p: (_ for _ in ()).throw(Injected(p)) if p == "mid-rename" else None
-    )
+    fail_at(monkeypatch, "mid-rename")
     with pytest.raises(Injected):
         writer.commit_episode(ep)
     monkeypatch.undo()

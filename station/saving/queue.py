@@ -383,12 +383,14 @@ class SaveQueue(QObject):
         s.cancelled.connect(self._on_cancelled)
 
     def _start_prepare(self, job: SaveJob) -> None:
-        runnable = _PrepareRunnable(job, self.writer, self.prepare)
-        runnable.setAutoDelete(False)
+        self._launch(job, _PrepareRunnable(job, self.writer, self.prepare), self._pool)
+
+    def _launch(self, job: SaveJob, runnable: _JobRunnable, pool: QThreadPool) -> None:
+        runnable.setAutoDelete(False)  # kept referenced (and its signals alive) until it reports back
         self._connect(runnable)
         self._runnables[job.id] = runnable
         job.in_flight = True
-        self._pool.start(runnable)
+        pool.start(runnable)
 
     def _finished(self, job: SaveJob) -> None:
         job.in_flight = False
@@ -475,12 +477,7 @@ class SaveQueue(QObject):
                 self._committing = True
                 head.stage = "committing"
                 self._changed(head)
-                runnable = _CommitRunnable(head, self.writer, self.commit)
-                runnable.setAutoDelete(False)
-                self._connect(runnable)
-                self._runnables[head.id] = runnable
-                head.in_flight = True
-                self._commit_pool.start(runnable)
+                self._launch(head, _CommitRunnable(head, self.writer, self.commit), self._commit_pool)
         if self.is_idle and not self._runnables:
             self.idle.emit()
 
