@@ -155,3 +155,19 @@ def test_a_corrupt_dataset_is_not_appended_to(dataset, damage):
     assert result.returncode == 2, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert snapshot(dataset) == before
+
+
+def test_a_disk_filling_up_during_a_take_keeps_it_and_stops(qtbot, session, monkeypatch):
+    rec, queue, _ = session(episodes=3, episode_s=0.5)
+    problems = []
+    rec.problem.connect(problems.append)
+    rec.fire(Event.RECORD)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**3, 10**3))  # 1 kB left
+    with qtbot.waitSignal(rec.finished, timeout=20_000):  # the take fills up; the next one cannot start
+        pass
+    assert rec.phase is Phase.STOPPED
+    assert any("take in progress was kept" in p for p in problems), problems
+    monkeypatch.undo()
+    reader = DatasetReader(rec.writer.root)
+    assert reader.total_episodes == 1 and reader.episodes()[0]["length"] == 15

@@ -7,6 +7,7 @@ synchronous mode (the benchmark's baseline, LeRobot's behaviour) a take is saved
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 import threading
@@ -154,8 +155,13 @@ class Recorder(QObject):
         return True
 
     def fire(self, event: Event) -> Step:
-        if event in (Event.RECORD, Event.NEXT, Event.RERECORD) and self.machine.allowed(event):
-            self._check_disk_space()
+        if Take.START in copy.copy(self.machine).fire(event).takes:  # a preview: raises if illegal
+            problem = self._disk_space_problem()
+            if problem:
+                if self.machine.phase is Phase.RECORDING:  # the take in progress is kept all the same
+                    self.fire(Event.STOP)
+                    problem += " (the take in progress was kept and recording stopped)"
+                raise DiskFullError(problem)
         step = self.machine.fire(event)
         self._reset_timer.stop()
         self._hand_over(step)
@@ -294,11 +300,11 @@ class Recorder(QObject):
     # -- timers and failures --
     def _on_take_full(self, take: TakeRecorder) -> None:
         if self._current is take and self.phase is Phase.RECORDING:
-            self.fire(Event.NEXT)
+            self.try_fire(Event.NEXT)
 
     def _reset_time_up(self) -> None:
         if self.phase is Phase.RESETTING:
-            self.fire(Event.NEXT)
+            self.try_fire(Event.NEXT)
 
     def _on_loop_error(self, error: BaseException) -> None:
         self._loop_failed.emit(str(error) or type(error).__name__)
@@ -326,16 +332,18 @@ class Recorder(QObject):
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
 
-    def _check_disk_space(self) -> None:
+    def _disk_space_problem(self) -> str:
+        """Why a new take may not start for lack of room for its spool, or "" if there is room."""
         bytes_per_s = self.fps * sum(c.width * c.height * 3 + 64 for c in self.writer.spec.cameras)
         need = bytes_per_s * self.episode_time_s * SPOOL_MARGIN
         root = self.writer.root
         free = shutil.disk_usage(root).free
-        if free < need:
-            raise DiskFullError(
-                f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
-                f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
-            )
+        if free >= need:
+            return ""
+        return (
+            f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
+            f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
+        )
 
     def _check_finished(self) -> None:
         if self.phase is Phase.STOPPED and not self.finished_takes and self.queue.is_idle:
