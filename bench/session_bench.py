@@ -44,22 +44,24 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max": round(float(a.max()), 2)}
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of the whole process since the last reset_peak_rss() (VmHWM), in MB."""
+def _status_mb(key: str) -> float | None:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of the whole process since the last reset_peak_rss() (VmHWM), in MB."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmRSS") or 0.0
 
 
 def reset_peak_rss() -> None:
@@ -157,10 +159,6 @@ def run_session(
             probe_video(reader.video_path(ep, key))[0] for ep in range(reader.total_episodes)
         )
     return result
-
-
-def drain_after_last_take(result: RunResult) -> float:
-    return result.drain_s
 
 
 def run(

@@ -56,12 +56,6 @@ class SaveQueueModel(QAbstractTableModel):
             self.queue.job_changed.disconnect(self._on_changed)
         self.queue = queue
         self._rows = len(queue.jobs) if queue is not None else 0
-        # Episodes in the dataset before this queue's first take. Read once: the writer's own count moves on
-        # the commit thread before the queue hears of the commit, so reading it live makes numbers flicker.
-        self._base = 0
-        if queue is not None:
-            done = sum(1 for j in queue.jobs if j.status is JobStatus.DONE)
-            self._base = queue.writer.total_episodes - done
         if queue is not None:
             queue.job_added.connect(self._on_added)
             queue.job_changed.connect(self._on_changed)
@@ -91,18 +85,8 @@ class SaveQueueModel(QAbstractTableModel):
                 self.dataChanged.emit(index, index)
 
     def expected_episode(self, job: SaveJob) -> int | None:
-        """The episode index the take gets if everything ahead of it commits (commits follow queue order)."""
-        if job.episode is not None:
-            return job.episode
-        if job.status is JobStatus.CANCELLED or self.queue is None:
-            return None
-        ahead = 0
-        for j in self.queue.jobs:
-            if j is job:
-                break
-            if j.status is not JobStatus.CANCELLED:
-                ahead += 1
-        return self._base + ahead
+        """The episode index the take gets if everything ahead of it commits (the queue counts them)."""
+        return self.queue.expected_episode(job) if self.queue is not None else None
 
     def job_at(self, row: int) -> SaveJob | None:
         if self.queue is None or not 0 <= row < self._rows:

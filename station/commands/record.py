@@ -40,7 +40,7 @@ def run_headless(config: SessionConfig) -> int:
     from station.session.devices import open_devices
     from station.session.recorder import FinishedTake, Recorder
     from station.session.setup import check_root, open_dataset
-    from station.session.state import Event, Phase
+    from station.session.state import Event
 
     check_root(config)
     devices = open_devices(config)
@@ -79,7 +79,6 @@ def run_headless(config: SessionConfig) -> int:
         recorder.finished.connect(app.quit)
         # A failed save stops the headless session from waiting for ever: nobody is there to press Retry.
         queue.job_failed.connect(lambda _job: recorder.try_fire(Event.STOP))
-        queue.idle.connect(lambda: app.quit() if recorder.phase is Phase.STOPPED and queue.failed_count else None)
 
         interrupts = {"n": 0}
 

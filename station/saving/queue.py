@@ -54,7 +54,6 @@ class SaveJob:
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
     episode: int | None = None  # the dataset's episode index, once committed
-    queued_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     prepared_at: float | None = None
     finished_at: float | None = None
@@ -219,24 +218,21 @@ class SaveQueue(QObject):
     def submit(self, spool_dir: Path, held: bool = False) -> SaveJob:
         self._refuse_if_closed()
         spool = SpoolReader(spool_dir)
-        job = SaveJob(
+        return self._add(SaveJob(
             self._next_id, spool_dir, spool.info.task, spool.frames, len(spool.info.cameras),
             cadence=spool.cadence, held=held,
-        )
-        self._next_id += 1
-        self.jobs.append(job)
-        self.job_added.emit(len(self.jobs) - 1)
-        self._start_prepare(job)
-        return job
+        ))
 
     def submit_live(self, spool: SpoolWriter, held: bool = True) -> SaveJob:
         """A take that has just started: encode it while it is recorded. Held until the take is kept."""
         self._refuse_if_closed()
         cameras = len(spool.info.cameras)
-        job = SaveJob(
-            self._next_id, spool.directory, spool.info.task, 0, cameras, held=held, live=spool, recorded=False
-        )
-        job.stage = "recording"
+        return self._add(SaveJob(
+            self._next_id, spool.directory, spool.info.task, 0, cameras, stage="recording", held=held, live=spool,
+            recorded=False,
+        ))
+
+    def _add(self, job: SaveJob) -> SaveJob:
         self._next_id += 1
         self.jobs.append(job)
         self.job_added.emit(len(self.jobs) - 1)

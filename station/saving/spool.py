@@ -89,11 +89,10 @@ class CadenceReport:
 class SpoolWriter:
     """Appends rows and frames of one take to its spool directory from a writer thread."""
 
-    def __init__(self, directory: Path, info: TakeInfo, on_error: Callable[[BaseException], None] | None = None):
+    def __init__(self, directory: Path, info: TakeInfo):
         self.directory = directory
         self.info = info
         self.frames = 0
-        self._on_error = on_error
         # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
         # durable by the writer thread before the first row. A spool without it is dropped by recovery.
         directory.mkdir(parents=True, exist_ok=False)
@@ -115,9 +114,8 @@ class SpoolWriter:
         self._thread.start()
 
     @classmethod
-    def create(cls, dataset_root: Path, info: TakeInfo, **kw) -> SpoolWriter:
-        name = f"take-{time.time_ns()}"
-        return cls(spool_root(dataset_root) / name, info, **kw)
+    def create(cls, dataset_root: Path, info: TakeInfo) -> SpoolWriter:
+        return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info)
 
     def append(self, t: float, action: np.ndarray, state: np.ndarray, images: dict[str, np.ndarray]) -> None:
         """Called by the control loop: cheap, no I/O. Blocks only if the disk falls seconds behind."""
@@ -156,8 +154,6 @@ class SpoolWriter:
                     last_sync = time.monotonic()
         except BaseException as e:  # the take is reported broken, never silently truncated
             self.error = e
-            if self._on_error is not None:
-                self._on_error(e)
             while self._queue.get() is not None:  # unblock the producer until finish() arrives
                 pass
 
@@ -289,9 +285,6 @@ class SpoolReader:
                 if f.readinto(frame.data) != size:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} has no frame {i}")
                 yield frame
-
-    def delete(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def list_spools(dataset_root: Path) -> list[Path]:

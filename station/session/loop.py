@@ -8,10 +8,10 @@ repeat is counted, so video and rows stay one-to-one. Nothing here touches Qt.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +23,7 @@ from station.saving.spool import CadenceReport, SpoolWriter
 if TYPE_CHECKING:
     from station.saving.queue import SaveJob
 
+log = logging.getLogger(__name__)
 LATE_FACTOR = 1.5
 
 
@@ -80,13 +81,6 @@ class TakeRecorder:
         return True
 
 
-@dataclass
-class LiveSample:
-    t: float
-    action: np.ndarray
-    state: np.ndarray
-
-
 class JointHistory:
     """A ring buffer of the last few seconds of joints, for plots: the loop writes, the GUI copies."""
 
@@ -131,7 +125,6 @@ class ControlLoop:
         self.period = 1.0 / fps
         self.on_error = on_error
         self.history = JointHistory(int(history_s * fps))
-        self.latest: LiveSample | None = None
         self.error: BaseException | None = None
         self._take: TakeRecorder | None = None
         self._lock = threading.Lock()
@@ -141,7 +134,6 @@ class ControlLoop:
         self._tick_times: list[float] = []
         self.ticks = 0
         self.late_ticks = 0
-        self.priority = "not started"  # what scheduling the loop thread got
 
     # -- take hand-over: called from the session's thread, atomic with respect to ticks --
     def swap_take(self, take: TakeRecorder | None) -> TakeRecorder | None:
@@ -199,7 +191,6 @@ class ControlLoop:
         action = self.leader.read()
         self.follower.write(action)
         frames = self._frames()
-        self.latest = LiveSample(t, action, state)
         self.history.push(t, action, state)
         with self._lock:
             take = self._take
@@ -218,7 +209,7 @@ class ControlLoop:
                 stalled.append(cam.name)
 
     def _run(self) -> None:
-        self.priority = raise_current_thread()
+        log.info("control loop at %d Hz with %s", self.fps, raise_current_thread())
         start = time.monotonic()
         k = 0
         last = None

@@ -22,7 +22,7 @@ from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.saving.job import save_episode
 from station.saving.queue import SaveJob, SaveQueue
-from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo
+from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -36,7 +36,6 @@ class FinishedTake:
 
     episode: int
     take: TakeRecorder
-    held: bool
     discarded: bool = False
     spool_dir: Path | None = None
     error: str = ""
@@ -83,7 +82,6 @@ class Recorder(QObject):
         self.loop = ControlLoop(leader, follower, cameras, fps, on_error=self._on_loop_error)
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
-        self.last_cadence: CadenceReport | None = None
         self._closed = False
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
@@ -184,14 +182,12 @@ class Recorder(QObject):
             self._end_take(self._ended, keep=False, held=False, episode=step.episode)
         elif effect is Take.CONFIRM_PREVIOUS:
             ft, self._held = self._held, None
-            if ft is not None:
-                ft.held = False
-                if ft.job is not None:
-                    self.queue.confirm(ft.job)
+            if ft is not None and ft.job is not None:
+                self.queue.confirm(ft.job)
         elif effect is Take.DISCARD_PREVIOUS:
             ft, self._held = self._held, None
             if ft is not None:
-                ft.discarded, ft.held = True, False
+                ft.discarded = True
                 if ft.job is not None:
                     self.queue.cancel(ft.job)
 
@@ -252,8 +248,7 @@ class Recorder(QObject):
             if keep:
                 self.machine.kept -= 1
             return
-        self.last_cadence = take.cadence
-        ft = FinishedTake(episode, take, held, job=take.job)
+        ft = FinishedTake(episode, take, job=take.job)
         self.finished_takes.append(ft)
         if held:
             self._held = ft
