@@ -269,15 +269,21 @@ def fail_at(monkeypatch, point: str) -> None:
     monkeypatch.setattr(DatasetWriter, "_fault", fault)
 
 
-def test_writer_repairs_by_itself_before_its_next_commit(tmp_path, monkeypatch):
+def interrupted_commit(tmp_path, monkeypatch, point: str, frames: int, seed: int):
+    """A one-episode dataset whose second commit (of `frames` rows) failed at `point`."""
     root = tmp_path / "ds"
     spec = spec_with()
     writer, _ = write_dataset(root, spec, episodes=EPISODES[:1])
-    ep1 = make_episode(root / ".station" / "spool", spec, 6, "a", seed=1)
-    fail_at(monkeypatch, "before-info")
+    ep = make_episode(root / ".station" / "spool", spec, frames, "a", seed=seed)
+    fail_at(monkeypatch, point)
     with pytest.raises(Injected):
-        writer.commit_episode(ep1)
+        writer.commit_episode(ep)
     monkeypatch.undo()
+    return root, spec, writer
+
+
+def test_writer_repairs_by_itself_before_its_next_commit(tmp_path, monkeypatch):
+    root, spec, writer = interrupted_commit(tmp_path, monkeypatch, "before-info", frames=6, seed=1)
     ep2 = make_episode(root / ".station" / "spool", spec, 7, "b", seed=2)
     assert writer.commit_episode(ep2) == 2
     assert check_dataset(root) == []
@@ -285,14 +291,7 @@ def test_writer_repairs_by_itself_before_its_next_commit(tmp_path, monkeypatch):
 
 
 def test_reopening_rolls_an_interrupted_commit_forward(tmp_path, monkeypatch):
-    root = tmp_path / "ds"
-    spec = spec_with()
-    writer, _ = write_dataset(root, spec, episodes=EPISODES[:1])
-    ep = make_episode(root / ".station" / "spool", spec, 5, "a", seed=3)
-    fail_at(monkeypatch, "mid-rename")
-    with pytest.raises(Injected):
-        writer.commit_episode(ep)
-    monkeypatch.undo()
+    root, spec, _ = interrupted_commit(tmp_path, monkeypatch, "mid-rename", frames=5, seed=3)
     reopened = DatasetWriter.open(root, spec)  # a new process after a crash
     assert reopened.total_episodes == 2
     assert check_dataset(root) == []

@@ -94,13 +94,19 @@ def test_commits_follow_take_order_whatever_finishes_first(qtbot, setup):
     assert not any(j.spool_dir.exists() for j in jobs)
 
 
-def test_failure_keeps_spool_blocks_later_commits_and_retry_works(qtbot, setup):
-    queue, writer, gates, root = setup
+def first_of_two_fails(qtbot, queue, gates, root):
+    """Takes a and b queued; a's save fails on a full disk. Returns (a, b)."""
     gates.fail_once.add("a")
     a = queue.submit(make_spool(root, "a"))
     b = queue.submit(make_spool(root, "b"))
     with qtbot.waitSignal(queue.job_failed, timeout=10_000):
         gates.gate("a").set()
+    return a, b
+
+
+def test_failure_keeps_spool_blocks_later_commits_and_retry_works(qtbot, setup):
+    queue, writer, gates, root = setup
+    a, b = first_of_two_fails(qtbot, queue, gates, root)
     assert a.status is JobStatus.FAILED
     assert "disk" in a.error and "full" in a.error and "Retry" in a.error
     assert a.spool_dir.exists()
@@ -115,11 +121,7 @@ def test_failure_keeps_spool_blocks_later_commits_and_retry_works(qtbot, setup):
 
 def test_discarding_a_failed_take_moves_the_next_one_up(qtbot, setup):
     queue, writer, gates, root = setup
-    gates.fail_once.add("a")
-    a = queue.submit(make_spool(root, "a"))
-    b = queue.submit(make_spool(root, "b"))
-    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
-        gates.gate("a").set()
+    a, b = first_of_two_fails(qtbot, queue, gates, root)
     with qtbot.waitSignal(queue.job_saved, timeout=10_000):
         gates.gate("b").set()
         queue.discard(a)
