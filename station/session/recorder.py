@@ -246,7 +246,7 @@ class Recorder(QObject):
         if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
             self._abandon(take)
             if keep:
-                self.machine.kept -= 1
+                self.machine.take_was_empty()
             return
         ft = FinishedTake(episode, take, job=take.job)
         self.finished_takes.append(ft)

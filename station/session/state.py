@@ -89,6 +89,11 @@ class SessionMachine:
     def episode(self) -> int:
         return self.first_episode + self.kept
 
+    def take_was_empty(self) -> None:
+        """The take just kept had no rows (stopped before its first tick): it does not count as an episode."""
+        self.kept -= 1
+        self.previous_pending = False
+
     def allowed(self, event: Event) -> bool:
         return (self.phase, event) in TRANSITIONS
 
