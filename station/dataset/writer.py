@@ -320,8 +320,13 @@ def repair_dataset(root: Path) -> list[str]:
 
     Returns one plain sentence per thing done; [] when the dataset was already clean.
     """
+    from station.dataset.pack import discard_pack_leftovers
+
     done: list[str] = []
     try:
+        leftovers = discard_pack_leftovers(root)
+        if leftovers:
+            done.append(leftovers)
         label = fsutil.roll_forward(root)
         if label is not None:
             done.append(f"finished saving {label}, which had been interrupted")
