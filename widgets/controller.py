@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from station.config import SessionConfig
 from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.devices import Devices
 from station.session.recorder import FinishedTake
@@ -28,6 +28,7 @@ from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.quit_dialog import QuitDialog
+from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
 
 log = logging.getLogger(__name__)
@@ -358,52 +359,11 @@ class Controller(QObject):
         s = self.session
         panel = self.window.queue_panel
         if s is None:
-            panel.show_summary("No dataset open.", None)
+            panel.show_summary(SummaryView("No dataset open", Tone.QUIET))
             return
-        q, cfg = s.queue, s.config
-        pending, failed = q.pending_count, q.failed_count
-        done = sum(1 for j in q.jobs if j.status is JobStatus.DONE)
-        parts = []
-        if pending:
-            parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
-            drain = q.drain_estimate_s()
-            if q.backlog == 0:
-                pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
-            elif drain is None:
-                parts.append("estimating time to drain")
-            else:
-                parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")
-        else:
-            parts.append("All takes saved" if done else "Nothing to save yet")
-        if done:
-            parts.append(f"{done} saved")
-        keeping_up: bool | None = None
-        cams = max(1, len(s.writer.spec.cameras))
-        duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
-        need = cfg.fps * cams * duty
-        lag = q.encoder_lag_s(cfg.fps)
-        if lag is not None and lag < 2:
-            keeping_up = True
-            parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
-        elif lag is not None and q.encode_fps <= 0:
-            keeping_up = lag < 5
-            parts.append(f"encoding is {lag:.0f} s behind the take in progress")
-        elif q.encode_fps > 0:
-            rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
-            if q.encode_fps >= 1.1 * need:
-                keeping_up = True
-                parts.append(f"saving keeps up with recording ({rate})")
-            elif q.encode_fps >= 0.9 * need:
-                keeping_up = True
-                parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
-            else:
-                keeping_up = False
-                parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
-                             "reset time or use --vcodec h264")
-        if failed:
-            parts.append(f"{failed} failed: select it, then Retry or Discard")
-            keeping_up = False
-        panel.show_summary("  ·  ".join(parts), keeping_up)
+        cfg = s.config
+        facts = queue_facts(s.queue, len(s.writer.spec.cameras), cfg.episode_time_s, cfg.reset_time_s)
+        panel.show_summary(summary_view(facts))
 
     def _refresh_disk(self) -> None:
         root = self.config.root
