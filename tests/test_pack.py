@@ -9,13 +9,13 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from station.commands.pack import pack_locked
 from station.dataset.check import check_dataset
-from station.dataset.pack import EXCLUDED, dataset_files, stage_path
+from station.dataset.episode_facts import EXCLUDED, facts_of_table, with_facts
+from station.dataset.pack import dataset_files, stage_path
 from station.dataset.reader import DatasetReader, episode_files
 from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import aggregate_stats, stats_from_json
@@ -72,10 +72,11 @@ def set_excluded(root: Path, excluded: set[int]) -> None:
     """Mark episodes excluded the way the review commands do: a `station/excluded` bool in the episodes table."""
     for path in episode_files(root):
         table = pq.read_table(path)
-        flags = [ep in excluded for ep in table.column("episode_index").to_pylist()]
-        if EXCLUDED in table.column_names:
-            table = table.drop_columns([EXCLUDED])
-        pq.write_table(table.append_column(EXCLUDED, pa.array(flags, type=pa.bool_())), path)
+        facts = facts_of_table(table)
+        for ep, f in zip(table.column("episode_index").to_pylist(), facts, strict=True):
+            f.excluded = ep in excluded
+            f.note = f"take {ep}"
+        pq.write_table(with_facts(table, facts), path)
 
 
 @pytest.fixture
@@ -122,6 +123,7 @@ def test_excluded_episodes_are_left_out_renumbered_and_stats_recomputed(dataset:
     assert_same([before[i] for i in (1, 2, 4)], snapshot(dataset))
     rows = reader.episodes()
     assert [r["episode_index"] for r in rows] == [0, 1, 2] and not any(r[EXCLUDED] for r in rows)
+    assert [r["station/note"] for r in rows] == ["take 1", "take 2", "take 4"]  # the station's facts travel
     assert reader.total_frames == 20 + 9 + 11
     per_episode = [
         {f: {s: np.asarray(r[f"stats/{f}/{s}"]) for s in ("min", "max", "mean", "std", "count")}

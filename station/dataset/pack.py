@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
+from station.dataset.episode_facts import EpisodeFacts
 from station.dataset.features import (
     CHUNKS_SIZE,
     INFO_PATH,
@@ -53,7 +54,6 @@ from station.dataset.reader import DatasetReader, load_info, read_parquet
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.errors import DatasetError
 
-EXCLUDED = "station/excluded"
 LOCK_PATH = ".station/lock"  # station/saving/lock.py's DatasetLock takes this file
 PACKED_RECORD = ".station/packed.json"  # which files the last pack wrote (the sealed ones are reused next time)
 _STATION_DIR = ".station"
@@ -136,7 +136,7 @@ class PackResult:
 
 
 def is_excluded(row: dict[str, Any]) -> bool:
-    return bool(row.get(EXCLUDED) or False)
+    return EpisodeFacts.from_row(row).excluded
 
 
 def dataset_files(root: Path) -> list[Path]:
