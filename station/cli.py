@@ -1,4 +1,9 @@
-"""`station`: the window by default; subcommands for headless recording, checking, hardware and benchmarks."""
+"""`station`: the window by default; subcommands for headless recording, checking, hardware and benchmarks.
+
+This is the composition root: the one module under station/ that may import `widgets` (an import-linter
+contract in pyproject.toml enforces it). Commands that can open a window get the window's entry points
+from here as arguments, so the commands themselves stay Qt-free.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from station.commands.options import add_session_options
 from station.errors import StationError
@@ -25,15 +33,31 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"station.commands.{name}")
-        except ModuleNotFoundError as e:  # a command whose module is not there yet is simply not offered
-            if e.name != f"station.commands.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"station.commands.{name}")
         module.add_parser(sub)
         modules[name] = module
     return parser, modules
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """The window (imported only when asked for: headless commands never load QtWidgets)."""
+    from widgets.app import run_window as run
+
+    return run(args)
+
+
+def measure_gui(seconds: float, root: Path) -> dict:
+    """`station bench --gui`: the window's display rate and stalls."""
+    from widgets.gui_bench import measure_gui as measure
+
+    return measure(seconds, root)
+
+
+# What each command that can show the window is given to do so (keyword arguments of its run()).
+WINDOW_ENTRIES: dict[str, dict[str, Callable[..., Any]]] = {
+    "record": {"open_window": run_window},
+    "bench": {"measure_gui": measure_gui},
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,10 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     install_writer_hooks()
     try:
         if args.command is None:
-            from widgets.app import run_window
-
             return run_window(args)
-        return int(modules[args.command].run(args))
+        return int(modules[args.command].run(args, **WINDOW_ENTRIES.get(args.command, {})))
     except StationError as e:
         print(f"station: {e}", file=sys.stderr, flush=True)
         return 2

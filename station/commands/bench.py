@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -35,7 +37,8 @@ TARGETS = [
 ]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, measure_gui: Callable[[float, Path], dict]) -> int:
+    """`measure_gui` is the window benchmark, given by the command line (the only module that may import widgets)."""
     from station.errors import ConfigError
 
     try:
@@ -45,9 +48,6 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
     if args.gui:
         import tempfile
-        from pathlib import Path
-
-        from widgets.gui_bench import measure_gui
 
         with tempfile.TemporaryDirectory(prefix="station-gui-bench-") as tmp:
             result = measure_gui(args.seconds, Path(tmp) / "ds")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 
 from station.commands.options import add_session_options, config_from_args
 from station.config import SessionConfig
@@ -16,11 +17,10 @@ def add_parser(sub) -> None:
     p.add_argument("--headless", action="store_true", help="no window: record every take with the timers, then exit")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, open_window: Callable[[argparse.Namespace], int]) -> int:
+    """`open_window` is the window's entry, given by the command line (the only module that may import widgets)."""
     if not args.headless:
-        from widgets.app import run_window
-
-        return run_window(args)
+        return open_window(args)
     config = config_from_args(args)
     return run_headless(config)
 

@@ -10,7 +10,6 @@ not recomputed; only the new episode's files are written).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
+from station.dataset.episode_facts import COLUMNS as FACT_COLUMNS
+from station.dataset.episode_facts import EpisodeFacts, with_facts
 from station.dataset.features import (
     ACTION,
     INFO_PATH,
@@ -37,12 +38,11 @@ from station.dataset.features import (
 )
 from station.dataset.fsutil import JOURNAL_PATH
 from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
+from station.dataset.repo_id import repo_id_problem
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.dataset.video import video_stream_info
-from station.errors import DatasetError
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+from station.errors import DatasetError, DatasetExistsError
 
 
 @dataclass
@@ -52,6 +52,7 @@ class EpisodeData:
     state: np.ndarray  # (N, 6) float32 — the follower
     videos: dict[str, Path]  # camera name -> finished mp4 with exactly N frames, same filesystem
     image_stats: dict[str, dict[str, np.ndarray]]  # camera name -> image_stats(...)
+    facts: EpisodeFacts | None = None  # the station/... columns of its episodes row (defaults when None)
 
 
 class DatasetWriter:
@@ -71,6 +72,7 @@ class DatasetWriter:
         self.tasks: list[str] = []
         self.total_episodes = 0
         self.total_frames = 0
+        self.writes_facts = True  # the station/... episodes columns: written unless older episodes lack them
         self._load_state()
 
     # ----- construction -------------------------------------------------------------------------
@@ -79,12 +81,13 @@ class DatasetWriter:
     def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
         """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
         root = Path(root)
-        if not _REPO_ID.match(repo_id):
-            raise DatasetError(f"dataset name {repo_id!r} is not of the form user/name")
+        problem = repo_id_problem(repo_id)
+        if problem:
+            raise DatasetError(problem)
         if spec.fps <= 0:
             raise DatasetError(f"fps must be positive, not {spec.fps}")
         if (root / INFO_PATH).exists():
-            raise DatasetError(f"{root} already holds a dataset: use --resume to add episodes to it")
+            raise DatasetExistsError(f"{root} already holds a dataset: use --resume to add episodes to it", root)
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise DatasetError(f"{root} exists and is not empty: choose a new folder for the dataset")
         info = build_info(spec)
@@ -118,18 +121,20 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.root} counts {info['total_tasks']} tasks in info.json but has {len(tasks)} in tasks.parquet"
             )
-        if info["total_episodes"] > 0:
-            last = read_last_episode(self.root)
-            if (
-                last is None
-                or last["episode_index"] != info["total_episodes"] - 1
-                or last["dataset_to_index"] != info["total_frames"]
-            ):
-                raise DatasetError(
-                    f"{self.root} is inconsistent: its episode table does not end at the "
-                    f"{info['total_episodes']} episodes info.json counts (run `station check` on it)"
-                )
+        last = read_last_episode(self.root) if info["total_episodes"] > 0 else None
+        if info["total_episodes"] > 0 and (
+            last is None
+            or last["episode_index"] != info["total_episodes"] - 1
+            or last["dataset_to_index"] != info["total_frames"]
+        ):
+            raise DatasetError(
+                f"{self.root} is inconsistent: its episode table does not end at the "
+                f"{info['total_episodes']} episodes info.json counts (run `station check` on it)"
+            )
         self.info, self.tasks, self.stats = info, tasks, stats
+        # Every episodes file holds the same columns (LeRobot reads them as one table): a dataset recorded
+        # without the station's columns goes on without them until `station mark`/`exclude` adds them to all.
+        self.writes_facts = last is None or all(name in last for name in FACT_COLUMNS)
         self.total_episodes = int(info["total_episodes"])
         self.total_frames = int(info["total_frames"])
 
@@ -191,6 +196,8 @@ class DatasetWriter:
                 video_keys=[cam.key for cam in self.spec.cameras],
                 stats=ep_stats,
             )
+            if self.writes_facts:
+                row = with_facts(row, [ep.facts or EpisodeFacts()])
             final = episodes_file(self.root, chunk, file)
             temps.append(_write_temp_parquet(final, row))
             renames.append((temps[-1], final))
