@@ -20,11 +20,11 @@ from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
-from station.session.devices import Devices
+from station.session.builder import Session, open_session
+from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
 from widgets.keymap import keys_help_html
-from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.quit_dialog import QuitDialog
@@ -63,7 +63,7 @@ class Controller(QObject):
         self.settings = settings
         self.devices = devices
         self.queue_factory = queue_factory
-        self.session: LiveSession | None = None
+        self.session: Session | None = None
         self.quit_dialog: QuitDialog | None = None
         self._quit_anyway = False
         self._closed = False
@@ -135,7 +135,7 @@ class Controller(QObject):
 
     def _open_devices(self) -> bool:
         try:
-            self.devices = open_station_devices(self.config)
+            self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
             self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
             return False
