@@ -55,6 +55,10 @@ class EpisodeData:
     facts: EpisodeFacts | None = None  # the station/... columns of its episodes row (defaults when None)
 
 
+def _no_fault(_point: str) -> None:
+    """The commit points' hook in production: nothing."""
+
+
 class DatasetWriter:
     """The one object that changes a dataset on disk. Build it with `create` or `open`."""
 
@@ -63,8 +67,11 @@ class DatasetWriter:
         root: Path,
         spec: DatasetSpec,
         repo_id: str | None = None,
+        fault: Callable[[str], None] | None = None,
     ) -> None:
         self.root = Path(root)
+        # Called with the name of each point of a commit; crash tests inject a hook that kills or raises there.
+        self._fault: Callable[[str], None] = fault or _no_fault
         self.spec = spec
         self.repo_id = repo_id
         self.info: dict[str, Any] = {}
@@ -78,7 +85,9 @@ class DatasetWriter:
     # ----- construction -------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
+    def create(
+        cls, root: Path, repo_id: str, spec: DatasetSpec, fault: Callable[[str], None] | None = None
+    ) -> DatasetWriter:
         """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
         root = Path(root)
         problem = repo_id_problem(repo_id)
@@ -96,10 +105,10 @@ class DatasetWriter:
             fsutil.write_json_atomic(root / INFO_PATH, info)
         except OSError as e:
             raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
-        return cls(root, spec, repo_id)
+        return cls(root, spec, repo_id, fault)
 
     @classmethod
-    def open(cls, root: Path, spec: DatasetSpec) -> DatasetWriter:
+    def open(cls, root: Path, spec: DatasetSpec, fault: Callable[[str], None] | None = None) -> DatasetWriter:
         """Resume a dataset: finish or undo an interrupted commit, then refuse an incompatible `spec`.
 
         An incompatible dataset raises DatasetError naming the first difference, with nothing changed.
@@ -107,7 +116,7 @@ class DatasetWriter:
         root = Path(root)
         load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
         repair_dataset(root)
-        writer = cls(root, spec)
+        writer = cls(root, spec, fault=fault)
         problem = compatibility_problem(writer.info, spec)
         if problem:
             raise DatasetError(problem)
@@ -145,9 +154,6 @@ class DatasetWriter:
         done = repair_dataset(self.root)
         self._load_state()
         return done
-
-    def _fault(self, point: str) -> None:
-        """Test hook, called at named points of a commit; tests monkeypatch it to raise."""
 
     # ----- commit ------------------------------------------------------------------------------
 
