@@ -16,14 +16,15 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.errors import StationError
+from station.dataset.repo_id import folder_repo_id, repo_id_problem
+from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
-from station.session.devices import Devices
+from station.session.builder import Session, open_session
+from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
 from widgets.keymap import keys_help_html
-from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.quit_dialog import QuitDialog
@@ -62,7 +63,7 @@ class Controller(QObject):
         self.settings = settings
         self.devices = devices
         self.queue_factory = queue_factory
-        self.session: LiveSession | None = None
+        self.session: Session | None = None
         self.quit_dialog: QuitDialog | None = None
         self._quit_anyway = False
         self._closed = False
@@ -131,12 +132,12 @@ class Controller(QObject):
 
     def _open_devices(self) -> bool:
         try:
-            self.devices = open_station_devices(self.config)
+            self.devices = open_devices(self.config)
+        except CalibrationNeeded as e:
+            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
+            return False
         except StationError as e:
-            if "calibrat" in str(e):
-                self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
-            else:
-                self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
             return False
         except Exception as e:
             log.exception("opening devices failed")
@@ -149,14 +150,15 @@ class Controller(QObject):
         assert self.devices is not None
         try:
             session = open_session(config, self.devices, self.queue_factory)
+        except DatasetExistsError as e:
+            actions = [("Choose another folder…", self._new_dataset)]
+            if not config.resume:
+                actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions)
+            self._refresh_all()
+            return False
         except StationError as e:
-            text = str(e)
-            actions = []
-            if "--resume" in text and not config.resume:
-                actions.append(("Append to it", lambda: self._switch(replace(config, resume=True))))
-            actions.append(("Choose another folder…", self._new_dataset))
-            self.say(text.replace("add --resume to append to it, or choose another --root",
-                                  "append to it, or choose another folder"), actions=actions)
+            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)])
             self._refresh_all()
             return False
         self.config = config
@@ -432,15 +434,23 @@ class Controller(QObject):
         start = str(self.config.root.parent)
         path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
         if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=False))
+            self._switch_to_folder(Path(path), resume=False)
 
     def _open_dataset(self) -> None:
         start = str(self.config.root.parent)
         path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
         if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=True))
+            self._switch_to_folder(Path(path), resume=True)
+
+    def _switch_to_folder(self, root: Path, resume: bool) -> None:
+        """File > New/Open: the folder's name becomes the dataset's name, by the one repo-id rule."""
+        repo_id = folder_repo_id(root.name)
+        problem = repo_id_problem(repo_id)
+        if problem:
+            self.say(f"The folder's name cannot name a dataset: {problem}. Choose or rename the folder.",
+                     actions=[("Choose another folder…", self._new_dataset)])
+            return
+        self._switch(replace(self.config, root=root, repo_id=repo_id, resume=resume))
 
     def _connect_arms(self) -> None:
         if self.session is not None and self.session.recorder.loop.running:
