@@ -98,20 +98,17 @@ class Controller(QObject):
         w.about_action.triggered.connect(self._show_about)
 
     def restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.window.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.window.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.window.splitter.restoreState(splitter)
+        w = self.window
+        w.place(self.settings.value("window/geometry"))
+        w.restore_layout(self.settings.value("window/state"), self.settings.value("window/splitter"))
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.window.saveGeometry())
-        self.settings.setValue("window/state", self.window.saveState())
-        self.settings.setValue("window/splitter", self.window.splitter.saveState())
+        for key, value in zip(("window/geometry", "window/state", "window/splitter"),
+                              self.window.layout_to_remember(), strict=True):
+            if value is None:
+                self.settings.remove(key)  # what does not fit the screen, or squashes the live view, is forgotten
+            else:
+                self.settings.setValue(key, value)
         self.settings.setValue("session/task", self.config.task)
         self.settings.setValue("session/root", str(self.config.root))
         self.settings.sync()
