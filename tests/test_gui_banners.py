@@ -13,7 +13,8 @@ from widgets.messages import Level, MessageArea
 
 def test_topics_and_their_ends():
     assert topic_of("arm error, recording stopped and follower torque off: no answer") == ARMS
-    assert topic_of("camera front has sent no frame for over 0.5 s: its last frame is being repeated") == CAMERA + "front"
+    stall = "camera front has sent no frame for over 0.5 s: its last frame is being repeated"
+    assert topic_of(stall) == CAMERA + "front"
     assert topic_of("could not write the take to disk (EIO)") == "text:could not write the take to disk (EIO)"
     facts = Facts(arms_ok=True, stalled_cameras=frozenset({"wrist"}), cameras=frozenset({"front", "wrist"}),
                   disk_low=False, failed_saves=frozenset({3}))
