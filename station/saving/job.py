@@ -182,7 +182,7 @@ def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter |
 
 
 class disk_errors_in_plain_words:
-    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept for Retry."""
+    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept to save it again."""
 
     def __init__(self, where: Path) -> None:
         self.where = where
@@ -194,5 +194,5 @@ class disk_errors_in_plain_words:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             free = shutil.disk_usage(self.where).free / 1e6 if self.where.exists() else 0.0
             raise DiskFullError(
-                f"the disk holding {self.where} is full ({free:.0f} MB free): free some space, then press Retry"
+                f"the disk holding {self.where} is full ({free:.0f} MB free): free some space, then save it again"
             ) from exc

@@ -176,7 +176,7 @@ class SpoolWriter:
                     last_sync = time.monotonic()
         except BaseException as e:  # the take ends at its last whole frame, and says so: never a silent cut
             self.error = e
-            log.error("spool %s: writing failed after %d frames: %s", self.directory.name, self.written, e)
+            log.info("spool %s: writing failed after %d frames", self.directory.name, self.written, exc_info=e)
             self._cut_to_written()
             if self.on_error is not None:
                 try:
