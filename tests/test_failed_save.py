@@ -14,6 +14,7 @@ from pathlib import Path
 from station.dataset.check import check_dataset
 from station.dataset.reader import DatasetReader
 from station.saving.recovery import find_spools
+from station.saving.spool import SpoolReader, frame_bytes
 
 ROOT_ARGS = ("--episode-time", "1", "--reset-time", "0", "--camera", "front=testsrc@64x48", "--vcodec", "h264")
 
@@ -63,8 +64,9 @@ def test_recover_exits_non_zero_for_a_spool_it_cannot_read(tmp_path: Path):
     assert station("record", "--headless", "--demo", "--root", str(root), "--episodes", "1", *ROOT_ARGS,
                    fail_at="after-temp-files:1").returncode == 1
     (spool,), _ = find_spools(root)
-    with open(spool / "front.rgb", "r+b") as f:  # a frame lost after the take was sealed
-        f.truncate(f.seek(0, os.SEEK_END) - 64 * 48 * 3)
+    frames = SpoolReader(spool).info.frame_file(spool, "front")
+    with open(frames, "r+b") as f:  # a frame lost after the take was sealed
+        f.truncate(f.seek(0, os.SEEK_END) - frame_bytes(64, 48, "rgb24"))
     result = station("recover", "--root", str(root))
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"could not recover {spool.name}" in result.stderr and "truncated" in result.stderr

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.hardware.interfaces import Frame
+from widgets.elided_label import ElidedLabel
 
 
 class RateMeter:
@@ -98,7 +99,7 @@ class CameraView(QWidget):
         super().__init__(parent)
         self.setObjectName(f"camera_{name}")
         self.name = name
-        self.title = QLabel(name)
+        self.title = ElidedLabel(name)  # a long title never widens the window
         self.title.setObjectName("cameraTitle")
         self.canvas = FrameCanvas()
         self.canvas._aspect = width / max(1, height)

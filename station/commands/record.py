@@ -58,9 +58,9 @@ def run_headless(config: SessionConfig) -> int:
     from station.saving.queue import SaveJob, SaveQueue
     from station.saving.recovery import recover_into_queue
     from station.saving.spool import spool_root
+    from station.session.builder import check_root, open_dataset
     from station.session.devices import open_devices
     from station.session.recorder import FinishedTake, Recorder
-    from station.session.setup import check_root, open_dataset
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from station.dataset.fsutil import write_json_atomic
 from station.dataset.spec import CameraSpec, VideoSettings
-from station.dataset.stats import downsample_for_stats, image_stats, sample_indices
+from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
@@ -60,14 +60,14 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     if spool.frames == 0:
         raise ValueError("the take has no frames")
     return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps, spool.frames_of,
-                    lambda: spool.frames, video, reporter, parallel=False)
+                    lambda: spool.frames, video, reporter, parallel=False, pix_fmt=spool.pix_fmt)
 
 
 def prepare_live(spool: SpoolWriter, video: VideoSettings, reporter: Reporter) -> EpisodeData:
     """Encode a take while it is being recorded, following its spool; finishes once the take has ended."""
     return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps,
                     lambda cam: spool.live_frames(cam, lambda: reporter.cancelled), lambda: spool.written,
-                    video, reporter, parallel=True)
+                    video, reporter, parallel=True, pix_fmt=spool.info.pix_fmt)
 
 
 def _prepare(
@@ -79,6 +79,7 @@ def _prepare(
     video: VideoSettings,
     reporter: Reporter,
     parallel: bool,
+    pix_fmt: str = "rgb24",
 ) -> EpisodeData:
     """Encode every camera into <spool>/out/, then compute image stats.
 
@@ -107,7 +108,7 @@ def _prepare(
         try:
             with starting:
                 return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
-                                    video, on_frame=on_frame)
+                                    video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
             failed.set()
             raise
@@ -132,7 +133,8 @@ def _prepare(
         reporter.stage("computing stats")
         indices = sample_indices(spool.frames).tolist()
         stats = {
-            cam.name: image_stats([downsample_for_stats(f) for f in spool.frames_at(cam.name, indices)])
+            cam.name: image_stats([downsample_for_stats(f) for f in
+                                   spool.frames_at(cam.name, indices, stats_step(cam.height, cam.width))])
             for cam in cams
         }
     return EpisodeData(

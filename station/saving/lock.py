@@ -6,6 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
+from station.dataset.pack import stage_path
 from station.errors import DatasetError
 
 
@@ -21,7 +22,10 @@ class DatasetLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise DatasetError(f"{self.path.parent.parent} is in use by another station: close it first") from None
+            root = self.path.parent.parent
+            if stage_path(root).exists():
+                raise DatasetError(f"{root} is being packed (station pack): wait until it has finished") from None
+            raise DatasetError(f"{root} is in use by another station: close it first") from None
         self._fd = fd  # the file stays empty: taking the lock changes nothing on disk
 
     def release(self) -> None:
