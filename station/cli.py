@@ -80,9 +80,6 @@ def _main(argv: list[str] | None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from station.saving.faults import install_writer_hooks
-
-    install_writer_hooks()
     try:
         if args.command is None:
             return run_window(args)

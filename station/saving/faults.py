@@ -17,6 +17,7 @@ import errno
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 _KILL_ENV = "STATION_KILL_AT"
 _FAIL_ENV = "STATION_FAIL_AT"
@@ -49,13 +50,7 @@ def checkpoint(name: str) -> None:
         raise OSError(errno.EPERM, f"Operation not permitted (injected at {name})")
 
 
-def install_writer_hooks() -> None:
-    """Route the dataset writer's named commit points to checkpoint() when a fault is set."""
-    if not _NAMES:
-        return
-    from station.dataset.writer import DatasetWriter
-
-    def fault(_self: DatasetWriter, point: str) -> None:
-        checkpoint(point)
-
-    setattr(DatasetWriter, "_fault", fault)  # noqa: B010  (a test hook replaces the no-op method)
+def writer_fault() -> Callable[[str], None] | None:
+    """The hook a DatasetWriter is built with: its named commit points go to checkpoint() when a kill or
+    failure point is set; None (the writer's no-op) otherwise."""
+    return checkpoint if _NAMES else None
