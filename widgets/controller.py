@@ -24,6 +24,7 @@ from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from station.thresholds import LOW_DISK_BYTES
 from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 HINTS = {
     Phase.IDLE: "Space: record",
