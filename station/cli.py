@@ -19,7 +19,7 @@ from station.commands.options import add_session_options
 from station.errors import StationError
 
 # subcommand -> module in station.commands with add_parser(subparsers) and run(args) -> int
-COMMANDS = ("record", "check", "recover", "pack", "emulate", "calibrate", "cameras", "bench")
+COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
