@@ -13,10 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
@@ -24,6 +23,8 @@ from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from widgets import dataset_actions
+from widgets.about import about_html
 from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
@@ -170,6 +171,7 @@ class Controller(QObject):
                 self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
@@ -459,26 +461,10 @@ class Controller(QObject):
 
     # -- menus --
     def _new_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=False)
+        dataset_actions.new_dataset(self)
 
     def _open_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=True)
-
-    def _switch_to_folder(self, root: Path, resume: bool) -> None:
-        """File > New/Open: the folder's name becomes the dataset's name, by the one repo-id rule."""
-        repo_id = folder_repo_id(root.name)
-        problem = repo_id_problem(repo_id)
-        if problem:
-            self.say(f"The folder's name cannot name a dataset: {problem}. Choose or rename the folder.",
-                     actions=[("Choose another folder…", self._new_dataset)])
-            return
-        self._switch(replace(self.config, root=root, repo_id=repo_id, resume=resume))
+        dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
         if self.session is not None and self.session.recorder.loop.running:
@@ -511,9 +497,4 @@ class Controller(QObject):
         box.open()
 
     def _show_about(self) -> None:
-        QMessageBox.about(
-            self.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )
+        QMessageBox.about(self.window, "About Station", about_html())
