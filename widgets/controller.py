@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
@@ -74,6 +76,7 @@ class Controller(QObject):
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -277,12 +280,15 @@ class Controller(QObject):
     def _on_frame(self) -> None:
         self._frame += 1
         session, devices = self.session, self.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self._refresh_session_bar()
         if self._frame % SLOW_EVERY == 0:
             self._refresh_slow()
