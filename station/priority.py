@@ -35,10 +35,10 @@ def thread_ids() -> list[int]:
         return []
 
 
-class background_threads_of:
+class BackgroundThreads:
     """Lower the native threads a block of code starts (an encoder's workers) to background priority.
 
-    Use around the first frame of an encoder: `with background_threads_of(): encoder starts` — here, entered
+    Use around the first frame of an encoder: `with BackgroundThreads(): encoder starts` — here, entered
     before encode_video and left in its first progress callback. Threads new since entry that Python did not
     start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
     may have made real-time, back to normal. Python threads keep normal priority on purpose: they hold the
@@ -53,7 +53,7 @@ class background_threads_of:
         self._before: set[int] = set()
         self._open = False
 
-    def __enter__(self) -> background_threads_of:
+    def __enter__(self) -> BackgroundThreads:
         self._lock.acquire()
         self._open = True
         self._before = set(thread_ids())

@@ -269,7 +269,7 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
 
     gate.open.set()
     window2, controller2 = station.open(resume=True)
-    assert any("never saved" in t for t in window2.messages.texts())
+    assert "1 take from the last session was not saved: saving it now as episode 0." in window2.messages.texts()
     assert window2.queue_model.rowCount() == 1
     qtbot.waitUntil(lambda: controller2.session.queue.jobs[0].status is JobStatus.DONE, timeout=30000)
     assert DatasetReader(root).total_episodes == 1

@@ -19,12 +19,14 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from station.config import SessionConfig
 from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
-from station.saving.queue import SaveJob, SaveQueue
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from station.thresholds import LOW_DISK_BYTES
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
 from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 HINTS = {
     Phase.IDLE: "Space: record",
@@ -71,6 +72,7 @@ class Controller(QObject):
         self._closed = False
         self._frame = 0
         self._low_disk_warned = False
+        self._disk_low = False
         self._cal_dialog: QDialog | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
@@ -137,16 +139,17 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
+            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
             return False
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.")
+                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
             return False
+        self.window.messages.clear(DEVICES)
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
@@ -157,13 +160,17 @@ class Controller(QObject):
             actions = [("Choose another folder…", self._new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
-            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions)
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
+                     topic=DATASET + "open")
             self._refresh_all()
             return False
         except StationError as e:
-            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)])
+            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False
+        for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
+            if topic.startswith(DATASET):
+                self.window.messages.clear(topic)
         self.config = config
         self.session = session
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
@@ -179,11 +186,10 @@ class Controller(QObject):
         q.job_added.connect(lambda _row: self._refresh_summary())
         q.job_changed.connect(lambda _row: self._refresh_summary())
         if session.recovered_takes:
-            self.say(
-                f"Found {session.recovered_takes} take(s) from an earlier session that were never saved: "
-                "saving them now (see the save queue). " + "; ".join(session.recovered[-3:]),
-                Level.WARNING,
-            )
+            log.info("recovery: %s", "; ".join(session.recovered))
+            episodes = [e for e in (q.expected_episode(j) for j in q.jobs if not j.held) if e is not None]
+            if episodes:
+                self.say(recovery_words(episodes), Level.WARNING, topic=DATASET + "recovered")
         for job in held_partial_takes(q):
             seconds = job.frames / max(1, config.fps)
             self.say(
@@ -191,6 +197,7 @@ class Controller(QObject):
                 "or drop it? Takes recorded meanwhile are saved once you decide.",
                 Level.WARNING,
                 [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
+                topic=f"{DATASET}partial{job.id}",
             )
         r.start()
         self._refresh_all()
@@ -247,9 +254,9 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
-    def say(self, text: str, level: Level = Level.ERROR, actions=None) -> None:
+    def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions)
+        self.window.messages.show_message(text, level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
@@ -270,6 +277,7 @@ class Controller(QObject):
             f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
+            topic=f"{SAVE}{job.id}",
         )
 
     def _on_finished(self) -> None:
@@ -355,8 +363,25 @@ class Controller(QObject):
             w.status.show_loop(0.0, self.config.fps, False)
             w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
         self._refresh_summary()
+        self._clear_ended_banners()
         if self.quit_dialog is not None and s is not None:
             self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
+
+    def _clear_ended_banners(self) -> None:
+        """Banners whose condition has ended go away (the arm is back, the camera sends frames again, …)."""
+        s, devices = self.session, self.devices
+        cameras = devices.cameras if devices is not None else []
+        loop = s.recorder.loop if s is not None else None
+        facts = Facts(
+            arms_ok=loop is not None and loop.running and loop.error is None,
+            stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
+            cameras=frozenset(c.name for c in cameras),
+            disk_low=self._disk_low,
+            failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
+        )
+        messages = self.window.messages
+        for topic in ended_topics(messages.topics(), facts):
+            messages.clear(topic)
 
     def _refresh_summary(self) -> None:
         s = self.session
@@ -377,10 +402,13 @@ class Controller(QObject):
             self.window.status.show_disk(None, str(root))
             return
         self.window.status.show_disk(free, str(where))
-        if free < LOW_DISK_BYTES and not self._low_disk_warned:
+        self._disk_low = free < LOW_DISK_BYTES
+        if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                     "before the next take, or saves will fail.", Level.WARNING)
+                     "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
+        elif not self._disk_low:
+            self._low_disk_warned = False
 
     # -- quitting --
     def _may_close(self) -> bool:

@@ -1,7 +1,7 @@
 """What the window costs the control loop: display rate, event-loop stalls and late ticks, against headless.
 
 `measure_gui(seconds, root, cameras, size, vcodec)` first records the same load headless in a child process
-(bench.load_bench), then opens the real window on the demo set-up (test-pattern cameras, simulated arms),
+(station.bench.load_bench), then opens the real window on the demo set-up (test-pattern cameras, simulated arms),
 records back-to-back 3 s takes so saves run during the measurement, and reports:
 - display_fps: new camera frames drawn per second, averaged over the cameras;
 - max_stall_ms / p99_stall_ms: gaps between the ticks of a 5 ms QTimer beyond its 5 ms period, i.e. how long
@@ -29,8 +29,8 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
                 vcodec: str = "libsvtav1", warmup_s: float = 1.5, headless: bool = True) -> dict:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from bench.load_bench import bench_config, measure_headless_in_child
-    from bench.session_bench import peak_rss_mb, reset_peak_rss
+    from station.bench.load_bench import bench_config, measure_headless_in_child
+    from station.bench.session_bench import peak_rss_mb, reset_peak_rss
 
     alone = measure_headless_in_child(cameras, size, vcodec, seconds) if headless else None
 

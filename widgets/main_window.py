@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QRect, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
 from widgets.camera_view import CameraGrid
 from widgets.controls import Controls
@@ -17,6 +17,7 @@ from widgets.save_queue_model import SaveQueueModel
 from widgets.save_queue_panel import SaveQueuePanel
 from widgets.session_bar import SessionBar
 from widgets.status_bar import StationStatusBar
+from widgets.theme import THEME_NAMES, THEMES, apply_theme
 from widgets.window_layout import Rect, default_shares, fits, initial_rect, usable
 
 
@@ -31,6 +32,8 @@ def compact_plots(joints: JointPlots) -> None:
 
 
 class MainWindow(QMainWindow):
+    theme_changed = Signal(str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stationWindow")
@@ -109,6 +112,17 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = QAction("&Reset layout", self)
         view_menu.addAction(self.queue_dock.toggleViewAction())
         view_menu.addAction(self.reset_layout_action)
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in THEMES:
+            action = QAction(THEME_NAMES[theme], self, checkable=True)
+            action.setData(theme)
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[theme] = action
+        self.theme_actions["system"].setChecked(True)
+        self.theme_group.triggered.connect(lambda action: self.set_theme(action.data()))
 
         help_menu = bar.addMenu("&Help")
         self.keys_help_action = QAction("&Keys", self)
@@ -116,6 +130,16 @@ class MainWindow(QMainWindow):
         self.about_action = QAction("&About", self)
         help_menu.addAction(self.keys_help_action)
         help_menu.addAction(self.about_action)
+
+    def set_theme(self, theme: str) -> None:
+        """System, Light or Dark, for the whole application; banners and rows recolour to stay readable."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme = apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        self.messages.restyle()
+        self.queue_panel.table.viewport().update()
+        self.theme_changed.emit(theme)
 
     # -- where the window goes and how its space is shared (rules in widgets.window_layout) --
     def available_rect(self) -> Rect:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, measure_gui: Callable[..., dict]) -> int:
                                  vcodec=args.vcodec)
         print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
         return 0
-    from bench.session_bench import run as run_bench
+    from station.bench.session_bench import run as run_bench
 
     report = run_bench(
         fps=args.fps, cameras=args.cameras, size=(w, h), episodes=args.episodes, episode_s=args.episode_time,

@@ -3,7 +3,7 @@
 `station bench --gui` runs this in a child process before opening the window, so that the window's late ticks
 are compared with the same load headless on the same machine in the same run, and each process's peak
 memory is its own. Also runnable alone:
-    python -m bench.load_bench --cameras 3 --size 1280x720 --seconds 15 --vcodec libsvtav1
+    python -m station.bench.load_bench --cameras 3 --size 1280x720 --seconds 15 --vcodec libsvtav1
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.session_bench import peak_rss_mb, reset_peak_rss
+from station.bench.session_bench import peak_rss_mb, reset_peak_rss
 from station.config import CameraSource, SessionConfig
 
 CAMERA_NAMES = ("front", "wrist", "side", "top")
@@ -73,7 +73,7 @@ def measure_headless_in_child(cameras: int, size: tuple[int, int], vcodec: str, 
     w, h = size
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run(
-        [sys.executable, "-m", "bench.load_bench", "--cameras", str(cameras), "--size", f"{w}x{h}",
+        [sys.executable, "-m", "station.bench.load_bench", "--cameras", str(cameras), "--size", f"{w}x{h}",
          "--vcodec", vcodec, "--seconds", str(seconds)],
         capture_output=True, text=True, env=env, timeout=timeout_s, check=False,
     )
@@ -86,7 +86,7 @@ def measure_headless_in_child(cameras: int, size: tuple[int, int], vcodec: str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.load_bench")
+    p = argparse.ArgumentParser(prog="python -m station.bench.load_bench")
     p.add_argument("--cameras", type=int, default=2)
     p.add_argument("--size", default="640x480")
     p.add_argument("--vcodec", default="libsvtav1")
