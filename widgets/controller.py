@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from station.thresholds import LOW_DISK_BYTES
 from widgets import dataset_actions
 from widgets.about import about_html
 from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
@@ -37,7 +40,6 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 HINTS = {
     Phase.IDLE: "Space: record",
@@ -77,6 +79,7 @@ class Controller(QObject):
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -287,12 +290,15 @@ class Controller(QObject):
     def _on_frame(self) -> None:
         self._frame += 1
         session, devices = self.session, self.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self._refresh_session_bar()
         if self._frame % SLOW_EVERY == 0:
             self._refresh_slow()

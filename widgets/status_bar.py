@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QStatusBar, QWidget
 
+from station.thresholds import LOW_DISK_BYTES
 from widgets.elided_label import ElidedLabel
-
-LOW_DISK_BYTES = 5e9
 
 
 class StationStatusBar(QStatusBar):

@@ -11,7 +11,7 @@ import errno
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,20 +60,20 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     """Encode a finished take (after a crash, a retry, or when saving could not start during the take)."""
     if spool.frames == 0:
         raise ValueError("the take has no frames")
-    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps, spool.frames_of,
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps, spool.frames_of,
                     lambda: spool.frames, video, reporter, parallel=False, pix_fmt=spool.pix_fmt)
 
 
 def prepare_live(spool: SpoolWriter, video: VideoSettings, reporter: Reporter) -> EpisodeData:
     """Encode a take while it is being recorded, following its spool; finishes once the take has ended."""
-    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps,
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps,
                     lambda cam: spool.live_frames(cam, lambda: reporter.cancelled), lambda: spool.written,
                     video, reporter, parallel=True, pix_fmt=spool.info.pix_fmt)
 
 
 def _prepare(
     directory: Path,
-    cams: list[CameraSpec],
+    cams: Sequence[CameraSpec],
     fps: int,
     frames_of: Callable[[str], Iterator[np.ndarray]],
     recorded: Callable[[], int],
