@@ -46,11 +46,11 @@ def run_window(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def measure_gui(seconds: float, root: Path) -> dict:
-    """`station bench --gui`: the window's display rate and stalls."""
+def measure_gui(seconds: float, root: Path, **load: Any) -> dict:
+    """`station bench --gui`: the window's display rate, stalls and the control loop's late ticks."""
     from widgets.gui_bench import measure_gui as measure
 
-    return measure(seconds, root)
+    return measure(seconds, root, **load)
 
 
 # What each command that can show the window is given to do so (keyword arguments of its run()).
@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from station.saving.faults import install_writer_hooks
+    from station.priority import tune_process
 
-    install_writer_hooks()
+    logging.getLogger(__name__).debug("process: %s", ", ".join(tune_process()))  # before any thread starts
     try:
         if args.command is None:
             return run_window(args)

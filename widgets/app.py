@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from station.commands.options import config_from_args
 from station.config import SessionConfig, default_of
 from station.session.state import Event
+from widgets.theme import apply_theme
 
 log = logging.getLogger(__name__)
 HEADLESS_HINT = (
@@ -137,7 +138,10 @@ def run_window(args: argparse.Namespace) -> int:
     apply_style(app)
     settings = QSettings()
     config = remembered_task(config, settings)
+    theme = apply_theme(app, str(settings.value("view/theme", "system")))  # before any widget exists
     window, controller = build_window(config, settings)
+    window.set_theme(theme)
+    window.theme_changed.connect(lambda theme: settings.setValue("view/theme", theme))
     controller.restore_settings()
     window.show()
     controller.start()

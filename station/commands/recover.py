@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from station.dataset.reader import DatasetReader
     from station.dataset.writer import DatasetWriter
+    from station.saving.faults import writer_fault
     from station.saving.lock import DatasetLock
     from station.saving.queue import SaveQueue
     from station.saving.recovery import recover_into_queue
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         raise DatasetError(f"there is no dataset at {root}")
     with DatasetLock(root):
         spec = DatasetReader(root).spec()
-        writer = DatasetWriter.open(root, spec)
+        writer = DatasetWriter.open(root, spec, fault=writer_fault())
         app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
         queue = SaveQueue(writer)
         failures: list[str] = []

@@ -24,6 +24,15 @@ from station.dataset.episode_facts import COLUMNS as FACT_COLUMNS
 from station.dataset.episode_facts import EpisodeFacts, with_facts
 from station.dataset.features import (
     ACTION,
+    EP_DATA_CHUNK,
+    EP_DATA_FILE,
+    EP_FROM_INDEX,
+    EP_INDEX,
+    EP_LENGTH,
+    EP_META_CHUNK,
+    EP_META_FILE,
+    EP_TASKS,
+    EP_TO_INDEX,
     INFO_PATH,
     STATE,
     STATS_PATH,
@@ -33,6 +42,8 @@ from station.dataset.features import (
     data_file,
     episode_location,
     episodes_file,
+    stats_column,
+    video_column,
     video_file,
     video_keys,
 )
@@ -55,6 +66,10 @@ class EpisodeData:
     facts: EpisodeFacts | None = None  # the station/... columns of its episodes row (defaults when None)
 
 
+def _no_fault(_point: str) -> None:
+    """The commit points' hook in production: nothing."""
+
+
 class DatasetWriter:
     """The one object that changes a dataset on disk. Build it with `create` or `open`."""
 
@@ -63,8 +78,11 @@ class DatasetWriter:
         root: Path,
         spec: DatasetSpec,
         repo_id: str | None = None,
+        fault: Callable[[str], None] | None = None,
     ) -> None:
         self.root = Path(root)
+        # Called with the name of each point of a commit; crash tests inject a hook that kills or raises there.
+        self._fault: Callable[[str], None] = fault or _no_fault
         self.spec = spec
         self.repo_id = repo_id
         self.info: dict[str, Any] = {}
@@ -78,7 +96,9 @@ class DatasetWriter:
     # ----- construction -------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
+    def create(
+        cls, root: Path, repo_id: str, spec: DatasetSpec, fault: Callable[[str], None] | None = None
+    ) -> DatasetWriter:
         """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
         root = Path(root)
         problem = repo_id_problem(repo_id)
@@ -96,10 +116,10 @@ class DatasetWriter:
             fsutil.write_json_atomic(root / INFO_PATH, info)
         except OSError as e:
             raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
-        return cls(root, spec, repo_id)
+        return cls(root, spec, repo_id, fault)
 
     @classmethod
-    def open(cls, root: Path, spec: DatasetSpec) -> DatasetWriter:
+    def open(cls, root: Path, spec: DatasetSpec, fault: Callable[[str], None] | None = None) -> DatasetWriter:
         """Resume a dataset: finish or undo an interrupted commit, then refuse an incompatible `spec`.
 
         An incompatible dataset raises DatasetError naming the first difference, with nothing changed.
@@ -107,7 +127,7 @@ class DatasetWriter:
         root = Path(root)
         load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
         repair_dataset(root)
-        writer = cls(root, spec)
+        writer = cls(root, spec, fault=fault)
         problem = compatibility_problem(writer.info, spec)
         if problem:
             raise DatasetError(problem)
@@ -124,8 +144,8 @@ class DatasetWriter:
         last = read_last_episode(self.root) if info["total_episodes"] > 0 else None
         if info["total_episodes"] > 0 and (
             last is None
-            or last["episode_index"] != info["total_episodes"] - 1
-            or last["dataset_to_index"] != info["total_frames"]
+            or last[EP_INDEX] != info["total_episodes"] - 1
+            or last[EP_TO_INDEX] != info["total_frames"]
         ):
             raise DatasetError(
                 f"{self.root} is inconsistent: its episode table does not end at the "
@@ -145,9 +165,6 @@ class DatasetWriter:
         done = repair_dataset(self.root)
         self._load_state()
         return done
-
-    def _fault(self, point: str) -> None:
-        """Test hook, called at named points of a commit; tests monkeypatch it to raise."""
 
     # ----- commit ------------------------------------------------------------------------------
 
@@ -441,25 +458,25 @@ def episode_table(
     """The one-row meta/episodes table of an episode, columns in LeRobot's order."""
     chunk, file = chunk_file
     row: dict[str, tuple[Any, pa.DataType]] = {
-        "episode_index": (episode_index, pa.int64()),
-        "tasks": ([task], pa.list_(pa.string())),
-        "length": (length, pa.int64()),
-        "data/chunk_index": (chunk, pa.int64()),
-        "data/file_index": (file, pa.int64()),
-        "dataset_from_index": (from_index, pa.int64()),
-        "dataset_to_index": (from_index + length, pa.int64()),
+        EP_INDEX: (episode_index, pa.int64()),
+        EP_TASKS: ([task], pa.list_(pa.string())),
+        EP_LENGTH: (length, pa.int64()),
+        EP_DATA_CHUNK: (chunk, pa.int64()),
+        EP_DATA_FILE: (file, pa.int64()),
+        EP_FROM_INDEX: (from_index, pa.int64()),
+        EP_TO_INDEX: (from_index + length, pa.int64()),
     }
     for key in video_keys:
-        row[f"videos/{key}/chunk_index"] = (chunk, pa.int64())
-        row[f"videos/{key}/file_index"] = (file, pa.int64())
-        row[f"videos/{key}/from_timestamp"] = (0.0, pa.float64())
-        row[f"videos/{key}/to_timestamp"] = (length / fps, pa.float64())
+        row[video_column(key, "chunk_index")] = (chunk, pa.int64())
+        row[video_column(key, "file_index")] = (file, pa.int64())
+        row[video_column(key, "from_timestamp")] = (0.0, pa.float64())
+        row[video_column(key, "to_timestamp")] = (length / fps, pa.float64())
     for feature, fstats in stats.items():
         for name in STAT_NAMES:
             value = np.asarray(fstats[name])
-            row[f"stats/{feature}/{name}"] = (value.tolist(), _stat_type(value, name))
-    row["meta/episodes/chunk_index"] = (chunk, pa.int64())
-    row["meta/episodes/file_index"] = (file, pa.int64())
+            row[stats_column(feature, name)] = (value.tolist(), _stat_type(value, name))
+    row[EP_META_CHUNK] = (chunk, pa.int64())
+    row[EP_META_FILE] = (file, pa.int64())
     return pa.table({name: pa.array([value], type=t) for name, (value, t) in row.items()})
 
 

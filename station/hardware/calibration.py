@@ -188,10 +188,6 @@ class SweepStatus:
     mins: dict[str, int]
     maxes: dict[str, int]
 
-    @property
-    def unmoved(self) -> list[str]:
-        return [j for j in self.mins if self.mins[j] == self.maxes[j]]
-
 
 class CalibrationProcedure:
     """LeRobot's SO-101 calibration as explicit steps: start -> set_middle -> poll()... -> finish.

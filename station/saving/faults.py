@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 _ENV = "STATION_KILL_AT"
 _lock = threading.Lock()
@@ -37,13 +38,7 @@ def checkpoint(name: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def install_writer_hooks() -> None:
-    """Route the dataset writer's named commit points to checkpoint() when a kill point is set."""
-    if _TARGET is None:
-        return
-    from station.dataset.writer import DatasetWriter
-
-    def fault(_self: DatasetWriter, point: str) -> None:
-        checkpoint(point)
-
-    setattr(DatasetWriter, "_fault", fault)  # noqa: B010  (a test hook replaces the no-op method)
+def writer_fault() -> Callable[[str], None] | None:
+    """The hook a DatasetWriter is built with: its named commit points go to checkpoint() when a kill point is
+    set; None (the writer's no-op) otherwise."""
+    return checkpoint if _TARGET is not None else None

@@ -74,10 +74,10 @@ def frame_bytes(width: int, height: int, pix_fmt: str) -> int:
     return int(np.prod(frame_shape(width, height, pix_fmt)))
 
 
-def spool_pix_fmt(cameras: list[dict]) -> str:
+def spool_pix_fmt(cameras: Iterable[CameraSpec]) -> str:
     """yuv420p when every camera has even sides (as the encoder needs), else RGB24 (whose encode then fails
     with its own clear message, as before)."""
-    even = all(int(c["width"]) % 2 == 0 and int(c["height"]) % 2 == 0 for c in cameras)
+    even = all(c.width % 2 == 0 and c.height % 2 == 0 for c in cameras)
     return SPOOL_PIX_FMT if even else "rgb24"
 
 
@@ -104,12 +104,16 @@ class TakeInfo:
     fps: int
     robot_type: str
     joint_names: list[str]
-    cameras: list[dict]  # {"name", "width", "height"}
+    cameras: tuple[CameraSpec, ...]  # take.json holds them as {"name", "width", "height"}
     created: float  # time.time() when the take started
     version: int = SPOOL_VERSION
     pix_fmt: str = ""  # of the frame files; "" = chosen from the cameras (spool_pix_fmt)
 
     def __post_init__(self) -> None:
+        self.cameras = tuple(
+            c if isinstance(c, CameraSpec) else CameraSpec(str(c["name"]), int(c["width"]), int(c["height"]))
+            for c in self.cameras  # read back from take.json: plain objects
+        )
         if not self.pix_fmt:
             self.pix_fmt = spool_pix_fmt(self.cameras)
         if self.pix_fmt not in FRAME_FILES:
@@ -119,12 +123,8 @@ class TakeInfo:
         return directory / f"{camera}{FRAME_FILES[self.pix_fmt]}"
 
     def frame_shape(self, camera: str) -> tuple[int, ...]:
-        spec = next(s for s in self.camera_specs if s.name == camera)
+        spec = next(s for s in self.cameras if s.name == camera)
         return frame_shape(spec.width, spec.height, self.pix_fmt)
-
-    @property
-    def camera_specs(self) -> list[CameraSpec]:
-        return [CameraSpec(c["name"], int(c["width"]), int(c["height"])) for c in self.cameras]
 
 
 @dataclass
@@ -171,10 +171,10 @@ class SpoolWriter:
         self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
         # Unbuffered: a frame is in the file (where the live encoder reads it) as soon as the row is counted.
         self._cams = {
-            c["name"]: open(info.frame_file(directory, c["name"]), "wb", buffering=0)  # noqa: SIM115
+            c.name: open(info.frame_file(directory, c.name), "wb", buffering=0)  # noqa: SIM115
             for c in info.cameras
         }
-        self._sizes = {c["name"]: (int(c["height"]), int(c["width"]), 3) for c in info.cameras}
+        self._sizes = {c.name: (c.height, c.width, 3) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
@@ -376,7 +376,7 @@ class SpoolReader:
         self.cadence: CadenceReport | None = None
         rows = np.fromfile(directory / "rows.bin", dtype=ROW_DTYPE) if (directory / "rows.bin").exists() else None
         available = len(rows) if rows is not None else 0
-        for spec in self.info.camera_specs:
+        for spec in self.info.cameras:
             path = self.info.frame_file(directory, spec.name)
             size = path.stat().st_size if path.exists() else 0
             available = min(available, size // frame_bytes(spec.width, spec.height, self.info.pix_fmt))
@@ -420,7 +420,7 @@ class SpoolReader:
     def frames_at(self, camera: str, indices: Iterable[int], step: int = 1) -> Iterator[np.ndarray]:
         """Chosen frames of a camera as RGB (H/step, W/step, 3), read by seeking, one at a time (for stats:
         a yuv420p frame is converted and shrunk in one swscale pass, so stats cost no more than from RGB)."""
-        spec = next(s for s in self.info.camera_specs if s.name == camera)
+        spec = next(s for s in self.info.cameras if s.name == camera)
         shape = self.info.frame_shape(camera)
         size = int(np.prod(shape))
         with open(self.info.frame_file(self.directory, camera), "rb") as f:

@@ -22,6 +22,7 @@ from station.dataset.reader import load_info
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem
 from station.errors import DatasetError, DatasetExistsError
+from station.saving.faults import writer_fault
 from station.saving.lock import DatasetLock
 from station.saving.queue import SaveQueue
 from station.saving.recovery import recover_into_queue
@@ -76,11 +77,11 @@ def open_dataset(config: SessionConfig, devices: Devices) -> tuple[DatasetWriter
             raise DatasetError(problem)
         lock.acquire()  # before open(): opening repairs, which must not race another station's commit
         try:
-            return DatasetWriter.open(config.root, spec), lock
+            return DatasetWriter.open(config.root, spec, fault=writer_fault()), lock
         except BaseException:
             lock.release()
             raise
-    writer = DatasetWriter.create(config.root, config.repo_id, spec)
+    writer = DatasetWriter.create(config.root, config.repo_id, spec, fault=writer_fault())
     lock.acquire()
     return writer, lock
 

@@ -200,7 +200,7 @@ class Recorder(QObject):
             fps=self.fps,
             robot_type=spec.robot_type,
             joint_names=list(spec.joint_names),
-            cameras=[{"name": c.name, "width": c.width, "height": c.height} for c in spec.cameras],
+            cameras=tuple(spec.cameras),
             created=time.time(),
         )
 

@@ -158,7 +158,7 @@ def run(
     reset_s: float = 0.0, vcodec: str = "libsvtav1", long_take: bool = False, commit_episodes: int = 50,
     log=print,
 ) -> dict:
-    from bench.commit_bench import commit_growth
+    from station.bench.commit_bench import commit_growth
 
     w, h = size
     sources = [CameraSource(name, "testsrc", w, h) for name in ("front", "wrist", "side", "top")[:cameras]]
