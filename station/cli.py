@@ -20,7 +20,7 @@ from station.commands.options import add_session_options
 from station.errors import StationError
 
 # subcommand -> module in station.commands with add_parser(subparsers) and run(args) -> int
-COMMANDS = ("record", "check", "recover", "pack", "emulate", "calibrate", "cameras", "bench")
+COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -47,11 +47,11 @@ def run_window(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def measure_gui(seconds: float, root: Path) -> dict:
-    """`station bench --gui`: the window's display rate and stalls."""
+def measure_gui(seconds: float, root: Path, **load: Any) -> dict:
+    """`station bench --gui`: the window's display rate, stalls and the control loop's late ticks."""
     from widgets.gui_bench import measure_gui as measure
 
-    return measure(seconds, root)
+    return measure(seconds, root, **load)
 
 
 # What each command that can show the window is given to do so (keyword arguments of its run()).
@@ -80,6 +80,9 @@ def _main(argv: list[str] | None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from station.priority import tune_process
+
+    logging.getLogger(__name__).debug("process: %s", ", ".join(tune_process()))  # before any thread starts
     try:
         if args.command is None:
             return run_window(args)
