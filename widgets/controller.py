@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
@@ -25,7 +25,10 @@ from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
 from station.thresholds import LOW_DISK_BYTES
+from widgets import dataset_actions
+from widgets.about import about_html
 from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
@@ -76,6 +79,7 @@ class Controller(QObject):
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -170,6 +174,7 @@ class Controller(QObject):
                 self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
@@ -285,12 +290,15 @@ class Controller(QObject):
     def _on_frame(self) -> None:
         self._frame += 1
         session, devices = self.session, self.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self._refresh_session_bar()
         if self._frame % SLOW_EVERY == 0:
             self._refresh_slow()
@@ -459,26 +467,10 @@ class Controller(QObject):
 
     # -- menus --
     def _new_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=False)
+        dataset_actions.new_dataset(self)
 
     def _open_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=True)
-
-    def _switch_to_folder(self, root: Path, resume: bool) -> None:
-        """File > New/Open: the folder's name becomes the dataset's name, by the one repo-id rule."""
-        repo_id = folder_repo_id(root.name)
-        problem = repo_id_problem(repo_id)
-        if problem:
-            self.say(f"The folder's name cannot name a dataset: {problem}. Choose or rename the folder.",
-                     actions=[("Choose another folder…", self._new_dataset)])
-            return
-        self._switch(replace(self.config, root=root, repo_id=repo_id, resume=resume))
+        dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
         if self.session is not None and self.session.recorder.loop.running:
@@ -511,9 +503,4 @@ class Controller(QObject):
         box.open()
 
     def _show_about(self) -> None:
-        QMessageBox.about(
-            self.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )
+        QMessageBox.about(self.window, "About Station", about_html())

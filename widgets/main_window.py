@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
 from widgets.camera_view import CameraGrid
 from widgets.controls import Controls
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.default_state: QByteArray = self.saveState()  # the docks' arrangement; sizes come from the rules
         self._layout_pending = "default"
+        self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
     def _build_menus(self) -> None:
