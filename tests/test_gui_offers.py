@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog
 
 from station.config import ArmConfig, CameraSource, SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError
@@ -71,13 +70,16 @@ def test_an_existing_dataset_offers_append_whatever_its_wording(open_window, tmp
 
 
 @pytest.mark.parametrize("folder", [".cache", "_x"])
-def test_file_new_refuses_a_folder_whose_name_is_no_dataset_name(open_window, tmp_path, monkeypatch, folder):
+def test_file_new_refuses_a_folder_whose_name_is_no_dataset_name(open_window, tmp_path, qtbot, folder):
+    """The dialog names the dataset after its folder and checks it by the rule the writer applies."""
     window, controller = open_window(demo_config(tmp_path / "ds"))
-    assert controller.session is not None
-    target = tmp_path / folder
-    target.mkdir()
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: str(target))
     window.new_dataset_action.trigger()
-    assert any(f"local/{folder}" in t and "Choose or rename" in t for t in window.messages.texts())
+    dialog = window.dataset_dialog
+    dialog.folder.setText(str(tmp_path / folder))
+    assert dialog.repo_id.text() == f"local/{folder}"
+    assert any(f"local/{folder}" in p for p in dialog.current_problems())
+    assert not dialog.create_button.isEnabled()
+    dialog.repo_id.setText("local/fine")
+    assert dialog.create_button.isEnabled()
+    dialog.reject()
     assert controller.config.root == tmp_path / "ds" and controller.session is not None
-    assert list(target.iterdir()) == []
