@@ -707,3 +707,26 @@ def _exchange(a: Path, b: Path) -> None:
             raise DatasetError(f"the filesystem of {b} cannot swap folders atomically, which pack needs to stay "
                                "crash-safe; nothing was changed")
         raise DatasetError(f"cannot put the packed dataset in place of {b}: {os.strerror(err)}; nothing was changed")
+
+
+def pack_recommended(root: Path) -> bool:
+    """Would packing change something worth it: excluded episodes to leave out, or neighbouring files that
+    fit together under info.json's limits (a dataset as recorded, one file per episode)."""
+    root = Path(root)
+    info = load_info(root)
+    rows = DatasetReader(root).episodes()
+    if any(is_excluded(row) for row in rows):
+        return True
+    vkeys = video_keys(info["features"])
+    if _already_packed(rows, _read_packed_record(root), vkeys):
+        return False
+    chunks_size = int(info.get("chunks_size") or CHUNKS_SIZE)
+    for name, (ccol, fcol) in _stream_columns(vkeys).items():
+        limit = (info["data_files_size_in_mb"] if name == "data" else info["video_files_size_in_mb"]) * _MB
+        locs = sorted({(int(r[ccol]), int(r[fcol])) for r in rows})
+        sizes = [_stream_file(root, name, *loc).stat().st_size for loc in locs]
+        if any(a + b < limit for a, b in zip(sizes, sizes[1:], strict=False)):
+            return True
+        if len(locs) > 1 and any(chunks_size * c + f != k for k, (c, f) in enumerate(locs)):
+            return True  # gaps in the file numbering: an append after a pack
+    return False
