@@ -42,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise ConfigError(f"bad --size {args.size!r}: expected WxH, e.g. 640x480") from None
+    from station.dataset.video import encodable_size_problem
+
+    problem = encodable_size_problem(w, h)
+    if problem:
+        raise ConfigError(f"bad --size: the camera {problem}")
     log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
     if args.gui:
         import tempfile

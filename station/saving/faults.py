@@ -41,7 +41,10 @@ def install_writer_hooks() -> None:
     """Route the dataset writer's named commit points to checkpoint() when a kill point is set."""
     if _TARGET is None:
         return
+    from station.dataset import writer
     from station.dataset.writer import DatasetWriter
+
+    setattr(writer, "_creation_fault", checkpoint)  # noqa: B010  (creation's point "create-before-publish")
 
     def fault(_self: DatasetWriter, point: str) -> None:
         checkpoint(point)
