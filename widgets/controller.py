@@ -9,31 +9,37 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.errors import StationError
+from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
-from station.session.devices import Devices
+from station.session.builder import Session, open_session
+from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from station.thresholds import LOW_DISK_BYTES
+from widgets import dataset_actions
+from widgets.about import about_html
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
-from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.quit_dialog import QuitDialog
+from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
 
 log = logging.getLogger(__name__)
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 HINTS = {
     Phase.IDLE: "Space: record",
@@ -61,17 +67,19 @@ class Controller(QObject):
         self.settings = settings
         self.devices = devices
         self.queue_factory = queue_factory
-        self.session: LiveSession | None = None
+        self.session: Session | None = None
         self.quit_dialog: QuitDialog | None = None
         self._quit_anyway = False
         self._closed = False
         self._frame = 0
         self._low_disk_warned = False
+        self._disk_low = False
         self._cal_dialog: QDialog | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -96,20 +104,17 @@ class Controller(QObject):
         w.about_action.triggered.connect(self._show_about)
 
     def restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.window.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.window.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.window.splitter.restoreState(splitter)
+        w = self.window
+        w.place(self.settings.value("window/geometry"))
+        w.restore_layout(self.settings.value("window/state"), self.settings.value("window/splitter"))
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.window.saveGeometry())
-        self.settings.setValue("window/state", self.window.saveState())
-        self.settings.setValue("window/splitter", self.window.splitter.saveState())
+        for key, value in zip(("window/geometry", "window/state", "window/splitter"),
+                              self.window.layout_to_remember(), strict=True):
+            if value is None:
+                self.settings.remove(key)  # what does not fit the screen, or squashes the live view, is forgotten
+            else:
+                self.settings.setValue(key, value)
         self.settings.setValue("session/task", self.config.task)
         self.settings.setValue("session/root", str(self.config.root))
         self.settings.sync()
@@ -133,36 +138,43 @@ class Controller(QObject):
 
     def _open_devices(self) -> bool:
         try:
-            self.devices = open_station_devices(self.config)
+            self.devices = open_devices(self.config)
+        except CalibrationNeeded as e:
+            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
+            return False
         except StationError as e:
-            if "calibrat" in str(e):
-                self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
-            else:
-                self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.")
+                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
             return False
+        self.window.messages.clear(DEVICES)
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
         assert self.devices is not None
         try:
             session = open_session(config, self.devices, self.queue_factory)
-        except StationError as e:
-            text = str(e)
-            actions = []
-            if "--resume" in text and not config.resume:
-                actions.append(("Append to it", lambda: self._switch(replace(config, resume=True))))
-            actions.append(("Choose another folder…", self._new_dataset))
-            self.say(text.replace("add --resume to append to it, or choose another --root",
-                                  "append to it, or choose another folder"), actions=actions)
+        except DatasetExistsError as e:
+            actions = [("Choose another folder…", self._new_dataset)]
+            if not config.resume:
+                actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
+                     topic=DATASET + "open")
             self._refresh_all()
             return False
+        except StationError as e:
+            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)], topic=DATASET + "open")
+            self._refresh_all()
+            return False
+        for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
+            if topic.startswith(DATASET):
+                self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
@@ -176,11 +188,10 @@ class Controller(QObject):
         q.job_added.connect(lambda _row: self._refresh_summary())
         q.job_changed.connect(lambda _row: self._refresh_summary())
         if session.recovered_takes:
-            self.say(
-                f"Found {session.recovered_takes} take(s) from an earlier session that were never saved: "
-                "saving them now (see the save queue). " + "; ".join(session.recovered[-3:]),
-                Level.WARNING,
-            )
+            log.info("recovery: %s", "; ".join(session.recovered))
+            episodes = [e for e in (q.expected_episode(j) for j in q.jobs if not j.held) if e is not None]
+            if episodes:
+                self.say(recovery_words(episodes), Level.WARNING, topic=DATASET + "recovered")
         for job in held_partial_takes(q):
             seconds = job.frames / max(1, config.fps)
             self.say(
@@ -188,6 +199,7 @@ class Controller(QObject):
                 "or drop it? Takes recorded meanwhile are saved once you decide.",
                 Level.WARNING,
                 [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
+                topic=f"{DATASET}partial{job.id}",
             )
         r.start()
         self._refresh_all()
@@ -244,9 +256,9 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
-    def say(self, text: str, level: Level = Level.ERROR, actions=None) -> None:
+    def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions)
+        self.window.messages.show_message(text, level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
@@ -267,6 +279,7 @@ class Controller(QObject):
             f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
+            topic=f"{SAVE}{job.id}",
         )
 
     def _on_finished(self) -> None:
@@ -277,12 +290,15 @@ class Controller(QObject):
     def _on_frame(self) -> None:
         self._frame += 1
         session, devices = self.session, self.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self._refresh_session_bar()
         if self._frame % SLOW_EVERY == 0:
             self._refresh_slow()
@@ -349,59 +365,35 @@ class Controller(QObject):
             w.status.show_loop(0.0, self.config.fps, False)
             w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
         self._refresh_summary()
+        self._clear_ended_banners()
         if self.quit_dialog is not None and s is not None:
             self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
+
+    def _clear_ended_banners(self) -> None:
+        """Banners whose condition has ended go away (the arm is back, the camera sends frames again, …)."""
+        s, devices = self.session, self.devices
+        cameras = devices.cameras if devices is not None else []
+        loop = s.recorder.loop if s is not None else None
+        facts = Facts(
+            arms_ok=loop is not None and loop.running and loop.error is None,
+            stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
+            cameras=frozenset(c.name for c in cameras),
+            disk_low=self._disk_low,
+            failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
+        )
+        messages = self.window.messages
+        for topic in ended_topics(messages.topics(), facts):
+            messages.clear(topic)
 
     def _refresh_summary(self) -> None:
         s = self.session
         panel = self.window.queue_panel
         if s is None:
-            panel.show_summary("No dataset open.", None)
+            panel.show_summary(SummaryView("No dataset open", Tone.QUIET))
             return
-        q, cfg = s.queue, s.config
-        pending, failed = q.pending_count, q.failed_count
-        done = sum(1 for j in q.jobs if j.status is JobStatus.DONE)
-        parts = []
-        if pending:
-            parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
-            drain = q.drain_estimate_s()
-            if q.backlog == 0:
-                pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
-            elif drain is None:
-                parts.append("estimating time to drain")
-            else:
-                parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")
-        else:
-            parts.append("All takes saved" if done else "Nothing to save yet")
-        if done:
-            parts.append(f"{done} saved")
-        keeping_up: bool | None = None
-        cams = max(1, len(s.writer.spec.cameras))
-        duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
-        need = cfg.fps * cams * duty
-        lag = q.encoder_lag_s(cfg.fps)
-        if lag is not None and lag < 2:
-            keeping_up = True
-            parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
-        elif lag is not None and q.encode_fps <= 0:
-            keeping_up = lag < 5
-            parts.append(f"encoding is {lag:.0f} s behind the take in progress")
-        elif q.encode_fps > 0:
-            rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
-            if q.encode_fps >= 1.1 * need:
-                keeping_up = True
-                parts.append(f"saving keeps up with recording ({rate})")
-            elif q.encode_fps >= 0.9 * need:
-                keeping_up = True
-                parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
-            else:
-                keeping_up = False
-                parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
-                             "reset time or use --vcodec h264")
-        if failed:
-            parts.append(f"{failed} failed: select it, then Retry or Discard")
-            keeping_up = False
-        panel.show_summary("  ·  ".join(parts), keeping_up)
+        cfg = s.config
+        facts = queue_facts(s.queue, len(s.writer.spec.cameras), cfg.episode_time_s, cfg.reset_time_s)
+        panel.show_summary(summary_view(facts))
 
     def _refresh_disk(self) -> None:
         root = self.config.root
@@ -412,10 +404,13 @@ class Controller(QObject):
             self.window.status.show_disk(None, str(root))
             return
         self.window.status.show_disk(free, str(where))
-        if free < LOW_DISK_BYTES and not self._low_disk_warned:
+        self._disk_low = free < LOW_DISK_BYTES
+        if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                     "before the next take, or saves will fail.", Level.WARNING)
+                     "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
+        elif not self._disk_low:
+            self._low_disk_warned = False
 
     # -- quitting --
     def _may_close(self) -> bool:
@@ -472,18 +467,10 @@ class Controller(QObject):
 
     # -- menus --
     def _new_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
-        if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=False))
+        dataset_actions.new_dataset(self)
 
     def _open_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
-        if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=True))
+        dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
         if self.session is not None and self.session.recorder.loop.running:
@@ -516,9 +503,4 @@ class Controller(QObject):
         box.open()
 
     def _show_about(self) -> None:
-        QMessageBox.about(
-            self.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )
+        QMessageBox.about(self.window, "About Station", about_html())

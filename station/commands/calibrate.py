@@ -27,7 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--role", required=True, choices=ROLES, help="follower or leader")
     p.add_argument("--id", required=True, dest="arm_id", metavar="NAME", help="calibration id, e.g. follower")
     p.add_argument("--calibration-dir", type=Path, help="LeRobot calibration directory")
-    p.set_defaults(run=run)
     return p
 
 

@@ -54,7 +54,12 @@ def _thread_count(encoder: str) -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _check_frame(i: int, frame: np.ndarray, width: int, height: int) -> None:
+def _check_frame(i: int, frame: np.ndarray, width: int, height: int, pix_fmt: str = "rgb24") -> None:
+    if pix_fmt == "yuv420p":
+        if frame.dtype != np.uint8 or frame.shape != (height * 3 // 2, width):
+            raise DatasetError(f"camera frame {i} is {frame.dtype} {frame.shape}, not a {width}x{height} yuv420p "
+                               "image: cannot encode it")
+        return
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise DatasetError(f"camera frame {i} is {frame.dtype} {frame.shape}, not an RGB uint8 image: cannot encode it")
     if frame.shape[0] != height or frame.shape[1] != width:
@@ -72,8 +77,12 @@ def encode_video(
     height: int,
     settings: VideoSettings,
     on_frame: Callable[[int], None] | None = None,
+    pix_fmt: str = "rgb24",
 ) -> int:
-    """Encode RGB uint8 (H, W, 3) frames to `path`, one encoded frame per input frame, pts i on 1/fps.
+    """Encode frames to `path`, one encoded frame per input frame, pts i on 1/fps.
+
+    Frames are RGB uint8 (H, W, 3) (pix_fmt "rgb24", converted by the encoder) or yuv420p planes
+    (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are.
 
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.
@@ -101,8 +110,8 @@ def encode_video(
             if threads:
                 stream.codec_context.thread_count = threads
             for frame in frames:
-                _check_frame(count, frame, width, height)
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                _check_frame(count, frame, width, height, pix_fmt)
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
                 vf.pts = count
                 vf.time_base = codec_tb
                 container.mux(stream.encode(vf))

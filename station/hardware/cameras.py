@@ -5,7 +5,8 @@ when the device offers it), or a video file (looped). lavfi and files produce fr
 for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are RGB uint8
 (H, W, 3), converted and scaled in one swscale pass only when needed, and read-only.
 
-A camera that delivers nothing for 0.5 s is `stalled`; one whose thread ended keeps the reason in `.error`.
+A camera that delivers nothing for STALL_AFTER_S (station.thresholds) is `stalled`; one whose thread ended
+keeps the reason in `.error`.
 `list_v4l2_devices()` asks the V4L2 driver itself (ioctl) for the formats, sizes and rates each device offers.
 """
 
@@ -34,10 +35,10 @@ from station.dataset.video import encodable_size_problem
 from station.errors import ConfigError, HardwareError
 from station.hardware.interfaces import Frame
 from station.priority import raise_current_thread
+from station.thresholds import STALL_AFTER_S
 
 log = logging.getLogger(__name__)
 
-STALL_AFTER_S = 0.5
 SourceKind = Literal["testsrc", "v4l2", "file"]
 _V4L2_PATH = re.compile(r"^/dev/video\d+$")
 

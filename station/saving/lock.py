@@ -11,6 +11,7 @@ import fcntl
 import os
 from pathlib import Path
 
+from station.dataset.pack import stage_path
 from station.errors import DatasetError
 
 
@@ -28,6 +29,8 @@ class DatasetLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            if stage_path(self.root).exists():
+                raise DatasetError(f"{self.root} is being packed (station pack): wait until it has finished") from None
             raise DatasetError(f"{self.root} is in use by another station: close it first") from None
         except OSError as e:
             os.close(fd)
