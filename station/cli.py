@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from station import stopping
 from station.commands.options import add_session_options
 from station.errors import StationError
 
@@ -61,8 +62,20 @@ WINDOW_ENTRIES: dict[str, dict[str, Callable[..., Any]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    stopping.defer()  # Ctrl-C, SIGTERM, SIGHUP while starting: remembered (see station/stopping.py)
+    try:
+        return _main(argv)
+    finally:
+        stopping.restore()
+
+
+def _main(argv: list[str] | None) -> int:
     parser, modules = build_parser()
     args = parser.parse_args(argv)
+    module = modules.get(args.command) if args.command is not None else None
+    # The window and commands that record handle stop signals like Ctrl-C; the others get the usual ones back.
+    if module is not None and not getattr(module, "HANDLES_STOP_SIGNALS", False) and stopping.restore():
+        return 130
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -73,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:
             return run_window(args)
-        return int(modules[args.command].run(args, **WINDOW_ENTRIES.get(args.command, {})))
+        assert module is not None
+        return int(module.run(args, **WINDOW_ENTRIES.get(args.command, {})))
     except StationError as e:
         print(f"station: {e}", file=sys.stderr, flush=True)
         return 2

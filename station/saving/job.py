@@ -186,7 +186,7 @@ def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter |
 
 @contextmanager
 def disk_errors_in_plain_words(where: Path) -> Iterator[None]:
-    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept for Retry."""
+    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept to save it again."""
     try:
         yield
     except OSError as exc:
@@ -194,5 +194,5 @@ def disk_errors_in_plain_words(where: Path) -> Iterator[None]:
             raise
         free = shutil.disk_usage(where).free / 1e6 if where.exists() else 0.0
         raise DiskFullError(
-            f"the disk holding {where} is full ({free:.0f} MB free): free some space, then press Retry"
+            f"the disk holding {where} is full ({free:.0f} MB free): free some space, then save it again"
         ) from exc

@@ -222,7 +222,7 @@ class SpoolWriter:
                 row["t"], row["action"], row["state"] = t, action, state
                 _write_all(self._rows, memoryview(row.tobytes()))
                 for name, f in self._cams.items():
-                    _write_all(f, spooled[name].data)
+                    _write_all(f, np.ascontiguousarray(spooled[name]).data)
                 checkpoint("spool-write")
                 with self._written_changed:
                     self.written += 1
@@ -234,7 +234,7 @@ class SpoolWriter:
                     last_sync = time.monotonic()
         except BaseException as e:  # the take ends at its last whole frame, and says so: never a silent cut
             self.error = e
-            log.error("spool %s: writing failed after %d frames: %s", self.directory.name, self.written, e)
+            log.info("spool %s: writing failed after %d frames", self.directory.name, self.written, exc_info=e)
             self._cut_to_written()
             if self.on_error is not None:
                 try:
