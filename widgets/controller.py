@@ -25,9 +25,10 @@ from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
 from station.thresholds import LOW_DISK_BYTES
-from widgets import dataset_actions
+from widgets import dataset_actions, device_actions
 from widgets.about import about_html
 from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.device_choices import device_advice
 from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
@@ -99,6 +100,8 @@ class Controller(QObject):
         w.open_dataset_action.triggered.connect(self._open_dataset)
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
+        w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
+        w.cameras_action.triggered.connect(lambda: device_actions.choose_cameras(self))
         w.reset_layout_action.triggered.connect(w.reset_layout)
         w.keys_help_action.triggered.connect(self._show_keys)
         w.about_action.triggered.connect(self._show_about)
@@ -124,7 +127,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, start with --follower-port and --leader-port.",
+                "To record with real arms, use Devices > Connect arms….",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -140,15 +143,15 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
+            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
             return False
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
+            self.say(device_advice(str(e)), topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
+                     "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
         return True
@@ -473,29 +476,10 @@ class Controller(QObject):
         dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
-        if self.session is not None and self.session.recorder.loop.running:
-            self.say("The arms are connected.", Level.INFO)
-            return
-        if self.session is not None and not self._can_switch():
-            self.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
-            return
-        self._close_session()
-        if self.devices is not None:
-            self.devices.close()
-            self.devices = None
-        if self._open_devices():
-            self._open_session(replace(self.config, resume=self.config.root.exists()))
+        device_actions.choose_arms(self)
 
     def _calibrate(self) -> None:
-        from widgets.calibration_dialog import CalibrationDialog
-
-        if self.session is not None and self.session.recorder.loop.running and not self.config.demo:
-            self.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
-                     Level.WARNING)
-            return
-        arms = self.config.arms
-        self._cal_dialog = CalibrationDialog(self.window, arms)
-        self._cal_dialog.open()
+        device_actions.calibrate(self)
 
     def _show_keys(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,

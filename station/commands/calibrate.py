@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from station.config import default_calibration_dir
-from station.hardware.calibration import ROLES, CalibrationError, CalibrationProcedure, SweepStatus
+from station.hardware.calibration import ROLES, CalibrationError, CalibrationProcedure, SweepStatus, check_arm_id
 
 POLL_S = 0.05
 
@@ -48,6 +48,7 @@ def _table(status: SweepStatus) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_arm_id(args.arm_id)  # before the port is opened or anything is written
     calibration_dir = args.calibration_dir or default_calibration_dir()
     proc = CalibrationProcedure(args.port, args.role, args.arm_id, calibration_dir)
     live = sys.stdout.isatty()

@@ -54,7 +54,7 @@ from station.dataset.reader import DatasetReader, load_info, read_parquet
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.errors import DatasetError
 
-LOCK_PATH = ".station/lock"  # station/saving/lock.py's DatasetLock takes this file
+LOCK_PATH = ".station/lock"  # the lock file of older stations (DatasetLock now locks the dataset folder itself)
 PACKED_RECORD = ".station/packed.json"  # which files the last pack wrote (the sealed ones are reused next time)
 _STATION_DIR = ".station"
 _NOT_COPIED = {"lock", "spool", "journal.json", "packed.json"}  # per-tree .station entries a pack never carries
@@ -353,7 +353,7 @@ def pack_dataset(
     fsutil.make_dirs(stage / _STATION_DIR)
     # The packed tree's own lock, taken now: once swapped in, a recorder must not find it free while the
     # old tree is still being deleted.
-    stage_lock = _hold_lock(stage / LOCK_PATH)
+    stage_lock = _hold_lock(stage)
     try:
         _build(root, stage, info, reader, rows, kept, reuse, data_limit, video_limit, chunks_size, vkeys,
                result, progress, fault)
@@ -378,8 +378,8 @@ def pack_dataset(
 
 
 def _hold_lock(path: Path) -> int:
-    """flock the dataset lock file at `path` (the same file DatasetLock takes); returns the fd to close."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """flock the dataset folder at `path` (as DatasetLock does); returns the fd to close."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -563,7 +563,7 @@ def _link_sealed(
             seen.append(loc)
             dst = _stream_file(stage, name, *loc)
             fsutil.make_dirs(dst.parent)
-            os.link(_stream_file(root, name, *loc), dst)
+            _link_or_copy(str(_stream_file(root, name, *loc)), str(dst))
             record.append(list(loc))
     if not seen:
         return 0

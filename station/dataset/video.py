@@ -25,6 +25,20 @@ from station.errors import DatasetError
 TIME_BASE_MULTIPLIER = 512
 
 
+MIN_SIDE = 4  # SVT-AV1 refuses 2 px; x264 takes anything even
+MAX_SIDE = 8192
+
+
+def encodable_size_problem(width: int, height: int) -> str | None:
+    """Why a camera of this size cannot be encoded to yuv420p by every codec we offer, or None."""
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        return f"is {width}x{height}: width and height must be between {MIN_SIDE} and {MAX_SIDE} pixels"
+    if width % 2 or height % 2:
+        even = f"{width + width % 2}x{height + height % 2}"
+        return f"is {width}x{height}: videos need an even width and height (e.g. {even})"
+    return None
+
+
 def _encoder_options(settings: VideoSettings) -> dict[str, str]:
     return {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
 

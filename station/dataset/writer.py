@@ -9,7 +9,9 @@ not recomputed; only the new episode's files are written).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +54,28 @@ from station.dataset.reader import load_info, load_stats, load_tasks, read_last_
 from station.dataset.repo_id import repo_id_problem
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
-from station.dataset.video import video_stream_info
+from station.dataset.video import encodable_size_problem, video_stream_info
 from station.errors import DatasetError, DatasetExistsError
+
+# meta/ of a dataset being created, before its one rename into place (a hidden temp name: see fsutil)
+_STAGING_META = ".meta.tmp"
+
+
+def creation_leftovers(root: Path) -> list[Path]:
+    """What a creation interrupted by a kill or a full disk may have left in `root`: the staging folder,
+    and a meta/ holding nothing but temp files (left by stations that created meta/ before info.json)."""
+    root = Path(root)
+    found = [root / _STAGING_META] if (root / _STAGING_META).exists() else []
+    meta = root / "meta"
+    if meta.is_dir() and not meta.is_symlink() and all(fsutil.is_temp_name(p.name) for p in meta.iterdir()):
+        found.append(meta)
+    return found
+
+
+def is_empty_but_for_leftovers(root: Path) -> bool:
+    """True when `root` holds nothing but what an interrupted creation left: a new dataset may go there."""
+    leftovers = set(creation_leftovers(root))
+    return all(p in leftovers for p in Path(root).iterdir())
 
 
 @dataclass
@@ -99,22 +121,42 @@ class DatasetWriter:
     def create(
         cls, root: Path, repo_id: str, spec: DatasetSpec, fault: Callable[[str], None] | None = None
     ) -> DatasetWriter:
-        """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
+        """Start a new, empty dataset at `root` (meta/info.json with 0 episodes), atomically.
+
+        meta/ is built under a hidden temp name inside `root` and renamed into place in one step, so a kill
+        or a full disk leaves either no dataset or a whole one: never a `meta/` without info.json. What an
+        interrupted creation left (see `creation_leftovers`) does not count as content and is cleared here.
+        """
         root = Path(root)
         problem = repo_id_problem(repo_id)
         if problem:
             raise DatasetError(problem)
         if spec.fps <= 0:
             raise DatasetError(f"fps must be positive, not {spec.fps}")
+        for cam in spec.cameras:
+            problem = encodable_size_problem(cam.width, cam.height)
+            if problem:
+                raise DatasetError(f"camera {cam.name} {problem}")
         if (root / INFO_PATH).exists():
             raise DatasetExistsError(f"{root} already holds a dataset: use --resume to add episodes to it", root)
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        if root.exists() and (not root.is_dir() or not is_empty_but_for_leftovers(root)):
             raise DatasetError(f"{root} exists and is not empty: choose a new folder for the dataset")
         info = build_info(spec)
+        made_root = not root.exists()
+        staging = root / _STAGING_META
         try:
-            fsutil.make_dirs(root / "meta")
-            fsutil.write_json_atomic(root / INFO_PATH, info)
+            fsutil.make_dirs(root)
+            for leftover in creation_leftovers(root):
+                shutil.rmtree(leftover)
+            staging.mkdir()
+            fsutil.write_json_atomic(staging / "info.json", info)
+            (fault or _no_fault)("create-before-publish")
+            fsutil.replace_durably(staging, root / "meta")
         except OSError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            if made_root:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
             raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
         return cls(root, spec, repo_id, fault)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from station.config import SessionConfig
 from station.dataset.reader import load_info
 from station.dataset.spec import DatasetSpec, VideoSettings
-from station.dataset.writer import DatasetWriter, compatibility_problem
+from station.dataset.writer import DatasetWriter, compatibility_problem, is_empty_but_for_leftovers
 from station.errors import DatasetError, DatasetExistsError
 from station.saving.faults import writer_fault
 from station.saving.lock import DatasetLock
@@ -44,7 +44,7 @@ def check_root(config: SessionConfig) -> None:
     root = config.root
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root} is a file, not a dataset directory")
-    if root.is_dir() and any(root.iterdir()):
+    if root.is_dir() and not is_empty_but_for_leftovers(root):
         if not _is_dataset(root):
             raise DatasetError(f"{root} exists and is not a LeRobot dataset: choose another --root")
         if not config.resume:
