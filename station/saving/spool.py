@@ -52,6 +52,7 @@ class TakeInfo:
     joint_names: list[str]
     cameras: list[dict]  # {"name", "width", "height"}
     created: float  # time.time() when the take started
+    episode_time_s: float = 0.0  # the planned length of the take (0: not known), for the quality flags
     version: int = SPOOL_VERSION
 
     @property

@@ -200,6 +200,7 @@ class Recorder(QObject):
             joint_names=list(spec.joint_names),
             cameras=[{"name": c.name, "width": c.width, "height": c.height} for c in spec.cameras],
             created=time.time(),
+            episode_time_s=self.episode_time_s,
         )
 
     def _new_take(self) -> TakeRecorder:
