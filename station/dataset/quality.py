@@ -164,3 +164,44 @@ def take_flags(
                                               f"{row + 1} (limit {t.jump_speed:g}/s)"))
                 break
     return flags
+
+
+def episode_flags(root: Path, thresholds: QualityThresholds | None = None) -> dict[int, list[Flag]]:
+    """episode_index -> its quality flags, for `station check`: the flags stored at save time, plus those the
+    joint data and stored counts show under the current thresholds (so a dataset recorded elsewhere is checked
+    too). Only flags are returned for episodes that have any."""
+    from station.dataset.episode_facts import read_episode_facts
+    from station.dataset.reader import DatasetReader
+
+    t = thresholds or QualityThresholds.load(root)
+    reader = DatasetReader(root)
+    facts = read_episode_facts(root)
+    names = list(reader.spec().joint_names)
+    out: dict[int, list[Flag]] = {}
+    for row in reader.episodes():
+        e = int(row["episode_index"])
+        f = facts.get(e)
+        data = reader.episode_data(e)
+        found = take_flags(
+            data.get("action", np.zeros((0, 6))), data.get("observation.state", np.zeros((0, 6))), reader.fps,
+            names, f.repeated_frames if f else None, f.filled_ticks if f else 0, thresholds=t,
+        )
+        seen = {flag.name for flag in found}
+        for name in f.flags if f else []:
+            if name not in seen and name in FLAG_WORDS:
+                found.append(Flag(name, FLAG_WORDS[name][1] + " (flagged when it was saved)"))
+        if found:
+            out[e] = sorted(found, key=lambda flag: FLAG_NAMES.index(flag.name))
+    return out
+
+
+def dataset_warnings(root: Path) -> list[str]:
+    """One plain line per quality flag of every episode, excluded episodes said so."""
+    from station.dataset.episode_facts import read_episode_facts
+
+    excluded = {e for e, f in read_episode_facts(root).items() if f.excluded}
+    lines: list[str] = []
+    for e, flags in sorted(episode_flags(root).items()):
+        tag = " (excluded)" if e in excluded else ""
+        lines.extend(f"warning: episode {e}{tag}: {flag.badge}: {flag.detail}" for flag in flags)
+    return lines
