@@ -88,8 +88,7 @@ def run_session(
     from station.session.state import Event
 
     config = SessionConfig(root=root, episodes=episodes, episode_time_s=episode_s, reset_time_s=reset_s, fps=fps,
-                           cameras=cameras, vcodec=vcodec, demo=True)
-    config.validate()
+                           cameras=tuple(cameras), vcodec=vcodec, demo=True)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     devices = open_devices(config)
     writer, lock = open_dataset(config, devices)

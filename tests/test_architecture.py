@@ -34,7 +34,7 @@ def test_every_core_module_imports_without_widgets():
 def test_the_layer_contract_sees_imports_inside_functions():
     import ast
 
-    from tests.import_contracts import imported_names
+    from import_contracts import imported_names
 
     code = "def show():\n    from PySide6 import QtGui\n    from PySide6.QtWidgets import (\n        QLabel,\n    )\n"
     names = [name for _line, name in imported_names(ast.parse(code))]

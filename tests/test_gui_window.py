@@ -19,7 +19,7 @@ from station.saving.recovery import find_spools
 from station.session.devices import Devices
 from station.session.state import TRANSITIONS, Event, Phase
 from widgets.app import build_window
-from widgets.save_queue_model import REASON, STATUS
+from widgets.save_queue_model import STAGE
 
 EVENT_ACTIONS = {"record": Event.RECORD, "next": Event.NEXT, "rerecord": Event.RERECORD,
                  "reset": Event.RESET, "stop": Event.STOP}
@@ -148,7 +148,7 @@ def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_sho
     assert reader.total_episodes == 1
     assert reader.tasks == ["put the red cube in the box"]
     model = window.queue_model
-    assert model.rowCount() == 1 and model.index(0, STATUS).data() == "done"
+    assert model.rowCount() == 1 and model.index(0, STAGE).data() == "saved as episode 0"
     assert "Last take:" in window.session_bar.cadence_label.text()
     qtbot.waitUntil(lambda: "All takes saved" in window.queue_panel.summary.text(), timeout=3000)
 
@@ -201,8 +201,7 @@ def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot, monke
         window.keys["next"].trigger()
     qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED and not recorder.finished_takes, timeout=5000)
     model = window.queue_model
-    assert model.index(0, STATUS).data() == "failed"
-    assert "disk holding the dataset is full" in model.index(0, REASON).data()
+    assert model.index(0, STAGE).data().startswith("failed: the disk holding the dataset is full")
     assert any("could not be saved" in t and "disk holding" in t for t in window.messages.texts())
     panel = window.queue_panel
     assert panel.selected_row() == 0 and panel.retry_button.isEnabled() and panel.discard_button.isEnabled()
@@ -244,7 +243,7 @@ def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbo
         dialog = controller.quit_dialog
         assert dialog is not None and dialog.isVisible()
         assert recorder.phase is Phase.STOPPED
-        assert "Waiting for 1 take" in dialog.label.text()
+        assert "Waiting for 1 of 1 take" in dialog.label.text()
         assert not enabled_events(window)
     finally:
         gate.open.set()
@@ -455,6 +454,10 @@ def test_discarding_a_failed_take_asks_then_drops_it(station, qtbot, monkeypatch
     assert asked and "cannot be undone" in asked[0]
     assert queue.jobs[0].status is JobStatus.CANCELLED
     assert window.queue_model.index(0, 0).data() == "—"
+    panel = window.queue_panel
+    assert panel.visible_rows() == 0 and panel.thrown_away_button.text() == "▸ 1 thrown away"
+    panel.thrown_away_button.click()
+    assert panel.visible_rows() == 1 and panel.kept.index(0, STAGE).data().startswith("thrown away")
     qtbot.waitUntil(lambda: not queue.jobs[0].spool_dir.exists(), timeout=5000)
 
 

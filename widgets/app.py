@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from importlib import resources
 
 from PySide6.QtCore import QSettings, QTimer
@@ -20,7 +21,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from station.commands.options import config_from_args
-from station.config import SessionConfig
+from station.config import SessionConfig, default_of
 from station.session.state import Event
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,9 @@ def apply_icons(window) -> None:
 
 def remembered_task(config: SessionConfig, settings: QSettings) -> SessionConfig:
     """The last task typed in the window, unless --task gave one."""
-    default = SessionConfig.__dataclass_fields__["task"].default
     last = settings.value("session/task")
-    if config.task == default and isinstance(last, str) and last.strip():
-        config.task = last
+    if config.task == default_of(SessionConfig, "task") and isinstance(last, str) and last.strip():
+        return replace(config, task=last)
     return config
 
 

@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.errors import StationError
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.dataset.repo_id import folder_repo_id, repo_id_problem
+from station.errors import CalibrationNeeded, DatasetExistsError, StationError
+from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.devices import Devices
 from station.session.recorder import FinishedTake
@@ -27,6 +28,7 @@ from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.quit_dialog import QuitDialog
+from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
 
 log = logging.getLogger(__name__)
@@ -134,11 +136,11 @@ class Controller(QObject):
     def _open_devices(self) -> bool:
         try:
             self.devices = open_station_devices(self.config)
+        except CalibrationNeeded as e:
+            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
+            return False
         except StationError as e:
-            if "calibrat" in str(e):
-                self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
-            else:
-                self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
             return False
         except Exception as e:
             log.exception("opening devices failed")
@@ -151,14 +153,15 @@ class Controller(QObject):
         assert self.devices is not None
         try:
             session = open_session(config, self.devices, self.queue_factory)
+        except DatasetExistsError as e:
+            actions = [("Choose another folder…", self._new_dataset)]
+            if not config.resume:
+                actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions)
+            self._refresh_all()
+            return False
         except StationError as e:
-            text = str(e)
-            actions = []
-            if "--resume" in text and not config.resume:
-                actions.append(("Append to it", lambda: self._switch(replace(config, resume=True))))
-            actions.append(("Choose another folder…", self._new_dataset))
-            self.say(text.replace("add --resume to append to it, or choose another --root",
-                                  "append to it, or choose another folder"), actions=actions)
+            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)])
             self._refresh_all()
             return False
         self.config = config
@@ -356,52 +359,11 @@ class Controller(QObject):
         s = self.session
         panel = self.window.queue_panel
         if s is None:
-            panel.show_summary("No dataset open.", None)
+            panel.show_summary(SummaryView("No dataset open", Tone.QUIET))
             return
-        q, cfg = s.queue, s.config
-        pending, failed = q.pending_count, q.failed_count
-        done = sum(1 for j in q.jobs if j.status is JobStatus.DONE)
-        parts = []
-        if pending:
-            parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
-            drain = q.drain_estimate_s()
-            if q.backlog == 0:
-                pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
-            elif drain is None:
-                parts.append("estimating time to drain")
-            else:
-                parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")
-        else:
-            parts.append("All takes saved" if done else "Nothing to save yet")
-        if done:
-            parts.append(f"{done} saved")
-        keeping_up: bool | None = None
-        cams = max(1, len(s.writer.spec.cameras))
-        duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
-        need = cfg.fps * cams * duty
-        lag = q.encoder_lag_s(cfg.fps)
-        if lag is not None and lag < 2:
-            keeping_up = True
-            parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
-        elif lag is not None and q.encode_fps <= 0:
-            keeping_up = lag < 5
-            parts.append(f"encoding is {lag:.0f} s behind the take in progress")
-        elif q.encode_fps > 0:
-            rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
-            if q.encode_fps >= 1.1 * need:
-                keeping_up = True
-                parts.append(f"saving keeps up with recording ({rate})")
-            elif q.encode_fps >= 0.9 * need:
-                keeping_up = True
-                parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
-            else:
-                keeping_up = False
-                parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
-                             "reset time or use --vcodec h264")
-        if failed:
-            parts.append(f"{failed} failed: select it, then Retry or Discard")
-            keeping_up = False
-        panel.show_summary("  ·  ".join(parts), keeping_up)
+        cfg = s.config
+        facts = queue_facts(s.queue, len(s.writer.spec.cameras), cfg.episode_time_s, cfg.reset_time_s)
+        panel.show_summary(summary_view(facts))
 
     def _refresh_disk(self) -> None:
         root = self.config.root
@@ -475,15 +437,23 @@ class Controller(QObject):
         start = str(self.config.root.parent)
         path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
         if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=False))
+            self._switch_to_folder(Path(path), resume=False)
 
     def _open_dataset(self) -> None:
         start = str(self.config.root.parent)
         path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
         if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=True))
+            self._switch_to_folder(Path(path), resume=True)
+
+    def _switch_to_folder(self, root: Path, resume: bool) -> None:
+        """File > New/Open: the folder's name becomes the dataset's name, by the one repo-id rule."""
+        repo_id = folder_repo_id(root.name)
+        problem = repo_id_problem(repo_id)
+        if problem:
+            self.say(f"The folder's name cannot name a dataset: {problem}. Choose or rename the folder.",
+                     actions=[("Choose another folder…", self._new_dataset)])
+            return
+        self._switch(replace(self.config, root=root, repo_id=repo_id, resume=resume))
 
     def _connect_arms(self) -> None:
         if self.session is not None and self.session.recorder.loop.running:

@@ -39,7 +39,7 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     config = SessionConfig(
         root=root / "gui-bench-dataset", repo_id="local/gui_bench", episodes=1000,
         episode_time_s=episode_time_s, reset_time_s=0.0, fps=30, vcodec=vcodec, demo=True,
-        cameras=[CameraSource("front", "testsrc", 640, 480), CameraSource("wrist", "testsrc", 640, 480)],
+        cameras=(CameraSource("front", "testsrc", 640, 480), CameraSource("wrist", "testsrc", 640, 480)),
     )
     settings = QSettings(str(root / "gui-bench-settings.ini"), QSettings.Format.IniFormat)
     window, controller = build_window(config, settings)

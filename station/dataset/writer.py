@@ -10,7 +10,6 @@ not recomputed; only the new episode's files are written).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +38,11 @@ from station.dataset.features import (
 )
 from station.dataset.fsutil import JOURNAL_PATH
 from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
+from station.dataset.repo_id import repo_id_problem
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.dataset.video import video_stream_info
-from station.errors import DatasetError
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+from station.errors import DatasetError, DatasetExistsError
 
 
 @dataclass
@@ -83,12 +81,13 @@ class DatasetWriter:
     def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
         """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
         root = Path(root)
-        if not _REPO_ID.match(repo_id):
-            raise DatasetError(f"dataset name {repo_id!r} is not of the form user/name")
+        problem = repo_id_problem(repo_id)
+        if problem:
+            raise DatasetError(problem)
         if spec.fps <= 0:
             raise DatasetError(f"fps must be positive, not {spec.fps}")
         if (root / INFO_PATH).exists():
-            raise DatasetError(f"{root} already holds a dataset: use --resume to add episodes to it")
+            raise DatasetExistsError(f"{root} already holds a dataset: use --resume to add episodes to it", root)
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise DatasetError(f"{root} exists and is not empty: choose a new folder for the dataset")
         info = build_info(spec)

@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from station.errors import HardwareError
+from station.errors import CalibrationError, CalibrationNeeded, HardwareError
 from station.hardware.control_table import MAX_POSITION
 from station.hardware.feetech import FeetechBus
 from station.joints import JOINTS, MOTOR_IDS, ROBOT_TYPE
@@ -31,10 +31,6 @@ ROLES: tuple[Role, ...] = ("follower", "leader")
 GRIPPER = "gripper"
 FULL_TURN_JOINTS = ("wrist_roll",)  # recorded as 0..4095 without a sweep, as LeRobot does
 HALF_TURN = MAX_POSITION // 2  # 2047: the raw position of a joint posed mid-range after homing
-
-
-class CalibrationError(HardwareError):
-    """A calibration file that is missing or unreadable, or a procedure that cannot finish."""
 
 
 @dataclass(frozen=True)
@@ -94,19 +90,22 @@ def save_calibration(path: Path, calibration: Calibration) -> None:
 
 
 def load_calibration(path: Path, role: Role, arm_id: str, port: str | None = None) -> Calibration:
-    """Read and check a LeRobot calibration file; CalibrationError (one line) if it is missing or corrupt."""
+    """Read and check a LeRobot calibration file; CalibrationNeeded (one line) if it is missing or corrupt."""
     path = Path(path)
     redo = calibrate_command(role, arm_id, port)
     if not path.is_file():
-        raise CalibrationError(f"no calibration for the {role} {arm_id!r} at {path}: create it with `{redo}`")
+        raise CalibrationNeeded(f"no calibration for the {role} {arm_id!r} at {path}: create it with `{redo}`",
+                                role, arm_id, path)
     try:
         content = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`") from None
+        raise CalibrationNeeded(f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`",
+                                role, arm_id, path) from None
     try:
         return _parse(content)
     except ValueError as exc:
-        raise CalibrationError(f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`") from None
+        raise CalibrationNeeded(f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`",
+                                role, arm_id, path) from None
 
 
 def _parse(content: object) -> Calibration:

@@ -54,6 +54,7 @@ class SaveJob:
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
     episode: int | None = None  # the dataset's episode index, once committed
+    submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
     prepared_at: float | None = None
     finished_at: float | None = None

@@ -4,9 +4,15 @@ A spool is a directory under `<dataset root>/.station/spool/` holding
   take.json      what the take is: task, fps, robot type, joints, cameras and their sizes (written first)
   rows.bin       one record per tick: monotonic time, leader action (6 float32), follower state (6 float32)
   <camera>.rgb   one raw RGB frame per tick, back to back (a repeated frame is written again)
+  reserve        a little disk space set aside at the start, freed just before done.json is written, so a
+                 take cut short by a full disk can still be sealed
   done.json      written last, after everything above is fsynced: frame count and the cadence report
 A spool with done.json is a complete take that a save job or crash recovery can turn into an episode
 without the live session; one without it is a take cut short by a crash.
+
+A write that fails (a full disk, a short write, an I/O error) ends the take at its last whole frame: the
+files are cut back to it, `on_error` is called at once (the session stops recording), and done.json then
+states only the frames that are on disk, so "recorded" never claims more than the disk holds.
 
 The control loop only queues references to (immutable) frames; a writer thread does the I/O and fsyncs
 about once a second, so a crash loses at most the last second of the take in progress.
@@ -14,7 +20,10 @@ about once a second, so a crash loses at most the last second of the take in pro
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import logging
 import os
 import queue
 import shutil
@@ -30,12 +39,15 @@ from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.saving.faults import checkpoint
 
+log = logging.getLogger(__name__)
 ROW_DTYPE = np.dtype([("t", "<f8"), ("action", "<f4", (6,)), ("state", "<f4", (6,))])
 SPOOL_VERSION = 1
 SYNC_INTERVAL_S = 1.0
 # Frames waiting for the writer thread, in seconds of recording: beyond this the control loop waits
 # (a late tick is reported) rather than dropping a frame or growing memory without bound.
 QUEUE_SECONDS = 1.0
+RESERVE_NAME = "reserve"
+RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the disk fills up during the take
 
 
 def spool_root(dataset_root: Path) -> Path:
@@ -90,10 +102,13 @@ class CadenceReport:
 class SpoolWriter:
     """Appends rows and frames of one take to its spool directory from a writer thread."""
 
-    def __init__(self, directory: Path, info: TakeInfo):
+    def __init__(
+        self, directory: Path, info: TakeInfo, on_error: Callable[[SpoolWriter, BaseException], None] | None = None
+    ) -> None:
         self.directory = directory
         self.info = info
-        self.frames = 0
+        self.frames = 0  # rows handed to append() (what the control loop recorded)
+        self.on_error = on_error  # called once, from the writer thread, when a write fails
         # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
         # durable by the writer thread before the first row. A spool without it is dropped by recovery.
         directory.mkdir(parents=True, exist_ok=False)
@@ -109,14 +124,17 @@ class SpoolWriter:
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
         self.written = 0  # rows whose frames are all in the files (what a live reader may read)
+        self.last_written_t = 0.0  # the time of the last of them
         self.ended = False  # finish() or abandon() is done: no more rows will come
         self._written_changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"spool-{directory.name}", daemon=True)
         self._thread.start()
 
     @classmethod
-    def create(cls, dataset_root: Path, info: TakeInfo) -> SpoolWriter:
-        return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info)
+    def create(
+        cls, dataset_root: Path, info: TakeInfo, on_error: Callable[[SpoolWriter, BaseException], None] | None = None
+    ) -> SpoolWriter:
+        return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info, on_error)
 
     def append(self, t: float, action: np.ndarray, state: np.ndarray, images: dict[str, np.ndarray]) -> None:
         """Called by the control loop: cheap, no I/O. Blocks only if the disk falls seconds behind."""
@@ -130,33 +148,53 @@ class SpoolWriter:
         last_sync = time.monotonic()
         try:
             write_json_atomic(self.directory / "take.json", asdict(self.info))
+            _write_reserve(self.directory / RESERVE_NAME)
             fsync_dir(self.directory.parent)
             while True:
                 item = self._queue.get()
                 if item is None:
                     break
                 t, action, state, images = item
-                row["t"], row["action"], row["state"] = t, action, state
-                self._rows.write(row.tobytes())
-                for name, f in self._cams.items():
+                for name in self._cams:
                     image = images[name]
                     if image.shape != self._sizes[name]:
                         raise ValueError(
                             f"camera {name} delivered {image.shape[1]}x{image.shape[0]}, "
                             f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
                         )
-                    f.write(np.ascontiguousarray(image).data)
+                row["t"], row["action"], row["state"] = t, action, state
+                _write_all(self._rows, memoryview(row.tobytes()))
+                for name, f in self._cams.items():
+                    _write_all(f, np.ascontiguousarray(images[name]).data)
+                checkpoint("spool-write")
                 with self._written_changed:
                     self.written += 1
+                    self.last_written_t = float(t)
                     self._written_changed.notify_all()
                 checkpoint("spool-row")
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
                     last_sync = time.monotonic()
-        except BaseException as e:  # the take is reported broken, never silently truncated
+        except BaseException as e:  # the take ends at its last whole frame, and says so: never a silent cut
             self.error = e
+            log.error("spool %s: writing failed after %d frames: %s", self.directory.name, self.written, e)
+            self._cut_to_written()
+            if self.on_error is not None:
+                try:
+                    self.on_error(self, e)
+                except Exception:
+                    log.exception("reporting the write error of spool %s failed", self.directory.name)
             while self._queue.get() is not None:  # unblock the producer until finish() arrives
                 pass
+
+    def _cut_to_written(self) -> None:
+        """Drop the part of a row that did not reach the disk whole, so every file holds `written` rows."""
+        try:
+            self._rows.truncate(self.written * ROW_DTYPE.itemsize)
+            for name, f in self._cams.items():
+                f.truncate(self.written * int(np.prod(self._sizes[name])))
+        except OSError:
+            log.exception("spool %s: cutting the files back to %d frames failed", self.directory.name, self.written)
 
     def _sync(self) -> None:
         for f in (self._rows, *self._cams.values()):
@@ -164,16 +202,27 @@ class SpoolWriter:
             os.fdatasync(f.fileno())
 
     def finish(self, cadence: CadenceReport) -> Path:
-        """Flush, fsync and mark the take complete. Runs off the control loop; may take a moment."""
+        """Flush, fsync and mark the take complete. Runs off the control loop; may take a moment.
+
+        After a write error the take ends at its last whole frame: `cadence` is corrected to the rows on
+        disk and says why the take ended early. Raises only when nothing of the take could be kept.
+        """
         try:
             self._queue.put(None)
             self._thread.join()
             if self.error is not None:
-                self._close()
-                raise self.error
+                if self.written == 0:
+                    self._close()
+                    raise self.error
+                cadence.ticks = self.written
+                cadence.last_tick = self.last_written_t
+                reason = describe_write_error(self.error)
+                cadence.interrupted = f"{cadence.interrupted}; " if cadence.interrupted else ""
+                cadence.interrupted += f"could not write to disk ({reason}): ended at its last whole frame"
             self._sync()
             self._close()
-            write_json_atomic(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
+            (self.directory / RESERVE_NAME).unlink(missing_ok=True)  # the room set aside for done.json
+            write_json_atomic(self.directory / "done.json", {"frames": self.written, "cadence": asdict(cadence)})
             checkpoint("spool-done")
             return self.directory
         finally:
@@ -219,6 +268,32 @@ class SpoolWriter:
     def _close(self) -> None:
         for f in (self._rows, *self._cams.values()):
             f.close()
+
+
+def _write_all(f: io.RawIOBase, data: memoryview) -> None:
+    """Write every byte or raise: a short write is continued, and one that cannot go on is an error."""
+    data = data.cast("B")
+    done = 0
+    while done < len(data):
+        n = f.write(data[done:])
+        if not n:
+            raise OSError(errno.ENOSPC, "No space left on device (short write)")
+        done += n
+
+
+def _write_reserve(path: Path) -> None:
+    with open(path, "wb") as f:
+        f.write(bytes(RESERVE_BYTES))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def describe_write_error(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
 
 
 class SpoolReader:

@@ -22,7 +22,7 @@ from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.saving.job import save_episode
 from station.saving.queue import SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo
+from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -52,6 +52,7 @@ class Recorder(QObject):
     _spool_done = Signal(object)  # FinishedTake, from a finisher thread
     _take_full = Signal(object)  # TakeRecorder, from the control loop
     _loop_failed = Signal(str)
+    _spool_failed = Signal(object, str)  # SpoolWriter, why: from its writer thread, the moment a write fails
 
     def __init__(
         self,
@@ -93,6 +94,7 @@ class Recorder(QObject):
         self._spool_done.connect(self._on_spool_done)
         self._take_full.connect(self._on_take_full)
         self._loop_failed.connect(self._on_loop_failed)
+        self._spool_failed.connect(self._on_spool_failed)
         queue.job_saved.connect(self.take_saved)
         queue.idle.connect(self._check_finished)
         self._stalled: set[str] = set()
@@ -204,7 +206,10 @@ class Recorder(QObject):
         )
 
     def _new_take(self) -> TakeRecorder:
-        spool = SpoolWriter.create(self.writer.root, self._take_info())
+        spool = SpoolWriter.create(
+            self.writer.root, self._take_info(),
+            on_error=lambda failed, error: self._spool_failed.emit(failed, describe_write_error(error)),
+        )
         max_rows = max(1, round(self.episode_time_s * self.fps))
         take = TakeRecorder(spool, self.fps, max_rows, on_full=lambda: self._take_full.emit(take))
         return take
@@ -317,6 +322,23 @@ class Recorder(QObject):
         except Exception:
             log.exception("disabling follower torque after an arm error failed")
         self.problem.emit(f"arm error, recording stopped and follower torque off: {message}")
+
+    def _on_spool_failed(self, spool: SpoolWriter, reason: str) -> None:
+        """The disk refused a write of the take being recorded: it ends at its last whole frame, and the
+        session stops (a next take would meet the same disk)."""
+        take = self._current
+        if take is None or spool not in (take.spool, take.next.spool if take.next is not None else None):
+            return  # a take already ended (its finish reports what it kept) or abandoned
+        if not self.machine.allowed(Event.STOP):
+            return
+        self.fire(Event.STOP)
+        if spool is take.spool:
+            self.problem.emit(
+                f"could not write the take to disk ({reason}): it was ended at its last whole frame "
+                f"({spool.written} frames) and recording stopped"
+            )
+        else:
+            self.problem.emit(f"could not write to disk ({reason}): recording stopped")
 
     def _watch_cameras(self) -> None:
         for cam in self.cameras:

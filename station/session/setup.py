@@ -14,7 +14,7 @@ from station.config import SessionConfig
 from station.dataset.reader import load_info
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem
-from station.errors import DatasetError
+from station.errors import DatasetError, DatasetExistsError
 from station.saving.lock import DatasetLock
 from station.session.devices import Devices
 
@@ -32,8 +32,8 @@ def check_root(config: SessionConfig) -> None:
         if not _is_dataset(root):
             raise DatasetError(f"{root} exists and is not a LeRobot dataset: choose another --root")
         if not config.resume:
-            raise DatasetError(
-                f"{root} already holds a dataset: add --resume to append to it, or choose another --root"
+            raise DatasetExistsError(
+                f"{root} already holds a dataset: add --resume to append to it, or choose another --root", root
             )
     elif config.resume and not _is_dataset(root):
         raise DatasetError(f"--resume: there is no dataset at {root}")
