@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from station import stopping
 from station.commands.options import add_session_options
 from station.errors import StationError
 
 # subcommand -> module in station.commands with add_parser(subparsers) and run(args) -> int
-COMMANDS = ("record", "check", "recover", "emulate", "calibrate", "cameras", "bench",
+COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench",
             "episodes", "mark", "exclude", "drop-last")
 
 
@@ -47,11 +48,11 @@ def run_window(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def measure_gui(seconds: float, root: Path) -> dict:
-    """`station bench --gui`: the window's display rate and stalls."""
+def measure_gui(seconds: float, root: Path, **load: Any) -> dict:
+    """`station bench --gui`: the window's display rate, stalls and the control loop's late ticks."""
     from widgets.gui_bench import measure_gui as measure
 
-    return measure(seconds, root)
+    return measure(seconds, root, **load)
 
 
 # What each command that can show the window is given to do so (keyword arguments of its run()).
@@ -62,19 +63,32 @@ WINDOW_ENTRIES: dict[str, dict[str, Callable[..., Any]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    stopping.defer()  # Ctrl-C, SIGTERM, SIGHUP while starting: remembered (see station/stopping.py)
+    try:
+        return _main(argv)
+    finally:
+        stopping.restore()
+
+
+def _main(argv: list[str] | None) -> int:
     parser, modules = build_parser()
     args = parser.parse_args(argv)
+    module = modules.get(args.command) if args.command is not None else None
+    # The window and commands that record handle stop signals like Ctrl-C; the others get the usual ones back.
+    if module is not None and not getattr(module, "HANDLES_STOP_SIGNALS", False) and stopping.restore():
+        return 130
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from station.saving.faults import install_writer_hooks
+    from station.priority import tune_process
 
-    install_writer_hooks()
+    logging.getLogger(__name__).debug("process: %s", ", ".join(tune_process()))  # before any thread starts
     try:
         if args.command is None:
             return run_window(args)
-        return int(modules[args.command].run(args, **WINDOW_ENTRIES.get(args.command, {})))
+        assert module is not None
+        return int(module.run(args, **WINDOW_ENTRIES.get(args.command, {})))
     except StationError as e:
         print(f"station: {e}", file=sys.stderr, flush=True)
         return 2

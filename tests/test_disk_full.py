@@ -25,7 +25,7 @@ from station.dataset.writer import DatasetWriter
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
 from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import recover_into_queue
-from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, frame_bytes, to_spool_format
 from station.session.recorder import FinishedTake, Recorder
 from station.session.state import Event, Phase
 
@@ -92,8 +92,8 @@ def test_a_write_error_ends_the_spool_at_its_last_whole_frame(tmp_path):
         assert spool.complete and spool.frames == writer.written
         assert spool.action[:, 0].tolist() == list(range(spool.frames))
         for k, frame in enumerate(spool.frames_of("front")):
-            assert (frame == k % 251).all()
-        assert (path / "front.rgb").stat().st_size == spool.frames * 64 * 48 * 3
+            assert (frame == to_spool_format(np.full((48, 64, 3), k % 251, np.uint8), spool.pix_fmt)).all()
+        assert spool.info.frame_file(path, "front").stat().st_size == spool.frames * frame_bytes(64, 48, spool.pix_fmt)
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ class Station:
         window, controller = build_window(config, settings, devices=sim_devices(), queue_factory=queue_factory)
         self.qtbot.addWidget(window)
         self.opened.append((window, controller))
+        controller.restore_settings()  # as the app does: placed on the screen, remembered layout if usable
         window.show()
         self.qtbot.waitExposed(window)
         controller.start()
@@ -268,7 +269,7 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
 
     gate.open.set()
     window2, controller2 = station.open(resume=True)
-    assert any("never saved" in t for t in window2.messages.texts())
+    assert "1 take from the last session was not saved: saving it now as episode 0." in window2.messages.texts()
     assert window2.queue_model.rowCount() == 1
     qtbot.waitUntil(lambda: controller2.session.queue.jobs[0].status is JobStatus.DONE, timeout=30000)
     assert DatasetReader(root).total_episodes == 1
@@ -391,8 +392,12 @@ def test_a_take_starting_while_typing_records_and_shows_the_committed_task(stati
     assert recorder.task == "stack"
 
 
-def test_settings_remember_the_task_and_the_layout(station, qtbot):
+def test_settings_remember_the_task_and_the_layout(station, qtbot, monkeypatch):
+    from widgets.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "available_rect", lambda self: (0, 0, 1366, 768))
     window, controller = station.open()
+    qtbot.waitUntil(window.layout_usable, timeout=3000)
     edit = window.session_bar.task_edit
     edit.setText("fold the towel")
     edit.returnPressed.emit()

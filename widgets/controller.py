@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
-from station.saving.queue import SaveJob, SaveQueue
+from station.preflight import Fit
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
-from station.session.devices import Devices
+from station.session.builder import Session, open_session
+from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
+from station.thresholds import LOW_DISK_BYTES
+from widgets import dataset_actions, device_actions
+from widgets.about import about_html
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.device_choices import device_advice
+from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
-from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.messages import Level
+from widgets.preflight_banner import Preflight
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
@@ -35,7 +43,6 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 HINTS = {
     Phase.IDLE: "Space: record",
@@ -63,17 +70,21 @@ class Controller(QObject):
         self.settings = settings
         self.devices = devices
         self.queue_factory = queue_factory
-        self.session: LiveSession | None = None
+        self.session: Session | None = None
         self.quit_dialog: QuitDialog | None = None
         self._quit_anyway = False
         self._closed = False
         self._frame = 0
         self._low_disk_warned = False
+        self._disk_low = False
         self._cal_dialog: QDialog | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
+        self.preflight = Preflight(self)  # does the camera set fit real time? said before the first take
+        self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -93,25 +104,24 @@ class Controller(QObject):
         w.open_dataset_action.triggered.connect(self._open_dataset)
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
+        w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
+        w.cameras_action.triggered.connect(lambda: device_actions.choose_cameras(self))
         w.reset_layout_action.triggered.connect(w.reset_layout)
         w.keys_help_action.triggered.connect(self._show_keys)
         w.about_action.triggered.connect(self._show_about)
 
     def restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.window.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.window.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.window.splitter.restoreState(splitter)
+        w = self.window
+        w.place(self.settings.value("window/geometry"))
+        w.restore_layout(self.settings.value("window/state"), self.settings.value("window/splitter"))
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.window.saveGeometry())
-        self.settings.setValue("window/state", self.window.saveState())
-        self.settings.setValue("window/splitter", self.window.splitter.saveState())
+        for key, value in zip(("window/geometry", "window/state", "window/splitter"),
+                              self.window.layout_to_remember(), strict=True):
+            if value is None:
+                self.settings.remove(key)  # what does not fit the screen, or squashes the live view, is forgotten
+            else:
+                self.settings.setValue(key, value)
         self.settings.setValue("session/task", self.config.task)
         self.settings.setValue("session/root", str(self.config.root))
         self.settings.sync()
@@ -121,7 +131,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, start with --follower-port and --leader-port.",
+                "To record with real arms, use Devices > Connect arms….",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -135,18 +145,19 @@ class Controller(QObject):
 
     def _open_devices(self) -> bool:
         try:
-            self.devices = open_station_devices(self.config)
+            self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
+            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
             return False
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(device_advice(str(e)), topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.")
+                     "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
+        self.window.messages.clear(DEVICES)
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
@@ -157,19 +168,25 @@ class Controller(QObject):
             actions = [("Choose another folder…", self._new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
-            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions)
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
+                     topic=DATASET + "open")
             self._refresh_all()
             return False
         except StationError as e:
-            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)])
+            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False
+        for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
+            if topic.startswith(DATASET):
+                self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
+        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
         r.take_recorded.connect(self._on_take_recorded)
@@ -179,11 +196,10 @@ class Controller(QObject):
         q.job_added.connect(lambda _row: self._refresh_summary())
         q.job_changed.connect(lambda _row: self._refresh_summary())
         if session.recovered_takes:
-            self.say(
-                f"Found {session.recovered_takes} take(s) from an earlier session that were never saved: "
-                "saving them now (see the save queue). " + "; ".join(session.recovered[-3:]),
-                Level.WARNING,
-            )
+            log.info("recovery: %s", "; ".join(session.recovered))
+            episodes = [e for e in (q.expected_episode(j) for j in q.jobs if not j.held) if e is not None]
+            if episodes:
+                self.say(recovery_words(episodes), Level.WARNING, topic=DATASET + "recovered")
         for job in held_partial_takes(q):
             seconds = job.frames / max(1, config.fps)
             self.say(
@@ -191,6 +207,7 @@ class Controller(QObject):
                 "or drop it? Takes recorded meanwhile are saved once you decide.",
                 Level.WARNING,
                 [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
+                topic=f"{DATASET}partial{job.id}",
             )
         r.start()
         self._refresh_all()
@@ -247,9 +264,14 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
-    def say(self, text: str, level: Level = Level.ERROR, actions=None) -> None:
+    def _on_preflight(self, fit: Fit) -> None:
+        self.preflight.last = fit
+        if not fit.fits:
+            self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
+
+    def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions)
+        self.window.messages.show_message(text, level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
@@ -270,6 +292,7 @@ class Controller(QObject):
             f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
+            topic=f"{SAVE}{job.id}",
         )
 
     def _on_finished(self) -> None:
@@ -280,12 +303,15 @@ class Controller(QObject):
     def _on_frame(self) -> None:
         self._frame += 1
         session, devices = self.session, self.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self._refresh_session_bar()
         if self._frame % SLOW_EVERY == 0:
             self._refresh_slow()
@@ -352,8 +378,25 @@ class Controller(QObject):
             w.status.show_loop(0.0, self.config.fps, False)
             w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
         self._refresh_summary()
+        self._clear_ended_banners()
         if self.quit_dialog is not None and s is not None:
             self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
+
+    def _clear_ended_banners(self) -> None:
+        """Banners whose condition has ended go away (the arm is back, the camera sends frames again, …)."""
+        s, devices = self.session, self.devices
+        cameras = devices.cameras if devices is not None else []
+        loop = s.recorder.loop if s is not None else None
+        facts = Facts(
+            arms_ok=loop is not None and loop.running and loop.error is None,
+            stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
+            cameras=frozenset(c.name for c in cameras),
+            disk_low=self._disk_low,
+            failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
+        )
+        messages = self.window.messages
+        for topic in ended_topics(messages.topics(), facts):
+            messages.clear(topic)
 
     def _refresh_summary(self) -> None:
         s = self.session
@@ -374,10 +417,13 @@ class Controller(QObject):
             self.window.status.show_disk(None, str(root))
             return
         self.window.status.show_disk(free, str(where))
-        if free < LOW_DISK_BYTES and not self._low_disk_warned:
+        self._disk_low = free < LOW_DISK_BYTES
+        if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                     "before the next take, or saves will fail.", Level.WARNING)
+                     "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
+        elif not self._disk_low:
+            self._low_disk_warned = False
 
     # -- quitting --
     def _may_close(self) -> bool:
@@ -415,6 +461,7 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
+        self.preflight.cancel()
         if self._cal_dialog is not None:
             self._cal_dialog.done(0)
         if self.quit_dialog is not None:
@@ -434,51 +481,16 @@ class Controller(QObject):
 
     # -- menus --
     def _new_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=False)
+        dataset_actions.new_dataset(self)
 
     def _open_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
-        if path:
-            self._switch_to_folder(Path(path), resume=True)
-
-    def _switch_to_folder(self, root: Path, resume: bool) -> None:
-        """File > New/Open: the folder's name becomes the dataset's name, by the one repo-id rule."""
-        repo_id = folder_repo_id(root.name)
-        problem = repo_id_problem(repo_id)
-        if problem:
-            self.say(f"The folder's name cannot name a dataset: {problem}. Choose or rename the folder.",
-                     actions=[("Choose another folder…", self._new_dataset)])
-            return
-        self._switch(replace(self.config, root=root, repo_id=repo_id, resume=resume))
+        dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
-        if self.session is not None and self.session.recorder.loop.running:
-            self.say("The arms are connected.", Level.INFO)
-            return
-        if self.session is not None and not self._can_switch():
-            self.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
-            return
-        self._close_session()
-        if self.devices is not None:
-            self.devices.close()
-            self.devices = None
-        if self._open_devices():
-            self._open_session(replace(self.config, resume=self.config.root.exists()))
+        device_actions.choose_arms(self)
 
     def _calibrate(self) -> None:
-        from widgets.calibration_dialog import CalibrationDialog
-
-        if self.session is not None and self.session.recorder.loop.running and not self.config.demo:
-            self.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
-                     Level.WARNING)
-            return
-        arms = self.config.arms
-        self._cal_dialog = CalibrationDialog(self.window, arms)
-        self._cal_dialog.open()
+        device_actions.calibrate(self)
 
     def _show_keys(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,
@@ -486,9 +498,4 @@ class Controller(QObject):
         box.open()
 
     def _show_about(self) -> None:
-        QMessageBox.about(
-            self.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )
+        QMessageBox.about(self.window, "About Station", about_html())

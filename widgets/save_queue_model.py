@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor
 
 from station.saving.queue import SaveJob, SaveQueue
+from widgets.messages import palette_is_dark
 from widgets.save_queue_presenter import UNFINISHED, RowView, Tone, row_view, stage_of
 
 COLUMNS = ("Episode", "Task", "Frames", "Stage", "Progress", "Save time")
@@ -20,7 +21,13 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 for the progress-bar 
 JOB_ROLE = Qt.ItemDataRole.UserRole + 2  # the SaveJob itself
 STAGE_ROLE = Qt.ItemDataRole.UserRole + 3  # its RowStage
 
-TONE_COLOURS = {Tone.QUIET: "#8a8a8a", Tone.BUSY: "#1e88e5", Tone.DONE: "#2e7d32", Tone.BAD: "#d32f2f"}
+TONE_COLOURS = {Tone.QUIET: "#757575", Tone.BUSY: "#1565c0", Tone.DONE: "#2e7d32", Tone.BAD: "#c62828"}
+DARK_TONE_COLOURS = {Tone.QUIET: "#9e9e9e", Tone.BUSY: "#64b5f6", Tone.DONE: "#81c784", Tone.BAD: "#ff8a80"}
+
+
+def tone_colour(tone: Tone) -> str:
+    """The tone's colour, readable on the palette in use (light or dark)."""
+    return (DARK_TONE_COLOURS if palette_is_dark() else TONE_COLOURS)[tone]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -121,7 +128,7 @@ class SaveQueueModel(QAbstractTableModel):
         if role == PROGRESS_ROLE and col == PROGRESS:
             return view.bar
         if role == Qt.ItemDataRole.ForegroundRole and col in (STAGE, PROGRESS):
-            return QBrush(QColor(TONE_COLOURS[view.tone]))
+            return QBrush(QColor(tone_colour(view.tone)))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (EPISODE, FRAMES, ELAPSED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

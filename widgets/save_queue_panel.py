@@ -38,8 +38,8 @@ from widgets.save_queue_model import (
     STAGE,
     STAGE_ROLE,
     TASK,
-    TONE_COLOURS,
     SaveQueueModel,
+    tone_colour,
 )
 from widgets.save_queue_presenter import RowStage, SummaryView, Tone
 
@@ -222,7 +222,7 @@ class SaveQueuePanel(QWidget):
 
     # -- the summary --
     def show_summary(self, view: SummaryView) -> None:
-        style = f"color:{TONE_COLOURS[Tone.BAD]}; font-weight:bold;" if view.tone is Tone.BAD else ""
+        style = f"color:{tone_colour(Tone.BAD)}; font-weight:bold;" if view.tone is Tone.BAD else ""
         if self.summary.styleSheet() != style:
             self.summary.setStyleSheet(style)
         if self.summary.text() != view.text:

@@ -113,6 +113,9 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
         progress_text = "live"
     elif stage is RowStage.WAITING_TO_ENCODE:
         words = "waiting to encode"
+    elif stage is RowStage.ENCODING and job.progress >= 1.0:  # the video is done; image stats follow
+        words = "encoded · computing image statistics" + (", then held until the reset ends" if job.held else "")
+        progress_text = "not saved yet"
     elif stage is RowStage.ENCODING:
         words = "encoding" + (" · then held until the reset ends" if job.held else "")
         bar = min(1.0, max(0.0, job.progress))
@@ -199,7 +202,8 @@ def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_tim
         saving=sum(1 for s in stages if s in UNFINISHED),
         failed=stages.count(RowStage.FAILED),
         drain_s=queue.drain_estimate_s(),
-        backlog=stages.count(RowStage.WAITING_TO_ENCODE) + stages.count(RowStage.ENCODING),
+        backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
+                    if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
         lag_s=queue.encoder_lag_s(fps),
         encode_fps=queue.encode_fps,
         need_fps=fps * max(1, cameras) * duty,

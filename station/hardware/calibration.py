@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -56,8 +57,22 @@ def _leader_type(robot_type: str) -> str:
     return robot_type.replace("follower", "leader")
 
 
+_ARM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def check_arm_id(arm_id: str) -> str:
+    """`arm_id` if it is a plain file name (letters, digits, - _ .); CalibrationError otherwise, so that a
+    calibration id can never name a file outside the calibration folder (`../../x`, `/etc/x`)."""
+    if not _ARM_ID.match(arm_id) or ".." in arm_id:
+        raise CalibrationError(
+            f"bad calibration id {arm_id!r}: use letters, digits, - _ and . (e.g. follower, my_leader_2)"
+        )
+    return arm_id
+
+
 def calibration_path(calibration_dir: Path, role: Role, arm_id: str, robot_type: str = ROBOT_TYPE) -> Path:
     """Where LeRobot keeps the calibration of this arm (`so_follower` / `so_leader` by default)."""
+    check_arm_id(arm_id)
     if role == "follower":
         return Path(calibration_dir) / "robots" / robot_type / f"{arm_id}.json"
     return Path(calibration_dir) / "teleoperators" / _leader_type(robot_type) / f"{arm_id}.json"
@@ -187,10 +202,6 @@ class SweepStatus:
     positions: dict[str, int]
     mins: dict[str, int]
     maxes: dict[str, int]
-
-    @property
-    def unmoved(self) -> list[str]:
-        return [j for j in self.mins if self.mins[j] == self.maxes[j]]
 
 
 class CalibrationProcedure:

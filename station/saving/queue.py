@@ -130,7 +130,8 @@ class _JobRunnable(QRunnable):
         self._reporter = _ThrottledReporter(job.id, self.signals, job.cancel_flag)
 
     def _failed(self, step: str, error: BaseException) -> None:
-        log.exception("%s take %s failed", step, self._spool_dir.name)
+        # Reported to the operator in plain words (job.error); the details only with --verbose.
+        log.info("%s take %s failed", step, self._spool_dir.name, exc_info=error)
         self.signals.failed.emit(self._job_id, describe_error(error))
 
 
@@ -184,6 +185,7 @@ class SaveQueue(QObject):
     job_saved = Signal(object)  # SaveJob, committed
     job_failed = Signal(object)  # SaveJob
     idle = Signal()  # nothing queued or running any more (failed jobs may remain)
+    stuck = Signal(object)  # SaveJob: it failed, and every later commit waits for it (Retry or Discard)
 
     def __init__(
         self,
@@ -303,6 +305,16 @@ class SaveQueue(QObject):
     @property
     def is_idle(self) -> bool:
         return self.pending_count == 0
+
+    @property
+    def stuck_on(self) -> SaveJob | None:
+        """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
+        head = self._head()
+        return head if head is not None and head.status is JobStatus.FAILED and not self._committing else None
+
+    def waiting_behind(self, job: SaveJob) -> list[SaveJob]:
+        """The takes that wait for `job` to be saved or discarded (their spools are kept)."""
+        return [j for j in self.jobs[self.row_of(job) + 1:] if j.pending]
 
     def row_of(self, job: SaveJob) -> int:
         return self.jobs.index(job)
@@ -477,6 +489,9 @@ class SaveQueue(QObject):
                 self._launch(head, _CommitRunnable(head, self.writer, self.commit), self._commit_pool)
         if self.is_idle and not self._runnables:
             self.idle.emit()
+        stuck = self.stuck_on
+        if stuck is not None:
+            self.stuck.emit(stuck)
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Stop taking work; wait for runnables in flight (used when quitting anyway)."""

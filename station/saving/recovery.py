@@ -60,7 +60,7 @@ def seal_partial(path: Path) -> int:
     frames = spool.frames
     t = spool.rows["t"]
     cadence = CadenceReport(
-        fps=spool.info.fps, ticks=frames, repeated_frames={c["name"]: 0 for c in spool.info.cameras},
+        fps=spool.info.fps, ticks=frames, repeated_frames={c.name: 0 for c in spool.info.cameras},
         stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
     )
     (path / RESERVE_NAME).unlink(missing_ok=True)  # the room the spool set aside for done.json

@@ -49,6 +49,7 @@ class Recorder(QObject):
     take_saved = Signal(object)  # SaveJob, once committed to the dataset
     problem = Signal(str)  # something the operator must know, in plain words
     finished = Signal()  # stopped, every take handed to the queue and the queue idle
+    stuck = Signal(object)  # SaveJob: stopped, every take handed to the queue, and a failed save blocks the rest
     _spool_done = Signal(object)  # FinishedTake, from a finisher thread
     _take_full = Signal(object)  # TakeRecorder, from the control loop
     _loop_failed = Signal(str)
@@ -84,6 +85,9 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self._closed = False
+        # Why the session stopped (or could not start the next take) by itself, not because it was asked
+        # to: an arm error, a disk that filled up. "" while nothing like that happened.
+        self.stopped_by = ""
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
@@ -97,6 +101,7 @@ class Recorder(QObject):
         self._spool_failed.connect(self._on_spool_failed)
         queue.job_saved.connect(self.take_saved)
         queue.idle.connect(self._check_finished)
+        queue.stuck.connect(self._check_finished)
         self._stalled: set[str] = set()
         self._watch = QTimer(self)
         self._watch.setInterval(250)
@@ -158,6 +163,7 @@ class Recorder(QObject):
         if Take.START in copy.copy(self.machine).fire(event).takes:  # a preview: raises if illegal
             problem = self._disk_space_problem()
             if problem:
+                self.stopped_by = problem
                 if self.machine.phase is Phase.RECORDING:  # the take in progress is kept all the same
                     self.fire(Event.STOP)
                     problem += " (the take in progress was kept and recording stopped)"
@@ -200,7 +206,7 @@ class Recorder(QObject):
             fps=self.fps,
             robot_type=spec.robot_type,
             joint_names=list(spec.joint_names),
-            cameras=[{"name": c.name, "width": c.width, "height": c.height} for c in spec.cameras],
+            cameras=tuple(spec.cameras),
             created=time.time(),
             episode_time_s=self.episode_time_s,
         )
@@ -270,7 +276,7 @@ class Recorder(QObject):
         try:
             ft.spool_dir = ft.take.spool.finish(ft.take.cadence)
         except BaseException as e:
-            log.exception("finishing the spool of episode %d failed", ft.episode)
+            log.info("finishing the spool of episode %d failed", ft.episode, exc_info=e)  # said by ft.error
             ft.error = f"episode {ft.episode} could not be written to disk: {e}"
         ft.finished.set()
         if not self.synchronous:
@@ -315,6 +321,7 @@ class Recorder(QObject):
         take = self._current
         if take is not None:
             take.cadence.interrupted = f"arm error: {message}"
+        self.stopped_by = f"arm error: {message}"
         if self.machine.allowed(Event.STOP):
             self.fire(Event.STOP)
         try:
@@ -331,6 +338,7 @@ class Recorder(QObject):
             return  # a take already ended (its finish reports what it kept) or abandoned
         if not self.machine.allowed(Event.STOP):
             return
+        self.stopped_by = f"could not write to disk: {reason}"
         self.fire(Event.STOP)
         if spool is take.spool:
             self.problem.emit(
@@ -363,6 +371,10 @@ class Recorder(QObject):
             f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
         )
 
-    def _check_finished(self) -> None:
-        if self.phase is Phase.STOPPED and not self.finished_takes and self.queue.is_idle:
+    def _check_finished(self, *_args: object) -> None:
+        if self.phase is not Phase.STOPPED or self.finished_takes:
+            return
+        if self.queue.is_idle:
             self.finished.emit()
+        elif (stuck := self.queue.stuck_on) is not None:
+            self.stuck.emit(stuck)

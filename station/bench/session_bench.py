@@ -7,6 +7,7 @@ save queue's threads or inline before the next take may start (what LeRobot's re
 
 from __future__ import annotations
 
+import functools
 import resource
 import shutil
 import sys
@@ -81,20 +82,15 @@ def run_session(
 
     from station.dataset.reader import DatasetReader
     from station.dataset.video import probe_video
-    from station.saving.queue import SaveQueue
-    from station.session.devices import open_devices
+    from station.session.builder import start_session
     from station.session.recorder import Recorder
-    from station.session.setup import open_dataset
     from station.session.state import Event
 
     config = SessionConfig(root=root, episodes=episodes, episode_time_s=episode_s, reset_time_s=reset_s, fps=fps,
                            cameras=tuple(cameras), vcodec=vcodec, demo=True)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    devices = open_devices(config)
-    writer, lock = open_dataset(config, devices)
-    queue = SaveQueue(writer)
-    recorder = Recorder(writer, queue, devices.leader, devices.follower, devices.cameras, fps, episodes,
-                        episode_s, reset_s, config.task, synchronous=synchronous)
+    session = start_session(config, recorder_factory=functools.partial(Recorder, synchronous=synchronous))
+    queue, recorder = session.queue, session.recorder
     tick_times: list[float] = []
     real_tick = recorder.loop.tick
 
@@ -127,11 +123,8 @@ def run_session(
         recorder.fire(Event.RECORD)
         app.exec()
         wall = time.monotonic() - start
-        recorder.shutdown()
     finally:
-        recorder.loop.stop()
-        devices.close()
-        lock.release()
+        session.close()
     sampler.stop()
     result = RunResult(wall_s=wall, rss_mb=rss)
     period = 1.0 / fps
@@ -165,7 +158,8 @@ def run(
     reset_s: float = 0.0, vcodec: str = "libsvtav1", long_take: bool = False, commit_episodes: int = 50,
     log=print,
 ) -> dict:
-    from bench.commit_bench import commit_growth
+    from station.bench.capacity_bench import measure_capacity, spool_costs
+    from station.bench.commit_bench import commit_growth
 
     w, h = size
     sources = [CameraSource(name, "testsrc", w, h) for name in ("front", "wrist", "side", "top")[:cameras]]
@@ -181,6 +175,9 @@ def run(
         rss_sync = peak_rss_mb()
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)
+        log("capacity: the largest camera load recorded without a growing backlog, against the encoder alone")
+        capacity = measure_capacity(work / "capacity", cameras, (w, h), vcodec, log=log)
+        spool = spool_costs(w, h)
         long_rss = None
         long_trend = None
         if long_take:
@@ -217,6 +214,8 @@ def run(
             "peak_rss_mb_60s_take": round(long_rss, 1) if long_rss is not None else None,
             "rss_mb_at_10s_and_60s_of_long_take": [round(v, 1) for v in long_trend] if long_trend else None,
             "wall_s": {"background": round(bg.wall_s, 1), "sync": round(sync.wall_s, 1)},
+            **capacity,
+            **spool,
         }
         return report
     finally:
