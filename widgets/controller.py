@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
+from station.preflight import Fit
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.builder import Session, open_session
@@ -33,6 +34,7 @@ from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
+from widgets.preflight_banner import Preflight
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
@@ -81,6 +83,8 @@ class Controller(QObject):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
         self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
+        self.preflight = Preflight(self)  # does the camera set fit real time? said before the first take
+        self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -182,6 +186,7 @@ class Controller(QObject):
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
+        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
         r.take_recorded.connect(self._on_take_recorded)
@@ -258,6 +263,11 @@ class Controller(QObject):
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
+
+    def _on_preflight(self, fit: Fit) -> None:
+        self.preflight.last = fit
+        if not fit.fits:
+            self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
 
     def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
@@ -451,6 +461,7 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
+        self.preflight.cancel()
         if self._cal_dialog is not None:
             self._cal_dialog.done(0)
         if self.quit_dialog is not None:
