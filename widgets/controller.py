@@ -28,7 +28,7 @@ from station.session.state import Event, Phase, Step
 from station.thresholds import LOW_DISK_BYTES
 from widgets import dataset_actions, device_actions
 from widgets.about import about_html
-from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words, window_words
 from widgets.device_choices import device_advice
 from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
@@ -273,7 +273,7 @@ class Controller(QObject):
 
     def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions, topic)
+        self.window.messages.show_message(window_words(text), level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
