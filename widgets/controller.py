@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
+from station.preflight import Fit
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.builder import Session, open_session
@@ -25,13 +26,15 @@ from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step
 from station.thresholds import LOW_DISK_BYTES
-from widgets import dataset_actions
+from widgets import dataset_actions, device_actions
 from widgets.about import about_html
-from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words, window_words
+from widgets.device_choices import device_advice
 from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
+from widgets.preflight_banner import Preflight
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
@@ -80,6 +83,8 @@ class Controller(QObject):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
         self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
+        self.preflight = Preflight(self)  # does the camera set fit real time? said before the first take
+        self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
         window.close_guard = self._may_close
 
@@ -99,6 +104,8 @@ class Controller(QObject):
         w.open_dataset_action.triggered.connect(self._open_dataset)
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
+        w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
+        w.cameras_action.triggered.connect(lambda: device_actions.choose_cameras(self))
         w.reset_layout_action.triggered.connect(w.reset_layout)
         w.keys_help_action.triggered.connect(self._show_keys)
         w.about_action.triggered.connect(self._show_about)
@@ -124,7 +131,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, start with --follower-port and --leader-port.",
+                "To record with real arms, use Devices > Connect arms….",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -140,15 +147,15 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
+            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
             return False
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
+            self.say(device_advice(str(e)), topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
+                     "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
         return True
@@ -179,6 +186,7 @@ class Controller(QObject):
         self.window.queue_model.set_queue(session.queue)
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
+        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
         r.take_recorded.connect(self._on_take_recorded)
@@ -256,9 +264,14 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
+    def _on_preflight(self, fit: Fit) -> None:
+        self.preflight.last = fit
+        if not fit.fits:
+            self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
+
     def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions, topic)
+        self.window.messages.show_message(window_words(text), level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:
@@ -448,6 +461,7 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
+        self.preflight.cancel()
         if self._cal_dialog is not None:
             self._cal_dialog.done(0)
         if self.quit_dialog is not None:
@@ -473,29 +487,10 @@ class Controller(QObject):
         dataset_actions.open_dataset(self)
 
     def _connect_arms(self) -> None:
-        if self.session is not None and self.session.recorder.loop.running:
-            self.say("The arms are connected.", Level.INFO)
-            return
-        if self.session is not None and not self._can_switch():
-            self.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
-            return
-        self._close_session()
-        if self.devices is not None:
-            self.devices.close()
-            self.devices = None
-        if self._open_devices():
-            self._open_session(replace(self.config, resume=self.config.root.exists()))
+        device_actions.choose_arms(self)
 
     def _calibrate(self) -> None:
-        from widgets.calibration_dialog import CalibrationDialog
-
-        if self.session is not None and self.session.recorder.loop.running and not self.config.demo:
-            self.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
-                     Level.WARNING)
-            return
-        arms = self.config.arms
-        self._cal_dialog = CalibrationDialog(self.window, arms)
-        self._cal_dialog.open()
+        device_actions.calibrate(self)
 
     def _show_keys(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,

@@ -27,7 +27,7 @@ from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
 from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
-from station.saving.spool import SpoolReader, SpoolWriter
+from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
 
 log = logging.getLogger(__name__)
 COMMIT_STAMP = "commit.json"  # in a spool: the dataset slot its episode is being committed to
@@ -180,7 +180,7 @@ def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter |
     episode = prepare_episode(spool, writer.spec.video, reporter)
     index = commit_episode(writer, episode, reporter, spool.directory)
     checkpoint("committed")
-    shutil.rmtree(spool.directory, ignore_errors=True)
+    remove_spool(spool.directory)
     return index
 
 

@@ -23,7 +23,7 @@ from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
 from station.saving.job import save_episode
 from station.saving.queue import SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error
+from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -290,7 +290,7 @@ class Recorder(QObject):
         while self.finished_takes and self.finished_takes[0].finished.is_set():
             ft = self.finished_takes.pop(0)
             if ft.discarded:  # re-recorded during its reset: its save was cancelled already
-                shutil.rmtree(ft.take.spool.directory, ignore_errors=True)
+                remove_spool(ft.take.spool.directory)
                 continue
             if ft.error:  # the save job fails by itself (incomplete spool) and keeps what reached the disk
                 self.problem.emit(ft.error)
