@@ -14,7 +14,8 @@ SCREENS = [(1280, 720), (1366, 768)]
 
 
 def test_the_window_opens_at_a_size_that_fits_the_screen():
-    assert initial_rect((0, 0, 1920, 1080)) == (210, 65, 1500, 950)
+    assert initial_rect((0, 0, 1920, 1080)) == (96, 54, 1728, 972)  # a large screen used well
+    assert initial_rect((0, 0, 2560, 1440)) == (128, 72, 2304, 1296)
     assert initial_rect((0, 0, 1280, 720)) == (0, 0, 1280, 720)
     assert initial_rect((0, 27, 1366, 741)) == (0, 27, 1366, 741)
     assert not fits((0, 0, 1500, 950), (0, 0, 1280, 720))

@@ -53,6 +53,9 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
         RowStage.RECORDING, RowStage.ENCODING, RowStage.HELD, RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING,
         RowStage.SAVED, RowStage.FAILED, RowStage.WAITING_TO_ENCODE]
     assert views["recording"].words == "recording · encoded as it goes, 0.5 s behind"  # 15 of 150 frames
+    waiting = row_view(live_take(status=JobStatus.QUEUED, frames=0, progress=0.0), 3, FPS)
+    assert waiting.stage is RowStage.RECORDING and "starts once the take ahead is encoded" in waiting.words
+    assert waiting.progress_text == "waiting"  # not "encoded as it goes, 0.0 s behind"
     assert views["recording"].progress_text == "live"
     assert views["ended"].bar == pytest.approx(0.6) and "then held until the reset ends" in views["ended"].words
     assert views["held"].words == "encoded · held until the reset ends, not saved yet"

@@ -67,13 +67,12 @@ class SaveQueueModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, EPISODE), self.index(self._rows - 1, EPISODE))
 
     def tick(self) -> None:
-        """Refresh the save time of unfinished rows."""
+        """Refresh unfinished rows: their save time, and the frames of a take being recorded."""
         if self.queue is None:
             return
         for row, job in enumerate(self.queue.jobs[: self._rows]):
             if stage_of(job) in UNFINISHED:
-                index = self.index(row, ELAPSED)
-                self.dataChanged.emit(index, index)
+                self.dataChanged.emit(self.index(row, FRAMES), self.index(row, ELAPSED))
 
     def expected_episode(self, job: SaveJob) -> int | None:
         """The episode index the take gets if everything ahead of it commits (the queue counts them)."""

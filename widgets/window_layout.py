@@ -20,9 +20,9 @@ QUEUE_ROWS_LARGE = 6
 
 
 def initial_rect(available: Rect, preferred: tuple[int, int] = PREFERRED_SIZE) -> Rect:
-    """The preferred size where it fits, else the whole available area of the screen, centred."""
+    """Nine tenths of a large screen (at least the preferred size), the whole of a small one; centred."""
     ax, ay, aw, ah = available
-    w, h = min(preferred[0], aw), min(preferred[1], ah)
+    w, h = min(max(preferred[0], aw * 9 // 10), aw), min(max(preferred[1], ah * 9 // 10), ah)
     if aw - w < 80 and ah - h < 80:  # nearly the whole screen: take all of it rather than leave a sliver
         w, h = aw, ah
     return ax + (aw - w) // 2, ay + (ah - h) // 2, w, h
