@@ -109,7 +109,7 @@ def test_the_summary_keeps_one_order_and_never_contradicts_itself():
     slow = summary_view(facts(saved=2, saving=3, backlog=2, drain_s=41.6, encode_fps=20.0, failed=1))
     parts = slow.text.split("  ·  ")
     assert parts[0] == "2 saved" and parts[1] == "3 saving, about 42 s left"
-    assert parts[2].startswith("saving is slower than recording") and parts[3].startswith("1 failed")
+    assert parts[2].startswith("slower than recording") and parts[3].startswith("1 failed")
     assert slow.tone is Tone.BAD
     assert "--" not in slow.text and "vcodec" not in slow.text  # window words, not command-line flags
     failed_only = summary_view(facts(saved=1, failed=1))

@@ -270,5 +270,5 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:
         return "keeping up with recording", True
-    return ("saving is slower than recording, so takes will pile up: a longer reset gives it time, "
-            "or choose H.264 video for the next dataset (File > New dataset)"), False
+    return ("slower than recording, takes pile up: lengthen the reset, or choose H.264 video "
+            "(File > New dataset)"), False
