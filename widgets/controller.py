@@ -34,6 +34,7 @@ from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
+from widgets.pack_action import pack_open_dataset
 from widgets.preflight_banner import Preflight
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
@@ -102,6 +103,7 @@ class Controller(QObject):
         w.queue_panel.discard_requested.connect(self.discard)
         w.new_dataset_action.triggered.connect(self._new_dataset)
         w.open_dataset_action.triggered.connect(self._open_dataset)
+        w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(self))
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
         w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
