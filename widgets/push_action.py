@@ -59,11 +59,11 @@ class PushRunnable(QRunnable):
             result = push_dataset(self.snapshot, self.repo_id, self.token,
                                   on_progress=lambda _f, _n, done, size: self.signals.progress.emit(done, size))
         except Exception as e:  # one plain line in the panel, never a traceback
+            shutil.rmtree(self.snapshot, ignore_errors=True)
             self.signals.failed.emit(hub_problem(e, self.repo_id, constants.ENDPOINT) or f"{type(e).__name__}: {e}")
         else:
+            shutil.rmtree(self.snapshot, ignore_errors=True)  # before saying so: the job is over once it is said
             self.signals.finished.emit(result)
-        finally:
-            shutil.rmtree(self.snapshot, ignore_errors=True)
 
 
 def take_snapshot(root: Path, dest: Path) -> None:
