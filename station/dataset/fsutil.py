@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -127,6 +128,16 @@ def iter_temp_files(root: Path, folders: tuple[str, ...]) -> Iterator[Path]:
             for fname in sorted(filenames):
                 if is_temp_name(fname):
                     yield Path(dirpath) / fname
+
+
+def size_in_words(n: float) -> str:
+    """A byte count as people say it: "0 bytes", "812 kB", "40 MB", "1.5 GB" (powers of 1000, like df -H)."""
+    if n < 1000:
+        return f"{int(n)} bytes"
+    units = ("kB", "MB", "GB", "TB")
+    power = min(len(units), int(math.log10(n) // 3))
+    value = n / 1000**power
+    return f"{value:.1f} {units[power - 1]}" if value < 10 else f"{value:.0f} {units[power - 1]}"
 
 
 def remove_quietly(path: Path) -> None:

@@ -90,8 +90,15 @@ def recover_into_queue(
     for path in partial:
         try:
             frames = SpoolReader(path).frames
-        except ValueError:
+        except ValueError as e:
+            rows = path / "rows.bin"
+            if rows.exists() and rows.stat().st_size > 0:  # something was recorded: never delete it unread
+                said.append(f"could not read the take cut short in {path.name}, kept as it is: {e}")
+                continue
             frames = 0
+        if frames == 0:  # nothing of a take reached it (the spool opened for the next take): not worth a word
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         if keep_partial and frames >= MIN_KEEP_FRAMES:
             seal_partial(path)
             complete.append(path)
