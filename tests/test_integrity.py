@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -224,3 +225,46 @@ def test_a_spool_cut_short_is_said_in_plain_words(tmp_path):
     assert describe_error(error) == (
         "the take in take-0001 is cut short on disk: its front camera frames end before its rows (was the disk full?)"
     )
+
+
+# ----- item 8: recovery trusts nothing on disk -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recorded") / "ds"
+    assert record(root).returncode == 0
+    return root
+
+
+@pytest.mark.parametrize("entry", ["ABSOLUTE", "../outside.json", "meta/../../outside.json", "data/x/../../.."])
+def test_a_journal_naming_paths_outside_the_dataset_is_refused(tmp_path, recorded, entry):
+    root = tmp_path / "ds"
+    shutil.copytree(recorded, root)
+    info = root / "meta" / "info.json"
+    before = info.read_bytes()
+    src = str(info) if entry == "ABSOLUTE" else "meta/info.json"
+    dst = str(tmp_path / "stolen.json") if entry == "ABSOLUTE" else entry
+    journal = root / ".station" / "journal.json"
+    journal.write_text(json.dumps({"commit": "episode 1", "renames": [[src, dst]]}))
+    result = station("recover", "--root", str(root))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "journal" in result.stderr, result.stderr
+    assert info.read_bytes() == before and journal.exists()
+    assert not (tmp_path / "stolen.json").exists() and not (tmp_path / "outside.json").exists()
+
+
+def test_a_spool_that_does_not_match_the_dataset_is_refused_and_kept(tmp_path):
+    root = tmp_path / "ds"
+    killed = record(root, env=dict(os.environ, STATION_KILL_AT="spool-done:1"))
+    assert killed.returncode == -9
+    spools = [p for p in (root / ".station" / "spool").iterdir() if (p / "done.json").exists()]
+    assert len(spools) == 1
+    take = json.loads((spools[0] / "take.json").read_text())
+    take["fps"] = 60
+    (spools[0] / "take.json").write_text(json.dumps(take))
+    result = station("recover", "--root", str(root))
+    lines = [line for line in result.stdout.splitlines() if spools[0].name in line]
+    assert len(lines) == 1 and "refused" in lines[0] and "60 fps" in lines[0], result.stdout
+    assert DatasetReader(root).total_episodes == 0
+    assert spools[0].is_dir() and (spools[0] / "done.json").exists()

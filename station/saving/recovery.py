@@ -56,6 +56,21 @@ def already_committed(writer: DatasetWriter, path: Path) -> int | None:
     return None
 
 
+def take_mismatch(writer: DatasetWriter, path: Path) -> str | None:
+    """Why the take in spool `path` does not belong in this dataset (fps, robot, joints, cameras and their
+    sizes), or None. A spool is not trusted: one from another session or station is refused, never mixed in."""
+    from station.dataset.spec import DatasetSpec
+    from station.dataset.writer import compatibility_problem
+
+    try:
+        info = SpoolReader(path).info
+        spec = DatasetSpec(fps=int(info.fps), cameras=tuple(info.cameras), robot_type=str(info.robot_type),
+                           joint_names=tuple(info.joint_names), video=writer.spec.video)
+    except (ValueError, TypeError) as e:
+        return str(e)
+    return compatibility_problem(writer.info, spec, what="the take")
+
+
 def held_partial_takes(queue: SaveQueue) -> list[SaveJob]:
     """Recovered takes cut short by a crash that wait for the operator's keep-or-drop."""
     return [j for j in queue.jobs if j.held and j.pending]
@@ -113,6 +128,10 @@ def recover_into_queue(
         if committed is not None:
             remove_spool(path)
             said.append(f"take {path.name} was already saved as episode {committed}: removed its spool")
+            continue
+        mismatch = take_mismatch(writer, path)
+        if mismatch:
+            said.append(f"refused the take in {path.name}, kept as it is: {mismatch}")
             continue
         (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash
