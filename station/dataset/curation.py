@@ -308,7 +308,7 @@ def last_drop(root: Path) -> Drop | None:
     if not base.is_dir():
         return None
     total = DatasetReader(root).total_episodes
-    for folder in sorted((p for p in base.iterdir() if p.is_dir() and not fsutil.is_temp_name(p.name)),
+    for folder in sorted((p for p in base.glob("episode-*") if p.is_dir()),
                          key=lambda p: p.name.rsplit("-", 1)[-1], reverse=True):
         try:
             record = json.loads((folder / DROP_RECORD).read_text(encoding="utf-8"))
@@ -337,7 +337,8 @@ def undo_drop(root: Path) -> Drop:
             shutil.copyfile(kept, tmp)
             fsutil.fsync_file(tmp)
             renames.append((tmp, root / rel))
-    renames.append((drop.folder, fsutil.temp_path_for(drop.folder)))  # the record goes: the drop is undone
+    undone = drop.folder.parent / "undone" / drop.folder.name
+    renames.append((drop.folder, undone))  # the record goes: the drop is undone
     _publish(root, f"undo of the drop of episode {drop.episode_index}", renames)
-    shutil.rmtree(fsutil.temp_path_for(drop.folder), ignore_errors=True)
+    shutil.rmtree(undone.parent, ignore_errors=True)
     return drop
