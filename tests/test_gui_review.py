@@ -82,6 +82,7 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert controller.review.drop_last()
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
+    assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
     assert show_episodes(controller) is dialog
     dialog.close()
 

@@ -56,8 +56,10 @@ class Review(QObject):
             return None
         current = self.ctrl.session.recorder.loop.take  # the take being recorded, if any
         recording = current.job if current is not None else None
+        total = self.ctrl.session.writer.total_episodes
         for job in reversed(self.ctrl.session.queue.jobs):
-            if job.status is not JobStatus.CANCELLED and job is not recording:
+            dropped = job.status is JobStatus.DONE and job.episode is not None and job.episode >= total
+            if job.status is not JobStatus.CANCELLED and job is not recording and not dropped:
                 return job
         return None
 
