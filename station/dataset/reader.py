@@ -171,12 +171,18 @@ class DatasetReader:
         self._episodes: list[dict[str, Any]] | None = None
 
     def episodes(self) -> list[dict[str, Any]]:
-        """Rows of the episodes table in order, as python values."""
+        """Rows of the episodes table in order, as python values: the episodes info.json counts.
+
+        info.json is read first and renamed last by a commit, so rows beyond its count belong to a commit
+        in progress (or one a crash interrupted, finished on resume) and are not part of the dataset yet.
+        """
         if self._episodes is None:
             rows: list[dict[str, Any]] = []
             for path in episode_files(self.root):
                 rows.extend(read_parquet(path).to_pylist())
-            self._episodes = rows
+                if len(rows) >= self.total_episodes:
+                    break
+            self._episodes = rows[: self.total_episodes]
         return self._episodes
 
     def _episode(self, ep: int) -> dict[str, Any]:
