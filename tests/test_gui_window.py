@@ -474,7 +474,9 @@ def crash_cut_take(root: Path, rows: int = 12) -> Path:
 
     from station.saving.spool import SpoolWriter, TakeInfo
 
-    info = TakeInfo("stack", 30, "so_follower", [f"j{i}" for i in range(6)],
+    from station.joints import JOINT_FEATURE_NAMES
+
+    info = TakeInfo("stack", 30, "so_follower", list(JOINT_FEATURE_NAMES),  # a spool of another robot is refused
                     [{"name": "front", "width": 32, "height": 24}, {"name": "wrist", "width": 16, "height": 12}],
                     _time.time())
     writer = SpoolWriter.create(root, info)

@@ -2,10 +2,10 @@
 
 A commit writes every new file under a hidden temp name, then a journal listing the renames that publish
 them, then performs the renames back to back: videos, tasks, the episodes row, the data, stats, info.json
-last, so that every state in between (and after a crash) loads in LeRobot (docs/commit.md). A crash before the journal leaves only temp files
-(deleted by `repair`); a crash after it is rolled forward by `repair`. So the totals in info.json never run
-ahead of the files on disk, and the cost of a commit does not grow with the dataset (stats are folded in,
-not recomputed; only the new episode's files are written).
+last, so that every state in between (and after a crash) loads in LeRobot (docs/commit.md). A crash before
+the journal leaves only temp files (deleted by `repair`); a crash after it is rolled forward by `repair`.
+So the totals in info.json never run ahead of the files on disk, and the cost of a commit does not grow
+with the dataset (stats are folded in, not recomputed; only the new episode's files are written).
 """
 
 from __future__ import annotations
