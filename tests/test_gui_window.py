@@ -472,9 +472,8 @@ def crash_cut_take(root: Path, rows: int = 12) -> Path:
 
     import numpy as np
 
-    from station.saving.spool import SpoolWriter, TakeInfo
-
     from station.joints import JOINT_FEATURE_NAMES
+    from station.saving.spool import SpoolWriter, TakeInfo
 
     info = TakeInfo("stack", 30, "so_follower", list(JOINT_FEATURE_NAMES),  # a spool of another robot is refused
                     [{"name": "front", "width": 32, "height": 24}, {"name": "wrist", "width": 16, "height": 12}],

@@ -45,8 +45,10 @@ from station.dataset.features import (
 from station.dataset.reader import (
     data_files,
     episode_files,
+    info_problems,
     load_info,
     load_tasks,
+    one_line,
     read_parquet,
     task_text_column,
 )
@@ -182,9 +184,12 @@ class _Checker:
 
     def run(self) -> list[str]:
         try:
-            self.info = load_info(self.root)
+            self.info = load_info(self.root, strict=False)
         except DatasetError as e:
             return [str(e)]
+        fatal = info_problems(self.info)
+        if fatal:  # nothing else can be checked against an info.json whose values cannot be used
+            return fatal
         # A validator must report, not crash: a step that hits something unforeseen says so and the rest go on.
         self.guard("info.json", self.check_info, None)
         self.guard("leftover files", self.check_leftovers, None)
@@ -201,7 +206,7 @@ class _Checker:
         try:
             return step()
         except Exception as e:  # reported as a problem, not swallowed
-            self.add(f"could not finish checking the {what}: {type(e).__name__}: {e}")
+            self.add(f"the {what} could not be checked: it is malformed ({one_line(e) or 'unreadable'})")
             return fallback
 
     # ----- meta/info.json ------------------------------------------------------------------------
@@ -537,6 +542,9 @@ class _Checker:
             stats = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             self.add(f"{STATS_PATH} is unreadable or not valid JSON ({e})")
+            return
+        if not isinstance(stats, dict):
+            self.add(f"{STATS_PATH} is not a JSON object")
             return
         features = self.info["features"]
         for feature in numeric_keys(features):

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
+from station.dataset.check import check_dataset
 from station.dataset.episode_facts import COLUMNS as FACT_COLUMNS
 from station.dataset.episode_facts import EpisodeFacts, with_facts
 from station.dataset.features import (
@@ -171,6 +172,10 @@ class DatasetWriter:
         root = Path(root)
         load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
         repair_dataset(root)
+        problems = check_dataset(root, decode_videos=False)
+        if problems:  # never append to a dataset `station check` calls invalid
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise DatasetError(f"{root} is damaged: {' '.join(problems[0].split())}{more}; run `station check {root}`")
         writer = cls(root, spec, fault=fault)
         problem = compatibility_problem(writer.info, spec)
         if problem:
