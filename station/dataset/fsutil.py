@@ -157,6 +157,10 @@ def _to_journal(root: Path, path: Path) -> str:
     return str(path.relative_to(root))
 
 
+_PUBLISHED = ("meta", "data", "videos")  # the only folders a commit renames files into
+_DROPPED = (".station", "dropped")  # where drop-last moves an episode's files (station.dataset.curation)
+
+
 def _journal_path(root: Path, entry: object) -> Path:
     """A journal entry as a path inside `root`; ValueError for anything else (absolute, `..`, a symlink out)."""
     if not isinstance(entry, str) or not entry or os.path.isabs(entry):
@@ -186,8 +190,13 @@ def roll_forward(root: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise OSError(f"the commit journal {journal} is unreadable ({e})") from e
     for src, dst in entries:
-        if JOURNAL_PATH in (str(src.relative_to(root)), str(dst.relative_to(root))):
-            raise OSError(f"the commit journal {journal} names itself: it was not written by a station")
+        from_ok = is_temp_name(src.name) or src.relative_to(root).parts[0] == ".station"  # a temp file or a spool's
+        dropped = dst.relative_to(root).parts[:2] == _DROPPED and not is_temp_name(dst.name)
+        if not dropped and (not from_ok or is_temp_name(dst.name) or dst.relative_to(root).parts[0] not in _PUBLISHED):
+            raise OSError(
+                f"the commit journal {journal} asks to move {src.relative_to(root)} to {dst.relative_to(root)}, "
+                "which no save does: it was not written by a station (delete it if you know why it is there)"
+            )
     for src, dst in entries:
         if src.exists():
             replace_durably(src, dst)
