@@ -24,6 +24,12 @@ CODEC_NAMES = {"av1": "AV1", "h264": "h264"}
 Measure = Callable[[int, int, str, int], float]  # (width, height, codec, cameras) -> camera-frames/s alone
 
 
+def machine_busy() -> bool:
+    from station.saving.throughput import machine_busy as busy
+
+    return busy()
+
+
 def measured(cancelled: Callable[[], bool] = lambda: False) -> Measure:
     """The cached probe of this machine (station.saving.throughput), ending early once `cancelled()`."""
     from station.saving.throughput import cached_encoder_fps
@@ -77,9 +83,10 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     if 0 < fewer < n:
         options.append(f"{fewer} camera{'s' if fewer > 1 else ''}")
     instead = "; to keep up use " + ", or ".join(options) if options else ""
+    busy = " (measured while other programs keep this machine busy)" if machine_busy() else ""
     text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, but this machine encodes about "
-            f"{alone:.0f} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s per "
-            f"minute recorded (takes wait on disk, nothing is lost){instead}.")
+            f"{alone:.0f}{busy} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s "
+            f"per minute recorded (takes wait on disk, nothing is lost){instead}.")
     return Fit(False, needed, alone, text)
 
 
