@@ -36,6 +36,7 @@ from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.pack_action import pack_open_dataset
 from widgets.preflight_banner import Preflight
+from widgets.push_action import push_open_dataset
 from widgets.quit_dialog import QuitDialog
 from widgets.review_actions import Review, wire_review_keys
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
@@ -107,6 +108,7 @@ class Controller(QObject):
         w.new_dataset_action.triggered.connect(self._new_dataset)
         w.open_dataset_action.triggered.connect(self._open_dataset)
         w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(self))
+        w.push_action.triggered.connect(lambda _checked=False: push_open_dataset(self))
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
         w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))

@@ -306,6 +306,11 @@ class SaveQueue(QObject):
         return self.pending_count == 0
 
     @property
+    def commit_in_flight(self) -> bool:
+        """A commit is changing the dataset's files now (none starts until the GUI thread pumps the queue)."""
+        return self._committing
+
+    @property
     def stuck_on(self) -> SaveJob | None:
         """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
         head = self._head()
