@@ -62,6 +62,8 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     # in frames of the largest camera: a smaller one costs its share of pixels
     needed = fps * sum(c.width * c.height for c in cameras) / (big.width * big.height)
     alone = measure(big.width, big.height, vcodec, n)
+    if alone <= 0:  # nothing measured (the probe was cancelled as the session closed)
+        return None
     codec = CODEC_NAMES.get(CODECS.get(vcodec, ("", vcodec))[1], vcodec)
     what = f"{n} camera{'s' if n > 1 else ''} {big.width}x{big.height} at {fps} fps"
     if needed <= CAPACITY * alone:
@@ -95,6 +97,6 @@ def preflight_line(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
     try:
         fit = check_fit(cameras, fps, vcodec, measure)
     except Exception as e:  # noqa: BLE001  (a probe that cannot run must not stop a recording; logged)
-        log.warning("encoder probe failed", exc_info=True)
+        log.warning("encoder probe failed: %s", e)
         return f"preflight: could not measure the encoder on this machine ({e}); recording anyway."
     return fit.text if fit is not None else ""

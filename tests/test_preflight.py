@@ -89,3 +89,7 @@ def test_the_window_says_before_the_first_take_that_the_set_does_not_fit(station
     text = next(t for t in window.messages.texts() if "fall behind" in t)
     assert "h264 need 38 frames/s" in text and controller.preflight.last is not None
     assert not controller.preflight.last.fits
+
+
+def test_a_cancelled_probe_gives_no_verdict():
+    assert check_fit(cams(2, 640, 480), 30, "libsvtav1", lambda *_a: 0.0) is None
