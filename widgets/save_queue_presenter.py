@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from station.dataset.quality import FLAG_WORDS
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 
 
@@ -140,6 +141,9 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     elif stage is RowStage.SAVED:
         words = f"saved as episode {episode}" if episode is not None else "saved"
         progress_text = "✓ saved"
+        if job.flags:  # the take's quality flags, in plain words; each one's meaning in the tooltip
+            words += " · " + ", ".join(FLAG_WORDS[f][0] for f in job.flags if f in FLAG_WORDS)
+            tooltip = "\n".join(f"{FLAG_WORDS[f][0]}: {FLAG_WORDS[f][1]}" for f in job.flags if f in FLAG_WORDS)
     elif stage is RowStage.FAILED:
         words = f"failed: {job.error} — select it, then Retry or Discard"
         progress_text = "not saved"

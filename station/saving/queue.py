@@ -64,6 +64,7 @@ class SaveJob:
     ended_at: float | None = None  # when a live take ended, and how much of it was encoded by then:
     encoded_at_end: float = 0.0  # the tail after that is encoded flat out, which measures throughput
     cancel_flag: threading.Event = field(default_factory=threading.Event)
+    flags: list[str] = field(default_factory=list)  # quality flags found while preparing (station.dataset.quality)
 
     @property
     def pending(self) -> bool:
@@ -436,6 +437,8 @@ class SaveQueue(QObject):
         if job.status is JobStatus.CANCELLED:
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
+        facts = getattr(episode, "facts", None)  # a substituted prepare function may return something else
+        job.flags = list(facts.flags) if facts is not None else []
         self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
         job.status, job.progress = JobStatus.RUNNING, 1.0
