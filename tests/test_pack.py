@@ -198,11 +198,13 @@ def lerobot_style_h264(path: Path, frames: int, width: int, height: int) -> None
         out.mux(stream.encode())
 
 
-def test_a_packed_h264_video_can_be_followed_by_lerobots_in_a_merge(dataset: Path, tmp_path: Path):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "as-recorded"])
+def test_a_station_h264_video_can_be_followed_by_lerobots_in_a_merge(dataset: Path, tmp_path: Path, packed: bool):
     """LeRobot's merge (aggregate_datasets) joins video files with ffmpeg's concat demuxer, each file starting
     at the previous one's duration, and remuxes the packets: a station video followed by one of LeRobot's
     h264 videos (dts one frame early) must keep its dts increasing, and every frame must come through."""
-    pack_locked(dataset)
+    if packed:
+        pack_locked(dataset)
     packed = sorted((dataset / "videos" / "observation.images.front").rglob("*.mp4"))[0]
     ours = len(decoded(packed))
     theirs = tmp_path / "lerobot.mp4"
