@@ -126,15 +126,20 @@ def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_of
     recorded = []
     with recorder_on(arms, tmp_path / "ds", episodes=3, episode_s=30) as rec:
         rec.problem.connect(problems.append)
+        rec.fault.connect(problems.append)
         rec.take_recorded.connect(recorded.append)
         rec.fire(Event.RECORD)
         qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10, timeout=10_000)
-        with qtbot.waitSignal(rec.finished, timeout=30_000):
+        with qtbot.waitSignal(rec.take_cut, timeout=30_000):
             leader_bus.silent = True  # the leader's USB cable is pulled
+        # said as soon as the tick has waited 0.4 s on it, naming the leader and its port, not the follower
+        assert any(p.startswith(f"The leader arm on {leader_port} stopped answering") for p in problems), problems
         qtbot.waitUntil(lambda: not any(follower_bus.torque_enabled().values()), timeout=5_000)
-    assert any(leader_port in p and "torque off" in p for p in problems), problems
+        qtbot.waitUntil(lambda: bool(rec.torque_state), timeout=10_000)
+        with qtbot.waitSignal(rec.finished, timeout=30_000):
+            rec.fire(Event.KEEP)
     cadence = recorded[0].take.cadence
-    assert cadence.interrupted.startswith("arm error") and "ended early" in cadence.summary()
+    assert cadence.interrupted.startswith("leader arm on") and "ended early" in cadence.summary()
     reader = DatasetReader(tmp_path / "ds")
     assert reader.total_episodes == 1 and reader.episodes()[0]["length"] >= 10
     assert check_dataset(tmp_path / "ds") == []

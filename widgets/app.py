@@ -71,15 +71,6 @@ def apply_icons(window) -> None:
         pass
 
 
-def remembered_task(config: SessionConfig, settings: QSettings) -> SessionConfig:
-    """The last task typed in the window, unless --task gave one."""
-    default = SessionConfig.__dataclass_fields__["task"].default
-    last = settings.value("session/task")
-    if config.task == default and isinstance(last, str) and last.strip():
-        config.task = last
-    return config
-
-
 def build_window(config: SessionConfig, settings: QSettings, devices=None, queue_factory=None):
     """The window and its controller, not yet shown or started (tests build them this way)."""
     from station.saving.queue import SaveQueue
@@ -103,8 +94,7 @@ def _install_demo_hooks(window, controller) -> None:
             window.grab().save(shot)
             print(f"station: screenshot saved to {shot}", flush=True)
             if os.environ.get("STATION_SCREENSHOT_QUIT") == "1":
-                controller._quit_anyway = True
-                window.close()
+                controller.quit_anyway()
 
         QTimer.singleShot(int(after * 1000), grab)
 
@@ -136,7 +126,6 @@ def run_window(args: argparse.Namespace) -> int:
     app.setApplicationName("station")
     apply_style(app)
     settings = QSettings()
-    config = remembered_task(config, settings)
     window, controller = build_window(config, settings)
     controller.restore_settings()
     window.show()

@@ -2,46 +2,36 @@
 
 Views emit intent; this object turns intent into session events and pulls live data on one ~30 Hz timer
 (frames, joints, countdown). Slower facts (rates, queue summary, disk space) refresh every half second.
+What the session bar and the queue summary say is worded by widgets.presenters (Qt-free); quitting lives in
+widgets.quitting, the menus' commands in widgets.menu_actions.
 Nothing slow runs here: the control loop, spool writers and saves all live on their own threads.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import replace
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from station.config import SessionConfig
 from station.errors import StationError
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.devices import Devices
 from station.session.recorder import FinishedTake
-from station.session.state import Event, Phase, Step
-from widgets.keymap import keys_help_html
+from station.session.state import Event, Phase, Step, Take
+from widgets.live_refresh import LiveRefresh
 from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
+from widgets.menu_actions import MenuActions
 from widgets.messages import Level
-from widgets.quit_dialog import QuitDialog
-from widgets.session_bar import SessionView
+from widgets.presenters import thrown_away_words
+from widgets.quitting import Quitting
+from widgets.remembered import Remembered
 
 log = logging.getLogger(__name__)
-FRAME_INTERVAL_MS = 33
-SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
-DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
-
-HINTS = {
-    Phase.IDLE: "Space: record",
-    Phase.RECORDING: "→ or N: keep the take   ← or R: record it again   Esc or Q: stop",
-    Phase.RESETTING: "Space or →: next take now   ← or R: throw the last take away and redo it   Esc: stop",
-    Phase.STOPPED: "Session over: saves finish in the background. Ctrl+Q quits (it waits for them).",
-}
-
 
 class Controller(QObject):
     closing = Signal()  # the window is about to close for good
@@ -62,18 +52,14 @@ class Controller(QObject):
         self.devices = devices
         self.queue_factory = queue_factory
         self.session: LiveSession | None = None
-        self.quit_dialog: QuitDialog | None = None
-        self._quit_anyway = False
         self._closed = False
-        self._frame = 0
-        self._low_disk_warned = False
-        self._cal_dialog: QDialog | None = None
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_INTERVAL_MS)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self._on_frame)
+        self.remembered = Remembered(settings, config)
+        self.quitting = Quitting(window, lambda: self.session, self.shutdown, self._refresh_actions)
+        self.live = LiveRefresh(self)
+        self.timer = self.live.timer
         self._wire_views()
-        window.close_guard = self._may_close
+        self.menus = MenuActions(self)
+        window.close_guard = self.quitting.may_close
 
     # -- set-up --
     def _wire_views(self) -> None:
@@ -81,38 +67,21 @@ class Controller(QObject):
         for name, action in w.keys.items():
             if name == "quit":
                 action.triggered.connect(w.close)
+            elif name == "task":
+                action.triggered.connect(self.edit_task)
             else:
                 event = action.data()
                 action.triggered.connect(lambda _checked=False, e=event: self.fire(e))
         w.session_bar.task_edited.connect(self._on_task_edited)
+        w.session_bar.task_focus.connect(self._on_task_focus)
         w.queue_panel.retry_requested.connect(self.retry)
         w.queue_panel.discard_requested.connect(self.discard)
-        w.new_dataset_action.triggered.connect(self._new_dataset)
-        w.open_dataset_action.triggered.connect(self._open_dataset)
-        w.connect_arms_action.triggered.connect(self._connect_arms)
-        w.calibrate_action.triggered.connect(self._calibrate)
-        w.reset_layout_action.triggered.connect(w.reset_layout)
-        w.keys_help_action.triggered.connect(self._show_keys)
-        w.about_action.triggered.connect(self._show_about)
 
     def restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.window.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.window.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.window.splitter.restoreState(splitter)
+        self.remembered.restore(self.window)
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.window.saveGeometry())
-        self.settings.setValue("window/state", self.window.saveState())
-        self.settings.setValue("window/splitter", self.window.splitter.saveState())
-        self.settings.setValue("session/task", self.config.task)
-        self.settings.setValue("session/root", str(self.config.root))
-        self.settings.sync()
+        self.remembered.save(self.window, self.config)
 
     def start(self) -> None:
         """Open devices (if not given) and the session; say what went wrong in the window if they cannot."""
@@ -122,7 +91,6 @@ class Controller(QObject):
                 "To record with real arms, start with --follower-port and --leader-port.",
                 Level.INFO,
             )
-        self.window.session_bar.show_task(self.config.task)
         self.window.home_focus.setFocus(Qt.FocusReason.OtherFocusReason)
         if self.devices is None and not self._open_devices():
             self._refresh_all()
@@ -149,14 +117,15 @@ class Controller(QObject):
 
     def _open_session(self, config: SessionConfig) -> bool:
         assert self.devices is not None
+        config = self.remembered.task_for(config)
         try:
             session = open_session(config, self.devices, self.queue_factory)
         except StationError as e:
             text = str(e)
             actions = []
             if "--resume" in text and not config.resume:
-                actions.append(("Append to it", lambda: self._switch(replace(config, resume=True))))
-            actions.append(("Choose another folder…", self._new_dataset))
+                actions.append(("Append to it", lambda: self.switch(replace(config, resume=True))))
+            actions.append(("Choose another folder…", self.menus.new_dataset))
             self.say(text.replace("add --resume to append to it, or choose another --root",
                                   "append to it, or choose another folder"), actions=actions)
             self._refresh_all()
@@ -165,12 +134,16 @@ class Controller(QObject):
         self.session = session
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
+        session.recorder.hold_after_stop_s = config.reset_time_s  # ← may throw the last take away meanwhile
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
+        r.changed.connect(self._refresh_session_bar)
         r.take_recorded.connect(self._on_take_recorded)
+        r.take_cut.connect(self._on_take_cut)
         r.problem.connect(self.say)
+        r.fault.connect(self._on_fault)
         r.finished.connect(self._on_finished)
         q.job_failed.connect(self._on_job_failed)
         q.job_added.connect(lambda _row: self._refresh_summary())
@@ -193,39 +166,67 @@ class Controller(QObject):
         self._refresh_all()
         return True
 
-    def _close_session(self) -> None:
+    def close_session(self) -> None:
         session, self.session = self.session, None
         if session is None:
             return
         self.window.queue_model.set_queue(None)
         session.close()
 
-    def _switch(self, config: SessionConfig) -> None:
+    def switch(self, config: SessionConfig) -> None:
         """Close the current session (if it may close) and open another on the same devices."""
-        if self.session is not None and not self._can_switch():
+        s = self.session
+        if s is not None and s.recorder.allowed(Event.KEEP) and not s.recorder.machine.cut:
+            s.recorder.try_fire(Event.KEEP)  # the held last take: moving on keeps it
+        if s is not None and not self.can_switch():
             self.say("Stop the session and let its saves finish before opening another dataset.", Level.WARNING)
             return
-        self._close_session()
+        self.close_session()
         if self.devices is None and not self._open_devices():
             return
         self._open_session(config)
 
-    def _can_switch(self) -> bool:
+    def can_switch(self) -> bool:
         s = self.session
         return s is None or (s.recorder.phase in (Phase.IDLE, Phase.STOPPED) and s.queue.is_idle
                              and not s.recorder.finished_takes)
+
+    def reconnect_devices(self) -> None:
+        """Close the session and the devices, open them again, and reopen the session (Arms > Connect arms)."""
+        self.close_session()
+        if self.devices is not None:
+            self.devices.close()
+            self.devices = None
+        if self._open_devices():
+            self._open_session(replace(self.config, resume=self.config.root.exists()))
 
     # -- intent from the views --
     def fire(self, event: Event) -> bool:
         if self.session is None:
             return False
+        if event in (Event.RECORD, Event.NEXT):
+            self.window.session_bar.task_edit.commit_typing()  # a take may start: it records the text shown
         return self.session.recorder.try_fire(event)
+
+    def quit_anyway(self) -> None:
+        """Close the window now: a take in progress is kept in its spool; unsaved takes wait for recovery."""
+        self.quitting.quit_anyway()
+
+    def edit_task(self) -> None:
+        """F2: the cursor in the task field (between takes); the countdown to the next take holds meanwhile."""
+        if not self.window.session_bar.edit_task():
+            self.say("The task can be changed between takes: it is the task of the take being recorded.",
+                     Level.INFO)
 
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
         if self.session is not None:
             self.session.recorder.task = text  # the next take records it
-        self.settings.setValue("session/task", text)
+        self.remembered.remember_task(self.config.root, text)
+
+    def _on_task_focus(self, typing: bool) -> None:
+        if self.session is not None:
+            self.session.recorder.hold_countdown(typing)
 
     def retry(self, row: int) -> None:
         job = self.window.queue_model.job_at(row)
@@ -249,14 +250,39 @@ class Controller(QObject):
         self.window.messages.show_message(text, level, actions)
 
     # -- from the session --
-    def _on_state_changed(self, _step: Step) -> None:
+    def _on_state_changed(self, step: Step) -> None:
         if self.session is not None:
             self.window.session_bar.show_task(self.session.recorder.task)
+            if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
+                self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
         self._refresh_actions()
         self._refresh_session_bar()
 
     def _on_take_recorded(self, ft: FinishedTake) -> None:
         self.window.session_bar.show_cadence(ft.take.cadence)
+
+    def _on_take_cut(self, ft: FinishedTake) -> None:
+        """A device failure ended the take: held until the operator keeps or drops it."""
+        r = self.session.recorder if self.session is not None else None
+        if r is None:
+            return
+        seconds = ft.take.rows / max(1, ft.take.cadence.fps)
+        why = ft.take.cadence.interrupted or "a device failed"
+        self.say(
+            f"The take was cut short ({why}; {ft.take.rows} frames, {seconds:.1f} s). Keep it in the dataset "
+            "(flagged), or drop it? No take starts until you decide.",
+            Level.WARNING,
+            [("Keep it", lambda *_: r.try_fire(Event.KEEP)), ("Drop it", lambda *_: r.try_fire(Event.RERECORD))],
+        )
+
+    def _on_fault(self, text: str) -> None:
+        """A device failed: said with the way back (reconnect the cameras, or the arms)."""
+        if text.startswith("Camera"):
+            self.say(text, actions=[("Reconnect cameras", self.menus.reconnect_cameras)])
+        elif text.startswith("The"):
+            self.say(text, actions=[("Connect arms", self.menus.connect_arms)])
+        else:
+            self.say(text, Level.WARNING if "could not" in text else Level.INFO)
 
     def _on_job_failed(self, job: SaveJob) -> None:
         assert self.session is not None
@@ -270,181 +296,30 @@ class Controller(QObject):
         )
 
     def _on_finished(self) -> None:
-        if self.quit_dialog is not None:
+        if self.quitting.waiting:
             self.window.close()
 
-    # -- the ~30 Hz pull --
-    def _on_frame(self) -> None:
-        self._frame += 1
-        session, devices = self.session, self.devices
-        if devices is not None:
-            for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
-                view.show_frame(cam.latest(), cam.stalled)
-        if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
-            self._refresh_session_bar()
-        if self._frame % SLOW_EVERY == 0:
-            self._refresh_slow()
-        if self._frame % DISK_EVERY == 1:
-            self._refresh_disk()
-
+    # -- what the views show --
     def _refresh_all(self) -> None:
         self._refresh_actions()
-        self._refresh_session_bar()
-        self._refresh_slow()
-        self._refresh_disk()
+        self.live.refresh()
+
+    def _refresh_session_bar(self) -> None:
+        self.live.session_bar()
+
+    def _refresh_summary(self) -> None:
+        self.live.summary()
 
     def _refresh_actions(self) -> None:
         recorder = self.session.recorder if self.session is not None else None
         for action in self.window.keys.values():
             event = action.data()
             if isinstance(event, Event):
-                action.setEnabled(recorder is not None and recorder.allowed(event) and not self._closing())
-
-    def _closing(self) -> bool:
-        return self.quit_dialog is not None
-
-    def _refresh_session_bar(self) -> None:
-        bar = self.window.session_bar
-        s = self.session
-        if s is None:
-            hint = "No session: see the message above."
-            bar.show_session(SessionView(str(self.config.root), None, "", None, 0.0, hint))
-            return
-        r = s.recorder
-        phase = r.phase
-        kept = r.machine.kept
-        total = r.machine.episodes
-        if phase is Phase.RECORDING:
-            episode = f"Episode {r.episode}  ·  take {kept + 1} of {total}"
-        elif phase is Phase.STOPPED:
-            episode = f"Session over: {kept} of {total} takes kept"
-        else:
-            episode = f"Next: episode {r.episode}  ·  take {kept + 1} of {total}"
-        duration = r.phase_duration_s()
-        remaining, fraction = None, 0.0
-        if duration:
-            elapsed = r.phase_elapsed_s()
-            remaining, fraction = duration - elapsed, elapsed / duration
-        name = s.config.repo_id
-        bar.show_session(SessionView(name, phase, episode, remaining, fraction, HINTS[phase]))
-
-    def _refresh_slow(self) -> None:
-        w = self.window
-        devices = self.devices
-        if devices is not None:
-            for view, cam in zip(w.cameras.views, devices.cameras, strict=False):
-                view.show_rates(cam.capture_fps)
-        s = self.session
-        if s is not None:
-            loop = s.recorder.loop
-            w.status.show_loop(loop.achieved_fps, loop.fps, loop.running)
-            if loop.error is not None:
-                w.status.show_arms(f"error, follower torque off ({loop.error})", ok=False)
-            elif devices is not None:
-                w.status.show_arms("simulated (demo)" if devices.simulated else "connected", ok=True)
-            w.queue_model.tick()
-        else:
-            w.status.show_loop(0.0, self.config.fps, False)
-            w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
-        self._refresh_summary()
-        if self.quit_dialog is not None and s is not None:
-            self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
-
-    def _refresh_summary(self) -> None:
-        s = self.session
-        panel = self.window.queue_panel
-        if s is None:
-            panel.show_summary("No dataset open.", None)
-            return
-        q, cfg = s.queue, s.config
-        pending, failed = q.pending_count, q.failed_count
-        done = sum(1 for j in q.jobs if j.status is JobStatus.DONE)
-        parts = []
-        if pending:
-            parts.append(f"{pending} take{'s' if pending != 1 else ''} saving")
-            drain = q.drain_estimate_s()
-            if q.backlog == 0:
-                pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
-            elif drain is None:
-                parts.append("estimating time to drain")
-            else:
-                parts.append(f"about {drain:.0f} s to drain" if drain >= 1 else "drains within a second")
-        else:
-            parts.append("All takes saved" if done else "Nothing to save yet")
-        if done:
-            parts.append(f"{done} saved")
-        keeping_up: bool | None = None
-        cams = max(1, len(s.writer.spec.cameras))
-        duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
-        need = cfg.fps * cams * duty
-        lag = q.encoder_lag_s(cfg.fps)
-        if lag is not None and lag < 2:
-            keeping_up = True
-            parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
-        elif lag is not None and q.encode_fps <= 0:
-            keeping_up = lag < 5
-            parts.append(f"encoding is {lag:.0f} s behind the take in progress")
-        elif q.encode_fps > 0:
-            rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {need:.0f}"
-            if q.encode_fps >= 1.1 * need:
-                keeping_up = True
-                parts.append(f"saving keeps up with recording ({rate})")
-            elif q.encode_fps >= 0.9 * need:
-                keeping_up = True
-                parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
-            else:
-                keeping_up = False
-                parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
-                             "reset time or use --vcodec h264")
-        if failed:
-            parts.append(f"{failed} failed: select it, then Retry or Discard")
-            keeping_up = False
-        panel.show_summary("  ·  ".join(parts), keeping_up)
-
-    def _refresh_disk(self) -> None:
-        root = self.config.root
-        where = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
-        try:
-            free = float(shutil.disk_usage(where).free)
-        except OSError:
-            self.window.status.show_disk(None, str(root))
-            return
-        self.window.status.show_disk(free, str(where))
-        if free < LOW_DISK_BYTES and not self._low_disk_warned:
-            self._low_disk_warned = True
-            self.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                     "before the next take, or saves will fail.", Level.WARNING)
-
-    # -- quitting --
-    def _may_close(self) -> bool:
-        """The window's close guard: close now, or stop, show the saves' progress and close when they end."""
-        if self._closed:
-            return True
-        s = self.session
-        busy = s is not None and (
-            not s.queue.is_idle or bool(s.recorder.finished_takes) or s.recorder.phase is Phase.RECORDING
-        )
-        if busy and not self._quit_anyway:
-            assert s is not None
-            if self.quit_dialog is None:
-                s.recorder.try_fire(Event.STOP)  # keeps the take in progress
-                self.quit_dialog = QuitDialog(self.window)
-                self.quit_dialog.quit_anyway.connect(self._on_quit_anyway)
-                self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
-                self.quit_dialog.open()
-                self._refresh_actions()
-            if s.queue.is_idle and not s.recorder.finished_takes:
-                pass  # everything finished while stopping: close now
-            else:
-                return False
-        self.shutdown()
-        return True
-
-    def _on_quit_anyway(self) -> None:
-        self._quit_anyway = True
-        self.window.close()
+                allowed = recorder is not None and (
+                    recorder.allowed(event)
+                    or (event is Event.RECORD and recorder.machine.cut)  # Space then says why it waits
+                )
+                action.setEnabled(allowed and not self.quitting.waiting)
 
     def shutdown(self) -> None:
         """Release everything: the session (spools of unsaved takes stay for recovery), devices, timers."""
@@ -453,72 +328,17 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
-        if self._cal_dialog is not None:
-            self._cal_dialog.done(0)
-        if self.quit_dialog is not None:
-            self.quit_dialog.accept()
+        self.menus.close()
+        self.quitting.finish()
         self.save_settings()
         session = self.session
-        if session is not None and self._quit_anyway and not session.queue.is_idle:
+        if session is not None and self.quitting.anyway and not session.queue.is_idle:
             left = session.queue.pending_count
             log.warning("quitting with %d take(s) unsaved: their spools stay in %s for recovery",
                         left, session.writer.root)
         try:
-            self._close_session()
+            self.close_session()
         finally:
             if self.devices is not None:
                 self.devices.close()
                 self.devices = None
-
-    # -- menus --
-    def _new_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Choose an empty folder for the new dataset", start)
-        if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=False))
-
-    def _open_dataset(self) -> None:
-        start = str(self.config.root.parent)
-        path = QFileDialog.getExistingDirectory(self.window, "Open a dataset to add episodes to", start)
-        if path:
-            root = Path(path)
-            self._switch(replace(self.config, root=root, repo_id=f"local/{root.name}", resume=True))
-
-    def _connect_arms(self) -> None:
-        if self.session is not None and self.session.recorder.loop.running:
-            self.say("The arms are connected.", Level.INFO)
-            return
-        if self.session is not None and not self._can_switch():
-            self.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
-            return
-        self._close_session()
-        if self.devices is not None:
-            self.devices.close()
-            self.devices = None
-        if self._open_devices():
-            self._open_session(replace(self.config, resume=self.config.root.exists()))
-
-    def _calibrate(self) -> None:
-        from widgets.calibration_dialog import CalibrationDialog
-
-        if self.session is not None and self.session.recorder.loop.running and not self.config.demo:
-            self.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
-                     Level.WARNING)
-            return
-        arms = self.config.arms
-        self._cal_dialog = CalibrationDialog(self.window, arms)
-        self._cal_dialog.open()
-
-    def _show_keys(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,
-                          self.window)
-        box.open()
-
-    def _show_about(self) -> None:
-        QMessageBox.about(
-            self.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )

@@ -47,8 +47,7 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     window.show()
     controller.start()
     if controller.session is None:
-        controller._quit_anyway = True
-        window.close()
+        controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
     controller.fire(Event.RECORD)
 
@@ -84,8 +83,7 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     saved = sum(1 for j in session.queue.jobs if j.status is JobStatus.DONE)
     queued = len(session.queue.jobs)
     loop_fps = session.recorder.loop.achieved_fps
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     controller.shutdown()
     stalls = np.maximum(np.asarray(gaps or [0.0]) - PROBE_MS, 0.0)
     return {

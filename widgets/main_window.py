@@ -88,12 +88,18 @@ class MainWindow(QMainWindow):
         session_menu = bar.addMenu("&Session")
         for name in ("record", "next", "rerecord", "reset", "stop"):
             session_menu.addAction(self.keys[name])
+        session_menu.addSeparator()
+        session_menu.addAction(self.keys["task"])
 
         arms_menu = bar.addMenu("&Arms")
         self.connect_arms_action = QAction("&Connect arms", self)
         self.calibrate_action = QAction("C&alibrate…", self)
+        self.reconnect_cameras_action = QAction("&Reconnect cameras", self)
+        self.reconnect_cameras_action.setToolTip("Reopen every camera that sends nothing, without a restart")
         arms_menu.addAction(self.connect_arms_action)
         arms_menu.addAction(self.calibrate_action)
+        arms_menu.addSeparator()
+        arms_menu.addAction(self.reconnect_cameras_action)
 
         view_menu = bar.addMenu("&View")
         self.reset_layout_action = QAction("&Reset layout", self)

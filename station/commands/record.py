@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 BACKLOG_WARNING = 2  # finished takes waiting to be saved before we say saving is behind
+DEVICE_FAILED = 3  # exit code: a camera or an arm failed, the take in progress was kept and the session stopped
 
 
 def say(text: str) -> None:
@@ -77,6 +78,15 @@ def run_headless(config: SessionConfig) -> int:
         queue.job_failed.connect(on_failed)
         recorder.problem.connect(lambda text: print(f"station: {text}", file=sys.stderr, flush=True))
         recorder.finished.connect(app.quit)
+
+        def on_take_cut(_ft: FinishedTake) -> None:
+            # A camera or arm failure ended the take: nobody is there to keep or drop it, so it is kept
+            # (flagged); the session stops, the saves drain, and the exit code says a device failed.
+            print(f"station: {recorder.device_failure}: the take in progress was kept (flagged) and the session "
+                  "stopped", file=sys.stderr, flush=True)
+            recorder.try_fire(Event.KEEP)
+
+        recorder.take_cut.connect(on_take_cut)
         # A failed save stops the headless session from waiting for ever: nobody is there to press Retry.
         queue.job_failed.connect(lambda _job: recorder.try_fire(Event.STOP))
 
@@ -105,6 +115,8 @@ def run_headless(config: SessionConfig) -> int:
             queue.shutdown()
             return 130
         recorder.shutdown()
+        if recorder.device_failure:
+            return DEVICE_FAILED
         return 1 if failures else 0
     finally:
         if recorder is not None:

@@ -129,6 +129,10 @@ class _JobRunnable(QRunnable):
         self._reporter = _ThrottledReporter(job.id, self.signals, job.cancel_flag)
 
     def _failed(self, step: str, error: BaseException) -> None:
+        if self._reporter.cancelled:  # re-recorded or discarded: its spool may go away under it; not an error
+            log.debug("%s take %s stopped after it was cancelled: %s", step, self._spool_dir.name, error)
+            self.signals.cancelled.emit(self._job_id)
+            return
         log.exception("%s take %s failed", step, self._spool_dir.name)
         self.signals.failed.emit(self._job_id, describe_error(error))
 

@@ -72,12 +72,17 @@ class CadenceReport:
     first_tick: float = 0.0  # monotonic times of the first and last row
     last_tick: float = 0.0
     interrupted: str = ""  # why the take ended early (an arm stopped answering), kept with the take
+    filled_ticks: int = 0  # ticks the control loop could not run: rows repeating the last one (time stays true)
+
+    @property
+    def filled_fraction(self) -> float:
+        return self.filled_ticks / self.ticks if self.ticks else 0.0
 
     def summary(self) -> str:
         repeats = ", ".join(f"{k} {v}" for k, v in (self.repeated_frames or {}).items()) or "none"
         text = (
             f"{self.ticks} ticks, {self.late_ticks} late, worst period {self.worst_period_ms:.1f} ms, "
-            f"repeated frames: {repeats}"
+            f"repeated frames: {repeats}, filled ticks: {self.filled_ticks}"
         )
         if self.stalled_cameras:
             text += f"; camera stalled: {', '.join(self.stalled_cameras)}"

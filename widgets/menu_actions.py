@@ -1,0 +1,122 @@
+"""The menus' commands: new or open a dataset, connect the arms, reconnect cameras, calibrate, keys, about.
+
+Each is a small step over the controller's session life cycle (switch session, reopen devices); none runs
+anything slow on the GUI thread beyond opening a device.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+from station.errors import StationError
+from widgets.keymap import keys_help_html
+from widgets.messages import Level
+
+if TYPE_CHECKING:
+    from widgets.controller import Controller
+
+log = logging.getLogger(__name__)
+
+
+class MenuActions(QObject):
+    def __init__(self, controller: Controller) -> None:
+        super().__init__(controller)
+        self.c = controller
+        self.cal_dialog: QDialog | None = None
+        w = controller.window
+        w.new_dataset_action.triggered.connect(self.new_dataset)
+        w.open_dataset_action.triggered.connect(self.open_dataset)
+        w.connect_arms_action.triggered.connect(self.connect_arms)
+        w.calibrate_action.triggered.connect(self.calibrate)
+        w.reset_layout_action.triggered.connect(w.reset_layout)
+        w.keys_help_action.triggered.connect(self.show_keys)
+        w.about_action.triggered.connect(self.show_about)
+        reconnect = getattr(w, "reconnect_cameras_action", None)
+        if reconnect is not None:
+            reconnect.triggered.connect(self.reconnect_cameras)
+
+    def new_dataset(self) -> None:
+        c = self.c
+        path = QFileDialog.getExistingDirectory(c.window, "Choose an empty folder for the new dataset",
+                                                str(c.config.root.parent))
+        if path:
+            root = Path(path)
+            c.switch(replace(c.config, root=root, repo_id=f"local/{root.name}", resume=False))
+
+    def open_dataset(self) -> None:
+        c = self.c
+        path = QFileDialog.getExistingDirectory(c.window, "Open a dataset to add episodes to",
+                                                str(c.config.root.parent))
+        if path:
+            root = Path(path)
+            c.switch(replace(c.config, root=root, repo_id=f"local/{root.name}", resume=True))
+
+    def connect_arms(self) -> None:
+        c = self.c
+        if c.session is not None and c.session.recorder.loop.running:
+            c.say("The arms are connected.", Level.INFO)
+            return
+        if c.session is not None and not c.can_switch():
+            c.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
+            return
+        c.reconnect_devices()
+
+    def reconnect_cameras(self) -> None:
+        """Reopen every camera that sends nothing, without a restart (the arms and the session stay)."""
+        c = self.c
+        if c.devices is None:
+            c.say("No cameras are open: use Arms > Connect arms.", Level.WARNING)
+            return
+        silent = [cam for cam in c.devices.cameras if cam.stalled]
+        if not silent:
+            c.say("Every camera is sending.", Level.INFO)
+            return
+        failed = []
+        for cam in silent:
+            try:
+                cam.stop()
+                cam.start()
+            except (StationError, OSError) as e:
+                log.warning("reopening camera %s failed: %s", cam.name, e)
+                failed.append(f"{cam.name} ({e})")
+        if c.session is not None:
+            c.session.recorder.devices_reconnected()
+        if failed:
+            c.say("Could not reopen camera " + ", ".join(failed) + ": check its cable, then try again.")
+        else:
+            c.say("Reopened camera " + ", ".join(cam.name for cam in silent) + ": Space records once it sends.",
+                  Level.INFO)
+
+    def calibrate(self) -> None:
+        from widgets.calibration_dialog import CalibrationDialog
+
+        c = self.c
+        if c.session is not None and c.session.recorder.loop.running and not c.config.demo:
+            c.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
+                  Level.WARNING)
+            return
+        self.cal_dialog = CalibrationDialog(c.window, c.config.arms)
+        self.cal_dialog.open()
+
+    def show_keys(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,
+                          self.c.window)
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self.c.window, "About Station",
+            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
+            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
+            "are saved on the next start.</p>",
+        )
+
+    def close(self) -> None:
+        if self.cal_dialog is not None:
+            self.cal_dialog.done(0)
