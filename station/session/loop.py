@@ -254,10 +254,14 @@ class ControlLoop:
     def _run(self) -> None:
         log.info("control loop at %d Hz with %s", self.fps, raise_current_thread())
         start = time.monotonic()
-        k = 0
+        k = 0  # the slot of the wall-clock grid the next tick fills
         last = None
         while not self._stop.is_set():
             now = time.monotonic()
+            due = int((now - start) / self.period)
+            if due > k:  # slots that passed without a tick (a stall): filled rows, no catch-up burst
+                self.fill([(start + j * self.period, j) for j in range(k, due)])
+                k = due
             if last is not None and now - last > LATE_FACTOR * self.period:
                 self.late_ticks += 1
             last = now
@@ -277,9 +281,5 @@ class ControlLoop:
             k += 1
             deadline = start + k * self.period
             now = time.monotonic()
-            if now >= deadline:  # missed: skip to the next future deadline, no catch-up burst; the ticks
-                missed = int((now - start) / self.period) + 1  # skipped become filled rows
-                self.fill([(start + j * self.period, j) for j in range(k, missed)])
-                k = missed
-                deadline = start + k * self.period
-            self._stop.wait(deadline - now)
+            if now < deadline:
+                self._stop.wait(deadline - now)

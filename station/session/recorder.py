@@ -516,8 +516,8 @@ class Recorder(QObject):
                 )
             elif cam.stalled and cam.name not in self._stalled:
                 self._stalled.add(cam.name)
-                self.problem.emit(f"camera {cam.name} has sent no frame for over 0.5 s: no take starts until "
-                                  "it sends again")
+                self.fault.emit(f"Camera {cam.name} has sent no frame for over 0.5 s: no take starts until it "
+                                "sends again")
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
 
