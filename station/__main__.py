@@ -1,5 +1,9 @@
 import sys
 
-from station.cli import main
+from station import stopping
+
+stopping.defer()  # a Ctrl-C while starting up is remembered, never a traceback from the middle of an import
+
+from station.cli import main  # noqa: E402
 
 sys.exit(main())

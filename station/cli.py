@@ -1,4 +1,9 @@
-"""`station`: the window by default; subcommands for headless recording, checking, hardware and benchmarks."""
+"""`station`: the window by default; subcommands for headless recording, checking, hardware and benchmarks.
+
+This is the composition root: the one module under station/ that may import `widgets` (an import-linter
+contract in pyproject.toml enforces it). Commands that can open a window get the window's entry points
+from here as arguments, so the commands themselves stay Qt-free.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from station import stopping
 from station.commands.options import add_session_options
 from station.errors import StationError
 
 # subcommand -> module in station.commands with add_parser(subparsers) and run(args) -> int
-COMMANDS = ("record", "check", "recover", "emulate", "calibrate", "cameras", "bench")
+COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -25,33 +34,60 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"station.commands.{name}")
-        except ModuleNotFoundError as e:  # a command whose module is not there yet is simply not offered
-            if e.name != f"station.commands.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"station.commands.{name}")
         module.add_parser(sub)
         modules[name] = module
     return parser, modules
 
 
+def run_window(args: argparse.Namespace) -> int:
+    """The window (imported only when asked for: headless commands never load QtWidgets)."""
+    from widgets.app import run_window as run
+
+    return run(args)
+
+
+def measure_gui(seconds: float, root: Path, **load: Any) -> dict:
+    """`station bench --gui`: the window's display rate, stalls and the control loop's late ticks."""
+    from widgets.gui_bench import measure_gui as measure
+
+    return measure(seconds, root, **load)
+
+
+# What each command that can show the window is given to do so (keyword arguments of its run()).
+WINDOW_ENTRIES: dict[str, dict[str, Callable[..., Any]]] = {
+    "record": {"open_window": run_window},
+    "bench": {"measure_gui": measure_gui},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    stopping.defer()  # Ctrl-C, SIGTERM, SIGHUP while starting: remembered (see station/stopping.py)
+    try:
+        return _main(argv)
+    finally:
+        stopping.restore()
+
+
+def _main(argv: list[str] | None) -> int:
     parser, modules = build_parser()
     args = parser.parse_args(argv)
+    module = modules.get(args.command) if args.command is not None else None
+    # The window and commands that record handle stop signals like Ctrl-C; the others get the usual ones back.
+    if module is not None and not getattr(module, "HANDLES_STOP_SIGNALS", False) and stopping.restore():
+        return 130
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from station.saving.faults import install_writer_hooks
+    from station.priority import tune_process
 
-    install_writer_hooks()
+    logging.getLogger(__name__).debug("process: %s", ", ".join(tune_process()))  # before any thread starts
     try:
         if args.command is None:
-            from widgets.app import run_window
-
             return run_window(args)
-        return int(modules[args.command].run(args))
+        assert module is not None
+        return int(module.run(args, **WINDOW_ENTRIES.get(args.command, {})))
     except StationError as e:
         print(f"station: {e}", file=sys.stderr, flush=True)
         return 2

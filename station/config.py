@@ -1,5 +1,7 @@
-"""Typed session configuration, validated once at start with a one-line message for each bad value.
+"""Typed session configuration: frozen dataclasses validated on construction, one line for each bad value.
 
+A config that exists is a valid one: `__post_init__` checks every value, and `dataclasses.replace` builds a
+new instance, so a change is checked too. The command line's defaults are read from here.
 Static configuration lives here; remembered UI state (window geometry, last task) lives in QSettings.
 """
 
@@ -7,15 +9,19 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
+from station.dataset.repo_id import repo_id_problem
+from station.dataset.spec import CODECS
 from station.errors import ConfigError
 from station.joints import ROBOT_TYPE
 
 DEFAULT_CAMERA_SIZE = (640, 480)
 _CAMERA_ARG = re.compile(r"^(?P<name>[A-Za-z0-9_\-]+)=(?P<source>.+?)(@(?P<w>\d+)x(?P<h>\d+))?$")
-_REPO_ID = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)?$")
+_CAMERA_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+MAX_CAMERA_SIDE = 8192
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,20 @@ class CameraSource:
         if not m:
             raise ConfigError(f"bad --camera {text!r}: expected NAME=SOURCE[@WxH], e.g. front=testsrc@640x480")
         w, h = m.group("w"), m.group("h")
-        if w is not None and (int(w) <= 0 or int(h) <= 0 or int(w) > 8192 or int(h) > 8192):
-            raise ConfigError(f"bad camera size in {text!r}: width and height must be between 1 and 8192")
         return cls(m.group("name"), m.group("source"), int(w) if w else None, int(h) if h else None)
+
+    def __post_init__(self) -> None:
+        if not _CAMERA_NAME.match(self.name):
+            raise ConfigError(f"bad camera name {self.name!r}: use letters, digits, - and _")
+        if not self.source.strip():
+            raise ConfigError(f"camera {self.name}: the source must not be empty")
+        if (self.width is None) != (self.height is None):
+            raise ConfigError(f"camera {self.name}: give both width and height, or neither")
+        for side in (self.width, self.height):
+            if side is not None and not 1 <= side <= MAX_CAMERA_SIDE:
+                raise ConfigError(
+                    f"bad camera size for {self.name}: width and height must be between 1 and {MAX_CAMERA_SIDE}"
+                )
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,12 @@ class ArmConfig:
     follower_id: str = "follower"
     leader_id: str = "leader"
     max_relative_target: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.follower_port or not self.leader_port:
+            raise ConfigError("give both --follower-port and --leader-port")
+        if self.max_relative_target is not None and not self.max_relative_target > 0:
+            raise ConfigError(f"--max-relative-target must be above 0 degrees, got {self.max_relative_target}")
 
 
 def default_calibration_dir() -> Path:
@@ -66,7 +89,7 @@ def demo_cameras() -> list[CameraSource]:
     return [CameraSource("front", "testsrc", w, h), CameraSource("wrist", "testsrc", w, h)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SessionConfig:
     root: Path
     repo_id: str = "local/station"
@@ -75,14 +98,19 @@ class SessionConfig:
     episode_time_s: float = 60.0
     reset_time_s: float = 60.0
     fps: int = 30
-    cameras: list[CameraSource] = field(default_factory=list)
+    cameras: tuple[CameraSource, ...] = ()
     vcodec: str = "libsvtav1"
     resume: bool = False
     demo: bool = True
     arms: ArmConfig | None = None
     robot_type: str = ROBOT_TYPE
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+        object.__setattr__(self, "cameras", tuple(self.cameras))  # a list given by a caller is frozen too
+        self._validate()
+
+    def _validate(self) -> None:
         """Raise ConfigError naming the first absurd value."""
         if not 1 <= self.fps <= 240:
             raise ConfigError(f"--fps must be between 1 and 240, got {self.fps}")
@@ -92,12 +120,25 @@ class SessionConfig:
             raise ConfigError(f"--episode-time must be above 0 and at most a day, got {self.episode_time_s}")
         if not 0 <= self.reset_time_s <= 24 * 3600:
             raise ConfigError(f"--reset-time must be between 0 and a day, got {self.reset_time_s}")
-        if not _REPO_ID.match(self.repo_id) or ".." in self.repo_id:
-            raise ConfigError(f"bad --repo-id {self.repo_id!r}: use letters, digits, - _ . and at most one /")
+        problem = repo_id_problem(self.repo_id)
+        if problem:
+            raise ConfigError(f"bad --repo-id: {problem}")
         names = [c.name for c in self.cameras]
         if len(set(names)) != len(names):
             raise ConfigError(f"camera names must be unique, got {', '.join(names)}")
         if not self.task.strip():
             raise ConfigError("--task must not be empty")
+        if self.vcodec not in CODECS:
+            raise ConfigError(f"unknown video codec {self.vcodec!r}: use {' or '.join(CODECS)}")
+        if not self.robot_type.strip():
+            raise ConfigError("--robot-type must not be empty")
         if not self.demo and self.arms is None:
             raise ConfigError("no arms: give --follower-port and --leader-port, or use --demo")
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of a config field (the command line shows and uses these; they are spelled only here)."""
+    for f in fields(cls):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)

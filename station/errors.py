@@ -1,4 +1,12 @@
-"""Errors the operator sees: each carries one plain sentence saying what is wrong and what to do."""
+"""Errors the operator sees: each carries one plain sentence saying what is wrong and what to do.
+
+Where a remedy is an action the window can offer (calibrate, append), the error has its own type and
+carries the facts the offer needs: callers branch on the type, never on the wording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class StationError(Exception):
@@ -16,8 +24,30 @@ class DatasetError(StationError):
     """A dataset that cannot be created, opened, appended to or validated."""
 
 
+class DatasetExistsError(DatasetError):
+    """The folder chosen for a new dataset already holds one: appending to it (--resume) is the remedy."""
+
+    def __init__(self, message: str, root: Path) -> None:
+        super().__init__(message)
+        self.root = root
+
+
 class HardwareError(StationError):
     """An arm or camera that cannot be opened or stopped answering."""
+
+
+class CalibrationError(HardwareError):
+    """A calibration file that is missing or unreadable, or a calibration procedure that cannot finish."""
+
+
+class CalibrationNeeded(CalibrationError):
+    """An arm without a usable calibration file: calibrating it is the remedy."""
+
+    def __init__(self, message: str, role: str, arm_id: str, path: Path) -> None:
+        super().__init__(message)
+        self.role = role
+        self.arm_id = arm_id
+        self.path = path
 
 
 class DiskFullError(StationError):

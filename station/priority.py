@@ -10,12 +10,20 @@ loop, cameras and GUI always come first and encoding uses the spare time.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import sys
 import threading
 
 log = logging.getLogger(__name__)
 BACKGROUND_NICE = 10
+# How long a thread running Python may keep the GIL while another waits for it (CPython's default: 5 ms).
+# Measured with three 1280x720 cameras and the window open: late control ticks 17.7 % at 5 ms, 5.2 % at 1 ms.
+# The threads that compute (encoders, swscale, file I/O, QPainter) release the GIL, so the cost is small.
+GIL_SWITCH_INTERVAL_S = 0.001
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 _REALTIME = {getattr(os, "SCHED_FIFO", -1), getattr(os, "SCHED_RR", -1)}
 _protected: set[int] = set()  # threads we raised on purpose (control loop, cameras): never demoted
 
@@ -27,10 +35,10 @@ def thread_ids() -> list[int]:
         return []
 
 
-class background_threads_of:
+class BackgroundThreads:
     """Lower the native threads a block of code starts (an encoder's workers) to background priority.
 
-    Use around the first frame of an encoder: `with background_threads_of(): encoder starts` — here, entered
+    Use around the first frame of an encoder: `with BackgroundThreads(): encoder starts` — here, entered
     before encode_video and left in its first progress callback. Threads new since entry that Python did not
     start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
     may have made real-time, back to normal. Python threads keep normal priority on purpose: they hold the
@@ -45,7 +53,7 @@ class background_threads_of:
         self._before: set[int] = set()
         self._open = False
 
-    def __enter__(self) -> background_threads_of:
+    def __enter__(self) -> BackgroundThreads:
         self._lock.acquire()
         self._open = True
         self._before = set(thread_ids())
@@ -87,12 +95,42 @@ def _lower_new_threads(before: set[int], nice: int) -> int:
     return lowered
 
 
+def _shorten_gil_switch() -> None:
+    if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+def tune_process() -> list[str]:
+    """Process-wide settings for recording, applied once at start (before threads): returns what was done.
+
+    - the GIL switch interval (GIL_SWITCH_INTERVAL_S): whoever holds the GIL gives it up to a waiting control
+      loop within a millisecond instead of five;
+    - at most MALLOC_ARENAS glibc malloc arenas: every thread that allocates (cameras, spool writers, encoders,
+      the GUI) otherwise gets an arena of its own whose freed pages stay resident; measured on the window with
+      two 640x480 cameras while saving: peak 510 -> 436 MB.
+    """
+    done = []
+    _shorten_gil_switch()
+    done.append(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
+    if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
+        try:
+            libc = ctypes.CDLL(None)
+            if libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1:
+                done.append(f"{MALLOC_ARENAS} malloc arenas")
+        except (OSError, AttributeError):  # not glibc
+            pass
+    return done
+
+
 def raise_current_thread(rt_priority: int = 10) -> str:
     """Give the calling (control-loop) thread precedence over everything else the machine runs.
 
     A low real-time priority when the process may use one (root, or an rtprio limit), else a negative nice,
     else nothing. The loop sleeps most of each period, so it cannot hog a core. Returns what was done.
+    A thread woken by the OS still waits for the GIL, so the process's GIL switch interval is shortened too
+    (see tune_process).
     """
+    _shorten_gil_switch()
     _protected.add(threading.get_native_id())
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(rt_priority))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import station
 
@@ -28,3 +29,21 @@ def test_every_core_module_imports_without_widgets():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_layer_contract_sees_imports_inside_functions():
+    import ast
+
+    from import_contracts import imported_names
+
+    code = "def show():\n    from PySide6 import QtGui\n    from PySide6.QtWidgets import (\n        QLabel,\n    )\n"
+    names = [name for _line, name in imported_names(ast.parse(code))]
+    assert names == ["PySide6.QtGui", "PySide6.QtWidgets.QLabel"]
+
+
+def test_the_layer_contracts_are_kept():
+    """The same check CI runs (`lint-imports`): station/ imports no widgets, QtWidgets, QtGui or pyqtgraph."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -61,8 +61,10 @@ def make_episode(spool: Path, spec: DatasetSpec, n: int, task: str, seed: int) -
     return EpisodeData(task=task, action=action, state=state, videos=videos, image_stats=stats)
 
 
-def write_dataset(root: Path, spec: DatasetSpec, episodes=EPISODES) -> tuple[DatasetWriter, list[EpisodeData]]:
-    writer = DatasetWriter.create(root, "test/writer", spec)
+def write_dataset(
+    root: Path, spec: DatasetSpec, episodes=EPISODES, fault=None
+) -> tuple[DatasetWriter, list[EpisodeData]]:
+    writer = DatasetWriter.create(root, "test/writer", spec, fault=fault)
     written = []
     for seed, (n, task) in enumerate(episodes):
         ep = make_episode(root / ".station" / "spool", spec, n, task, seed)
@@ -229,17 +231,29 @@ class Injected(Exception):
     pass
 
 
+class FailAt:
+    """The writer's commit-point hook (injected at create): raises Injected at `point` while one is set."""
+
+    def __init__(self) -> None:
+        self.point: str | None = None
+
+    def __call__(self, point: str) -> None:
+        if point == self.point:
+            raise Injected(point)
+
+
 @pytest.mark.parametrize("point", ["after-temp-files", "after-journal", "mid-rename", "before-info"])
-def test_failure_at_each_point_leaves_a_valid_or_repairable_dataset(tmp_path, monkeypatch, point):
+def test_failure_at_each_point_leaves_a_valid_or_repairable_dataset(tmp_path, point):
     root = tmp_path / "ds"
     spec = spec_with()
-    writer, _ = write_dataset(root, spec, episodes=EPISODES[:2])
+    fault = FailAt()
+    writer, _ = write_dataset(root, spec, episodes=EPISODES[:2], fault=fault)
     before = tree_digest(root)
     ep = make_episode(root / ".station" / "spool", spec, 8, "stack", seed=9)
-    fail_at(monkeypatch, point)
+    fault.point = point
     with pytest.raises(Injected):
         writer.commit_episode(ep)
-    monkeypatch.undo()
+    fault.point = None
 
     if point == "after-temp-files":
         assert tree_digest(root) == before
@@ -259,39 +273,30 @@ def test_failure_at_each_point_leaves_a_valid_or_repairable_dataset(tmp_path, mo
     np.testing.assert_array_equal(reader.episode_data(2)["action"], ep.action)
 
 
-def fail_at(monkeypatch, point: str) -> None:
-    """Make the writer's commit raise Injected at `point`."""
-
-    def fault(_self, p: str) -> None:
-        if p == point:
-            raise Injected(p)
-
-    monkeypatch.setattr(DatasetWriter, "_fault", fault)
-
-
-def interrupted_commit(tmp_path, monkeypatch, point: str, frames: int, seed: int):
+def interrupted_commit(tmp_path, point: str, frames: int, seed: int):
     """A one-episode dataset whose second commit (of `frames` rows) failed at `point`."""
     root = tmp_path / "ds"
     spec = spec_with()
-    writer, _ = write_dataset(root, spec, episodes=EPISODES[:1])
+    fault = FailAt()
+    writer, _ = write_dataset(root, spec, episodes=EPISODES[:1], fault=fault)
     ep = make_episode(root / ".station" / "spool", spec, frames, "a", seed=seed)
-    fail_at(monkeypatch, point)
+    fault.point = point
     with pytest.raises(Injected):
         writer.commit_episode(ep)
-    monkeypatch.undo()
+    fault.point = None
     return root, spec, writer
 
 
-def test_writer_repairs_by_itself_before_its_next_commit(tmp_path, monkeypatch):
-    root, spec, writer = interrupted_commit(tmp_path, monkeypatch, "before-info", frames=6, seed=1)
+def test_writer_repairs_by_itself_before_its_next_commit(tmp_path):
+    root, spec, writer = interrupted_commit(tmp_path, "before-info", frames=6, seed=1)
     ep2 = make_episode(root / ".station" / "spool", spec, 7, "b", seed=2)
     assert writer.commit_episode(ep2) == 2
     assert check_dataset(root) == []
     assert DatasetReader(root).total_frames == 10 + 6 + 7
 
 
-def test_reopening_rolls_an_interrupted_commit_forward(tmp_path, monkeypatch):
-    root, spec, _ = interrupted_commit(tmp_path, monkeypatch, "mid-rename", frames=5, seed=3)
+def test_reopening_rolls_an_interrupted_commit_forward(tmp_path):
+    root, spec, _ = interrupted_commit(tmp_path, "mid-rename", frames=5, seed=3)
     reopened = DatasetWriter.open(root, spec)  # a new process after a crash
     assert reopened.total_episodes == 2
     assert check_dataset(root) == []

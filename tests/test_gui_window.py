@@ -19,7 +19,7 @@ from station.saving.recovery import find_spools
 from station.session.devices import Devices
 from station.session.state import TRANSITIONS, Event, Phase
 from widgets.app import build_window
-from widgets.save_queue_model import REASON, STATUS
+from widgets.save_queue_model import STAGE
 
 EVENT_ACTIONS = {"record": Event.RECORD, "next": Event.NEXT, "rerecord": Event.RERECORD,
                  "reset": Event.RESET, "stop": Event.STOP}
@@ -54,6 +54,7 @@ class Station:
         window, controller = build_window(config, settings, devices=sim_devices(), queue_factory=queue_factory)
         self.qtbot.addWidget(window)
         self.opened.append((window, controller))
+        controller.restore_settings()  # as the app does: placed on the screen, remembered layout if usable
         window.show()
         self.qtbot.waitExposed(window)
         controller.start()
@@ -152,7 +153,7 @@ def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_sho
     assert reader.total_episodes == 1
     assert reader.tasks == ["put the red cube in the box"]
     model = window.queue_model
-    assert model.rowCount() == 1 and model.index(0, STATUS).data() == "done"
+    assert model.rowCount() == 1 and model.index(0, STAGE).data() == "saved as episode 0"
     assert "Last take:" in window.session_bar.cadence_label.text()
     qtbot.waitUntil(lambda: "All takes saved" in window.queue_panel.summary.text(), timeout=3000)
 
@@ -206,8 +207,7 @@ def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot, monke
         window.keys["next"].trigger()
     qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED and not recorder.finished_takes, timeout=5000)
     model = window.queue_model
-    assert model.index(0, STATUS).data() == "failed"
-    assert "disk holding the dataset is full" in model.index(0, REASON).data()
+    assert model.index(0, STAGE).data().startswith("failed: the disk holding the dataset is full")
     assert any("could not be saved" in t and "disk holding" in t for t in window.messages.texts())
     panel = window.queue_panel
     assert panel.selected_row() == 0 and panel.retry_button.isEnabled() and panel.discard_button.isEnabled()
@@ -249,7 +249,7 @@ def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbo
         dialog = controller.quitting.dialog
         assert dialog is not None and dialog.isVisible()
         assert recorder.phase is Phase.STOPPED
-        assert "Waiting for 1 take" in dialog.label.text()
+        assert "Waiting for 1 of 1 take" in dialog.label.text()
         assert not enabled_events(window)
     finally:
         gate.open.set()
@@ -277,7 +277,7 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
 
     gate.open.set()
     window2, controller2 = station.open(resume=True)
-    assert any("never saved" in t for t in window2.messages.texts())
+    assert "1 take from the last session was not saved: saving it now as episode 0." in window2.messages.texts()
     assert window2.queue_model.rowCount() == 1
     qtbot.waitUntil(lambda: controller2.session.queue.jobs[0].status is JobStatus.DONE, timeout=30000)
     assert DatasetReader(root).total_episodes == 1
@@ -432,9 +432,13 @@ def test_record_pressed_while_typing_takes_the_typed_task(station, qtbot):
     assert recorder.loop.take.spool.info.task == "half typed" == edit.text()  # shown = recorded
 
 
-def test_settings_remember_the_task_per_dataset_and_the_layout(station, qtbot, tmp_path):
+def test_settings_remember_the_task_per_dataset_and_the_layout(station, qtbot, tmp_path, monkeypatch):
+    from widgets.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "available_rect", lambda self: (0, 0, 1366, 768))
     default = SessionConfig.__dataclass_fields__["task"].default
     window, controller = station.open(root=tmp_path / "a", task=default)
+    qtbot.waitUntil(window.layout_usable, timeout=3000)
     edit = window.session_bar.task_edit
     edit.setText("fold the towel")
     edit.returnPressed.emit()
@@ -500,6 +504,10 @@ def test_discarding_a_failed_take_asks_then_drops_it(station, qtbot, monkeypatch
     assert asked and "cannot be undone" in asked[0]
     assert queue.jobs[0].status is JobStatus.CANCELLED
     assert window.queue_model.index(0, 0).data() == "—"
+    panel = window.queue_panel
+    assert panel.visible_rows() == 0 and panel.thrown_away_button.text() == "▸ 1 thrown away"
+    panel.thrown_away_button.click()
+    assert panel.visible_rows() == 1 and panel.kept.index(0, STAGE).data().startswith("thrown away")
     qtbot.waitUntil(lambda: not queue.jobs[0].spool_dir.exists(), timeout=5000)
 
 

@@ -131,11 +131,11 @@ def test_bad_sources(tmp_path):
     assert str(exc.value) == "camera front cannot open /dev/video99: no such device"
     junk = tmp_path / "junk.mp4"
     junk.write_text("not a video")
-    cam = open_camera(CameraSource("top", str(junk)), 30)
-    with pytest.raises(HardwareError) as exc:
-        cam.start()
-    assert str(exc.value).startswith(f"camera top cannot open {junk}: ") and "\n" not in str(exc.value)
-    assert cam.stalled
+    with pytest.raises(ConfigError) as refused:  # refused when the session is set up, not when it starts
+        open_camera(CameraSource("top", str(junk)), 30)
+    assert str(refused.value).startswith(f"camera source {junk} is not a video file") and "\n" not in str(
+        refused.value
+    )
 
 
 def test_v4l2_ioctl_numbers_match_the_kernel_headers():

@@ -1,14 +1,12 @@
-"""What the session bar and the save-queue summary say, from plain facts: no window, no Qt."""
+"""What the session bar says, from plain facts: no window, no Qt."""
 
 from __future__ import annotations
 
 from station.saving.spool import CadenceReport
 from station.session.state import Phase
 from widgets.presenters import (
-    QueueFacts,
     SessionFacts,
     cadence_words,
-    queue_summary,
     session_view,
     thrown_away_words,
 )
@@ -56,22 +54,3 @@ def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():
     assert "3 filled ticks (1.0 %)" in cadence_words(c)
     c.interrupted = "camera front sent nothing for over 1 s"
     assert "ended early: camera front" in cadence_words(c)
-
-
-def q(**kw) -> QueueFacts:
-    base = dict(pending=0, backlog=0, failed=0, done=0, drain_s=None, encoder_lag_s=None, encode_fps=0.0,
-                need_fps=60.0)
-    base.update(kw)
-    return QueueFacts(**base)
-
-
-def test_queue_summary_words_and_keeping_up():
-    assert queue_summary(q()) == ("Nothing to save yet", None)
-    text, ok = queue_summary(q(done=3))
-    assert text == "All takes saved  ·  3 saved" and ok is None
-    text, ok = queue_summary(q(pending=1, encoder_lag_s=0.4))
-    assert text.startswith("1 take saving  ·  saving keeps up") and ok is True
-    text, ok = queue_summary(q(pending=3, backlog=2, drain_s=12.0, encode_fps=30.0))
-    assert "about 12 s to drain" in text and "SLOWER than recording" in text and ok is False
-    text, ok = queue_summary(q(pending=2, backlog=2, drain_s=None, encode_fps=70.0, failed=1))
-    assert "estimating time to drain" in text and "1 failed" in text and ok is False

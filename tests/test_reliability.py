@@ -66,7 +66,7 @@ def test_full_disk_fails_the_save_keeps_the_take_and_retry_works(qtbot, session,
         rec.fire(Event.RECORD)
     job = queue.jobs[0]
     qtbot.waitUntil(lambda: job.recorded)
-    assert job.status is JobStatus.FAILED and "full" in job.error and "Retry" in job.error
+    assert job.status is JobStatus.FAILED and "full" in job.error and "free some space" in job.error
     assert job.spool_dir.exists() and (job.spool_dir / "done.json").exists()  # the take is kept
     assert DatasetReader(rec.writer.root).total_episodes == 0
     assert not [p for p in rec.writer.root.rglob("*") if p.name.endswith(".tmp")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -10,7 +11,15 @@ import pytest
 
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
 from station.saving.recovery import find_spools, seal_partial
-from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, list_spools
+from station.saving.spool import (
+    CadenceReport,
+    SpoolReader,
+    SpoolWriter,
+    TakeInfo,
+    frame_bytes,
+    list_spools,
+    spooled_to_rgb,
+)
 from station.session.loop import ControlLoop, TakeRecorder
 
 
@@ -36,10 +45,49 @@ def test_spool_round_trip(tmp_path):
     assert spool.complete and spool.frames == 40
     assert spool.action[7].tolist() == [7, 8, 9, 10, 11, 12]
     assert np.array_equal(spool.state, -spool.action)
+    assert spool.pix_fmt == "yuv420p"  # what the encoder eats: half the bytes of RGB
+    assert (path / "front.yuv").stat().st_size == 40 * frame_bytes(8, 6, "yuv420p") == 40 * 8 * 6 * 3 // 2
     front = list(spool.frames_of("front"))
-    assert len(front) == 40 and front[13][0, 0, 0] == 13 and front[13].shape == (6, 8, 3)
-    assert next(iter(spool.frames_of("wrist")))[0, 0, 0] == 200
+    assert len(front) == 40 and front[13].shape == (9, 8)
+    assert abs(int(spooled_to_rgb(front[13], "yuv420p", 8, 6)[0, 0, 0]) - 13) <= 2
+    wrist = spooled_to_rgb(next(iter(spool.frames_of("wrist"))), "yuv420p", 4, 2)
+    assert abs(int(wrist[0, 0, 0]) - 200) <= 2
+    samples = list(spool.frames_at("front", [5, 30]))  # RGB again, for image stats
+    assert [f.shape for f in samples] == [(6, 8, 3)] * 2
+    assert [abs(int(f[0, 0, 1]) - v) <= 2 for f, v in zip(samples, [5, 30], strict=True)] == [True, True]
     assert spool.cadence is not None and spool.cadence.repeated_frames == {"front": 1, "wrist": 0}
+
+
+def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):
+    from station.dataset.spec import VideoSettings
+    from station.dataset.video import probe_video
+    from station.saving.job import NullReporter, prepare_episode
+
+    info = take_info((("front", 16, 12),))
+    info.pix_fmt = "rgb24"
+    writer = SpoolWriter.create(tmp_path, info)
+    for i in range(6):
+        writer.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": image(40 * i, 16, 12)})
+    path = writer.finish(CadenceReport(ticks=6))
+    raw = json.loads((path / "take.json").read_text())
+    del raw["pix_fmt"]
+    raw["version"] = 1  # exactly what the previous version wrote
+    (path / "take.json").write_text(json.dumps(raw))
+    spool = SpoolReader(path)
+    assert spool.pix_fmt == "rgb24" and (path / "front.rgb").stat().st_size == 6 * 16 * 12 * 3
+    assert next(iter(spool.frames_of("front"))).shape == (12, 16, 3)
+    episode = prepare_episode(spool, VideoSettings.for_codec("h264"), NullReporter())
+    assert probe_video(episode.videos["front"])[0] == 6
+
+
+def test_a_spool_in_an_unknown_pixel_format_is_refused_in_plain_words(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info())
+    path = writer.finish(CadenceReport())
+    raw = json.loads((path / "take.json").read_text())
+    raw["pix_fmt"] = "nv12"
+    (path / "take.json").write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="stored as 'nv12', which this version of station cannot read"):
+        SpoolReader(path)
 
 
 def test_a_crash_cut_spool_is_partial_and_can_be_sealed(tmp_path):
@@ -61,8 +109,8 @@ def test_truncated_complete_spool_is_refused(tmp_path):
     for i in range(3):
         writer.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": image(i)})
     path = writer.finish(CadenceReport(ticks=3))
-    with open(path / "front.rgb", "r+b") as f:
-        f.truncate(8 * 6 * 3 * 2)
+    with open(path / "front.yuv", "r+b") as f:
+        f.truncate(frame_bytes(8, 6, "yuv420p") * 2)
     with pytest.raises(ValueError, match="truncated"):
         SpoolReader(path)
 

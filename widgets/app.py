@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from importlib import resources
 
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import QApplication
 from station.commands.options import config_from_args
 from station.config import SessionConfig
 from station.session.state import Event
+from station.session.stop_signals import StopSignals
+from widgets.theme import apply_theme
 
 log = logging.getLogger(__name__)
 HEADLESS_HINT = (
@@ -126,7 +127,10 @@ def run_window(args: argparse.Namespace) -> int:
     app.setApplicationName("station")
     apply_style(app)
     settings = QSettings()
+    theme = apply_theme(app, str(settings.value("view/theme", "system")))  # before any widget exists
     window, controller = build_window(config, settings)
+    window.set_theme(theme)
+    window.theme_changed.connect(lambda theme: settings.setValue("view/theme", theme))
     controller.restore_settings()
     window.show()
     controller.start()
@@ -134,14 +138,14 @@ def run_window(args: argparse.Namespace) -> int:
 
     previous_hook = sys.excepthook
     sys.excepthook = plain_words_hook(controller)
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl-C quits like Ctrl+Q
-    heartbeat = QTimer()  # lets Python run its signal handlers while Qt waits
-    heartbeat.timeout.connect(lambda: None)
-    heartbeat.start(200)
+    # Ctrl-C, SIGTERM (logout, systemctl stop) and SIGHUP (terminal closed) quit like Ctrl+Q: the take in
+    # progress is kept and the window closes once the saves are done. Delivered on the GUI thread.
+    stops = StopSignals()
+    stops.received.connect(lambda _signum: controller.quit_keeping_the_take())
     try:
         code = app.exec()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        stops.close()
         controller.shutdown()
         sys.excepthook = previous_hook
     return int(code)

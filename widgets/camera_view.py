@@ -15,6 +15,8 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.hardware.interfaces import Frame
+from station.thresholds import STALL_AFTER_S
+from widgets.elided_label import ElidedLabel
 
 
 class RateMeter:
@@ -98,7 +100,7 @@ class CameraView(QWidget):
         super().__init__(parent)
         self.setObjectName(f"camera_{name}")
         self.name = name
-        self.title = QLabel(name)
+        self.title = ElidedLabel(name)  # a long title never widens the window
         self.title.setObjectName("cameraTitle")
         self.canvas = FrameCanvas()
         self.canvas._aspect = width / max(1, height)
@@ -121,7 +123,7 @@ class CameraView(QWidget):
         if frame is None:
             self.canvas.set_no_signal("no frame received yet")
             return False
-        self.canvas.set_no_signal("no new frame for over 0.5 s: check the cable" if stalled else "")
+        self.canvas.set_no_signal(f"no new frame for over {STALL_AFTER_S:g} s: check the cable" if stalled else "")
         if frame.seq == self._last_seq:
             return False
         self._last_seq = frame.seq

@@ -1,9 +1,10 @@
 """The one place that wires the views to the session: keys and buttons to the Recorder, the queue to its panel.
 
-Views emit intent; this object turns intent into session events and pulls live data on one ~30 Hz timer
-(frames, joints, countdown). Slower facts (rates, queue summary, disk space) refresh every half second.
-What the session bar and the queue summary say is worded by widgets.presenters (Qt-free); quitting lives in
-widgets.quitting, the menus' commands in widgets.menu_actions.
+Views emit intent; this object turns intent into session events. Live data (frames, joints, countdown) and
+the slower facts (rates, queue summary, banners, disk space) are pulled by widgets.live_refresh; what the
+session bar says is worded by widgets.presenters and the queue summary by widgets.save_queue_presenter (both
+Qt-free); quitting lives in widgets.quitting, the menus' commands in widgets.menu_actions and
+widgets.dataset_actions, what is remembered between runs in widgets.remembered.
 Nothing slow runs here: the control loop, spool writers and saves all live on their own threads.
 """
 
@@ -16,14 +17,16 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from station.config import SessionConfig
-from station.errors import StationError
+from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
-from station.session.devices import Devices
+from station.session.builder import Session, open_session
+from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step, Take
+from widgets import dataset_actions
+from widgets.banners import ARMS, CAMERA, DATASET, DEVICES, SAVE, recovery_words
 from widgets.live_refresh import LiveRefresh
-from widgets.live_session import LiveSession, open_session, open_station_devices
 from widgets.main_window import MainWindow
 from widgets.menu_actions import MenuActions
 from widgets.messages import Level
@@ -32,6 +35,8 @@ from widgets.quitting import Quitting
 from widgets.remembered import Remembered
 
 log = logging.getLogger(__name__)
+CUT = "cut:"  # + the save job's id: a take cut short by a device failure waits for Keep / Drop
+
 
 class Controller(QObject):
     closing = Signal()  # the window is about to close for good
@@ -51,12 +56,13 @@ class Controller(QObject):
         self.settings = settings
         self.devices = devices
         self.queue_factory = queue_factory
-        self.session: LiveSession | None = None
+        self.session: Session | None = None
         self._closed = False
         self.remembered = Remembered(settings, config)
         self.quitting = Quitting(window, lambda: self.session, self.shutdown, self._refresh_actions)
         self.live = LiveRefresh(self)
         self.timer = self.live.timer
+        self.display_rate = self.live.display_rate
         self._wire_views()
         self.menus = MenuActions(self)
         window.close_guard = self.quitting.may_close
@@ -91,6 +97,7 @@ class Controller(QObject):
                 "To record with real arms, start with --follower-port and --leader-port.",
                 Level.INFO,
             )
+        self.window.session_bar.show_task(self.config.task)
         self.window.home_focus.setFocus(Qt.FocusReason.OtherFocusReason)
         if self.devices is None and not self._open_devices():
             self._refresh_all()
@@ -101,18 +108,19 @@ class Controller(QObject):
 
     def _open_devices(self) -> bool:
         try:
-            self.devices = open_station_devices(self.config)
+            self.devices = open_devices(self.config)
+        except CalibrationNeeded as e:
+            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
+            return False
         except StationError as e:
-            if "calibrat" in str(e):
-                self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.")
-            else:
-                self.say(f"{e} — check the cables and power, then use Arms > Connect arms.")
+            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.")
+                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
             return False
+        self.window.messages.clear(DEVICES)
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
@@ -120,18 +128,24 @@ class Controller(QObject):
         config = self.remembered.task_for(config)
         try:
             session = open_session(config, self.devices, self.queue_factory)
-        except StationError as e:
-            text = str(e)
-            actions = []
-            if "--resume" in text and not config.resume:
-                actions.append(("Append to it", lambda: self.switch(replace(config, resume=True))))
-            actions.append(("Choose another folder…", self.menus.new_dataset))
-            self.say(text.replace("add --resume to append to it, or choose another --root",
-                                  "append to it, or choose another folder"), actions=actions)
+        except DatasetExistsError as e:
+            actions = [("Choose another folder…", self.menus.new_dataset)]
+            if not config.resume:
+                actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
+                     topic=DATASET + "open")
             self._refresh_all()
             return False
+        except StationError as e:
+            self.say(str(e), actions=[("Choose another folder…", self.menus.new_dataset)], topic=DATASET + "open")
+            self._refresh_all()
+            return False
+        for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
+            if topic.startswith(DATASET):
+                self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
         session.recorder.hold_after_stop_s = config.reset_time_s  # ← may throw the last take away meanwhile
@@ -149,11 +163,10 @@ class Controller(QObject):
         q.job_added.connect(lambda _row: self._refresh_summary())
         q.job_changed.connect(lambda _row: self._refresh_summary())
         if session.recovered_takes:
-            self.say(
-                f"Found {session.recovered_takes} take(s) from an earlier session that were never saved: "
-                "saving them now (see the save queue). " + "; ".join(session.recovered[-3:]),
-                Level.WARNING,
-            )
+            log.info("recovery: %s", "; ".join(session.recovered))
+            episodes = [e for e in (q.expected_episode(j) for j in q.jobs if not j.held) if e is not None]
+            if episodes:
+                self.say(recovery_words(episodes), Level.WARNING, topic=DATASET + "recovered")
         for job in held_partial_takes(q):
             seconds = job.frames / max(1, config.fps)
             self.say(
@@ -161,6 +174,7 @@ class Controller(QObject):
                 "or drop it? Takes recorded meanwhile are saved once you decide.",
                 Level.WARNING,
                 [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
+                topic=f"{DATASET}partial{job.id}",
             )
         r.start()
         self._refresh_all()
@@ -173,12 +187,12 @@ class Controller(QObject):
         self.window.queue_model.set_queue(None)
         session.close()
 
-    def switch(self, config: SessionConfig) -> None:
+    def _switch(self, config: SessionConfig) -> None:
         """Close the current session (if it may close) and open another on the same devices."""
         s = self.session
         if s is not None and s.recorder.allowed(Event.KEEP) and not s.recorder.machine.cut:
             s.recorder.try_fire(Event.KEEP)  # the held last take: moving on keeps it
-        if s is not None and not self.can_switch():
+        if s is not None and not self._can_switch():
             self.say("Stop the session and let its saves finish before opening another dataset.", Level.WARNING)
             return
         self.close_session()
@@ -186,7 +200,7 @@ class Controller(QObject):
             return
         self._open_session(config)
 
-    def can_switch(self) -> bool:
+    def _can_switch(self) -> bool:
         s = self.session
         return s is None or (s.recorder.phase in (Phase.IDLE, Phase.STOPPED) and s.queue.is_idle
                              and not s.recorder.finished_takes)
@@ -212,11 +226,15 @@ class Controller(QObject):
         """Close the window now: a take in progress is kept in its spool; unsaved takes wait for recovery."""
         self.quitting.quit_anyway()
 
+    def quit_keeping_the_take(self) -> None:
+        """Quit like Ctrl+Q without the question: a take in progress is kept (a stop signal)."""
+        self.quitting.quit_keeping_the_take()
+
     def edit_task(self) -> None:
         """F2: the cursor in the task field (between takes); the countdown to the next take holds meanwhile."""
         if not self.window.session_bar.edit_task():
             self.say("The task can be changed between takes: it is the task of the take being recorded.",
-                     Level.INFO)
+                     Level.INFO, topic="task")
 
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
@@ -245,9 +263,9 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
-    def say(self, text: str, level: Level = Level.ERROR, actions=None) -> None:
+    def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions)
+        self.window.messages.show_message(text, level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, step: Step) -> None:
@@ -255,6 +273,10 @@ class Controller(QObject):
             self.window.session_bar.show_task(self.session.recorder.task)
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
                 self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
+            if not step.cut:
+                for topic in self.window.messages.topics():  # a cut take was kept or dropped
+                    if topic.startswith(CUT):
+                        self.window.messages.clear(topic)
         self._refresh_actions()
         self._refresh_session_bar()
 
@@ -273,16 +295,18 @@ class Controller(QObject):
             "(flagged), or drop it? No take starts until you decide.",
             Level.WARNING,
             [("Keep it", lambda *_: r.try_fire(Event.KEEP)), ("Drop it", lambda *_: r.try_fire(Event.RERECORD))],
+            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}",
         )
 
     def _on_fault(self, text: str) -> None:
         """A device failed: said with the way back (reconnect the cameras, or the arms)."""
-        if text.startswith("Camera"):
-            self.say(text, actions=[("Reconnect cameras", self.menus.reconnect_cameras)])
-        elif text.startswith("The"):
-            self.say(text, actions=[("Connect arms", self.menus.connect_arms)])
-        else:
-            self.say(text, Level.WARNING if "could not" in text else Level.INFO)
+        if text.startswith("Camera "):
+            name = text.split(" ", 2)[1]
+            self.say(text, actions=[("Reconnect cameras", self.menus.reconnect_cameras)], topic=CAMERA + name)
+        elif text.startswith("The "):
+            self.say(text, actions=[("Connect arms", self.menus.connect_arms)], topic=ARMS)
+        else:  # the follower's torque as read back
+            self.say(text, Level.WARNING if "could not" in text else Level.INFO, topic=ARMS + ":torque")
 
     def _on_job_failed(self, job: SaveJob) -> None:
         assert self.session is not None
@@ -293,6 +317,7 @@ class Controller(QObject):
             f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
+            topic=f"{SAVE}{job.id}",
         )
 
     def _on_finished(self) -> None:

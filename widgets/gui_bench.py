@@ -1,10 +1,15 @@
-"""How the window keeps up while recording: display fps and the longest GUI-thread stall.
+"""What the window costs the control loop: display rate, event-loop stalls and late ticks, against headless.
 
-`measure_gui(seconds, root)` opens the real window on the demo set-up (two 640x480 test-pattern cameras,
-simulated arms), records back-to-back takes so saves run during the measurement, and measures:
+`measure_gui(seconds, root, cameras, size, vcodec)` first records the same load headless in a child process
+(station.bench.load_bench), then opens the real window on the demo set-up (test-pattern cameras, simulated arms),
+records back-to-back 3 s takes so saves run during the measurement, and reports:
 - display_fps: new camera frames drawn per second, averaged over the cameras;
 - max_stall_ms / p99_stall_ms: gaps between the ticks of a 5 ms QTimer beyond its 5 ms period, i.e. how long
-  the event loop was kept from answering (input, repaints) at worst and at the 99th percentile.
+  the event loop was kept from answering (input, repaints) at worst and at the 99th percentile;
+- late_tick_fraction / control_loop_fps: the control loop with the window open (late = a gap over 1.5
+  periods), and headless_late_tick_fraction: the same load headless, measured just before in the same run;
+- rss_mb: the window process's peak resident memory (VmHWM) during the run; headless_rss_mb the child's;
+- display_steps_down: how often the display gave way to the loop (widgets.display_rate).
 Called by `station bench --gui`; runs offscreen when there is no display.
 """
 
@@ -20,27 +25,28 @@ import numpy as np
 PROBE_MS = 5
 
 
-def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_time_s: float = 3.0,
-                warmup_s: float = 1.5) -> dict:
+def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, int] = (640, 480),
+                vcodec: str = "libsvtav1", warmup_s: float = 1.5, headless: bool = True) -> dict:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from station.bench.load_bench import bench_config, measure_headless_in_child
+    from station.bench.session_bench import peak_rss_mb, reset_peak_rss
+
+    alone = measure_headless_in_child(cameras, size, vcodec, seconds) if headless else None
+
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from station.config import CameraSource, SessionConfig
     from station.saving.queue import JobStatus
     from station.session.state import Event
     from widgets.app import apply_style, build_window
 
+    reset_peak_rss()
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     apply_style(app)
     root = Path(root)
-    config = SessionConfig(
-        root=root / "gui-bench-dataset", repo_id="local/gui_bench", episodes=1000,
-        episode_time_s=episode_time_s, reset_time_s=0.0, fps=30, vcodec=vcodec, demo=True,
-        cameras=[CameraSource("front", "testsrc", 640, 480), CameraSource("wrist", "testsrc", 640, 480)],
-    )
+    config = bench_config(root / "gui-bench-dataset", cameras, size, vcodec)
     settings = QSettings(str(root / "gui-bench-settings.ini"), QSettings.Format.IniFormat)
     window, controller = build_window(config, settings)
     window.resize(1500, 950)
@@ -69,7 +75,11 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     wait = QEventLoop()
     QTimer.singleShot(int(warmup_s * 1000), wait.quit)
     wait.exec()
+    session = controller.session
+    assert session is not None
+    loop = session.recorder.loop
     drawn0 = [v.frames_drawn for v in window.cameras.views]
+    ticks0, late0, steps0 = loop.ticks, loop.late_ticks, controller.display_rate.steps_down
     measuring = True
     t0 = time.perf_counter()
     QTimer.singleShot(int(seconds * 1000), wait.quit)
@@ -77,24 +87,33 @@ def measure_gui(seconds: float, root: Path, vcodec: str = "libsvtav1", episode_t
     elapsed = time.perf_counter() - t0
     measuring = False
     timer.stop()
+    ticks, late = loop.ticks - ticks0, loop.late_ticks - late0
     drawn = [v.frames_drawn - d for v, d in zip(window.cameras.views, drawn0, strict=True)]
-    session = controller.session
-    assert session is not None
     saved = sum(1 for j in session.queue.jobs if j.status is JobStatus.DONE)
     queued = len(session.queue.jobs)
-    loop_fps = session.recorder.loop.achieved_fps
+    rss = peak_rss_mb()
+    steps = controller.display_rate.steps_down - steps0
     controller.quit_anyway()
     controller.shutdown()
     stalls = np.maximum(np.asarray(gaps or [0.0]) - PROBE_MS, 0.0)
+    w, h = size
     return {
+        "cameras": cameras,
+        "size": f"{w}x{h}",
+        "vcodec": vcodec,
         "display_fps": round(float(np.mean(drawn)) / elapsed, 1) if drawn else 0.0,
         "max_stall_ms": round(float(stalls.max()), 1),
         "p99_stall_ms": round(float(np.percentile(stalls, 99)), 1),
+        "late_tick_fraction": round(late / max(1, ticks), 5),
+        "control_loop_fps": round(ticks / elapsed, 1),
+        "rss_mb": round(rss, 1),
+        "headless_late_tick_fraction": alone["late_tick_fraction"] if alone else None,
+        "headless_control_loop_fps": alone["control_loop_fps"] if alone else None,
+        "headless_rss_mb": alone["rss_mb"] if alone else None,
+        "display_steps_down": steps,
         "seconds": round(elapsed, 1),
-        "cameras": len(drawn),
         "takes_queued": queued,
         "takes_saved": saved,
-        "control_loop_fps": round(loop_fps, 1),
         "platform": app.platformName(),
     }
 

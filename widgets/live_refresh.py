@@ -7,14 +7,19 @@ words come from widgets.presenters; this object only gathers the facts and hands
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from station.saving.queue import JobStatus
+from station.thresholds import LOW_DISK_BYTES
+from widgets.banners import DISK, Facts, ended_topics
+from widgets.display_rate import DisplayRate
 from widgets.messages import Level
-from widgets.presenters import QueueFacts, SessionFacts, no_session_view, queue_summary, session_view
+from widgets.presenters import SessionFacts, no_session_view, session_view
+from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 
 if TYPE_CHECKING:
     from widgets.controller import Controller
@@ -22,7 +27,6 @@ if TYPE_CHECKING:
 FRAME_INTERVAL_MS = 33
 SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
 DISK_EVERY = 60  # frames between disk-space checks (2 s)
-LOW_DISK_BYTES = 5e9
 
 
 class LiveRefresh(QObject):
@@ -32,6 +36,8 @@ class LiveRefresh(QObject):
         self.window = controller.window
         self._frame = 0
         self._low_disk_warned = False
+        self._disk_low = False
+        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -45,12 +51,15 @@ class LiveRefresh(QObject):
     def frame(self) -> None:
         self._frame += 1
         session, devices = self.c.session, self.c.devices
-        if devices is not None:
+        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
+        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
+        if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
-            t, action, state = session.recorder.loop.history.snapshot()
-            self.window.joints.show_history(t, action, state)
+            if due.plots:
+                t, action, state = session.recorder.loop.history.snapshot()
+                self.window.joints.show_history(t, action, state)
             self.session_bar()
         if self._frame % SLOW_EVERY == 0:
             self.slow()
@@ -91,24 +100,34 @@ class LiveRefresh(QObject):
             w.status.show_loop(0.0, self.c.config.fps, False)
             w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
         self.summary()
+        self.clear_ended_banners()
         self.c.quitting.show_progress()
+
+    def clear_ended_banners(self) -> None:
+        """Banners whose condition has ended go away (the arm is back, the camera sends frames again, …)."""
+        s, devices = self.c.session, self.c.devices
+        cameras = devices.cameras if devices is not None else []
+        loop = s.recorder.loop if s is not None else None
+        facts = Facts(
+            arms_ok=loop is not None and loop.running and loop.error is None,
+            stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
+            cameras=frozenset(c.name for c in cameras),
+            disk_low=self._disk_low,
+            failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
+        )
+        messages = self.window.messages
+        for topic in ended_topics(messages.topics(), facts):
+            messages.clear(topic)
 
     def summary(self) -> None:
         s = self.c.session
         panel = self.window.queue_panel
         if s is None:
-            panel.show_summary("No dataset open.", None)
+            panel.show_summary(SummaryView("No dataset open", Tone.QUIET))
             return
-        q, cfg = s.queue, s.config
-        cams = max(1, len(s.writer.spec.cameras))
-        duty = cfg.episode_time_s / (cfg.episode_time_s + cfg.reset_time_s)
-        text, keeping_up = queue_summary(QueueFacts(
-            pending=q.pending_count, backlog=q.backlog, failed=q.failed_count,
-            done=sum(1 for j in q.jobs if j.status is JobStatus.DONE),
-            drain_s=q.drain_estimate_s() if q.backlog else None, encoder_lag_s=q.encoder_lag_s(cfg.fps),
-            encode_fps=q.encode_fps, need_fps=cfg.fps * cams * duty,
-        ))
-        panel.show_summary(text, keeping_up)
+        cfg = s.config
+        facts = queue_facts(s.queue, len(s.writer.spec.cameras), cfg.episode_time_s, cfg.reset_time_s)
+        panel.show_summary(summary_view(facts))
 
     def disk(self) -> None:
         root = self.c.config.root
@@ -119,7 +138,10 @@ class LiveRefresh(QObject):
             self.window.status.show_disk(None, str(root))
             return
         self.window.status.show_disk(free, str(where))
-        if free < LOW_DISK_BYTES and not self._low_disk_warned:
+        self._disk_low = free < LOW_DISK_BYTES
+        if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.c.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                       "before the next take, or saves will fail.", Level.WARNING)
+                       "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
+        elif not self._disk_low:
+            self._low_disk_warned = False

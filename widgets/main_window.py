@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
 from widgets.camera_view import CameraGrid
 from widgets.controls import Controls
@@ -17,9 +17,23 @@ from widgets.save_queue_model import SaveQueueModel
 from widgets.save_queue_panel import SaveQueuePanel
 from widgets.session_bar import SessionBar
 from widgets.status_bar import StationStatusBar
+from widgets.theme import THEME_NAMES, THEMES, apply_theme
+from widgets.window_layout import Rect, default_shares, fits, initial_rect, usable
+
+
+def compact_plots(joints: JointPlots) -> None:
+    """Time ticks under the bottom row only, and short titles: six plots stay readable at laptop heights."""
+    bottom_row = len(joints.plots) - 2
+    for i, plot in enumerate(joints.plots):
+        if i < bottom_row:
+            plot.hideAxis("bottom")
+        plot.titleLabel.setMaximumHeight(18)
+        plot.layout.setRowFixedHeight(0, 18)
 
 
 class MainWindow(QMainWindow):
+    theme_changed = Signal(str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stationWindow")
@@ -32,6 +46,7 @@ class MainWindow(QMainWindow):
         self.controls = Controls(self.keys)
         self.cameras = CameraGrid()
         self.joints = JointPlots()
+        compact_plots(self.joints)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("liveSplitter")
         self.splitter.addWidget(self.cameras)
@@ -67,10 +82,9 @@ class MainWindow(QMainWindow):
         self.status = StationStatusBar()
         self.setStatusBar(self.status)
         self._build_menus()
-        self.resize(1500, 950)
-        self.resizeDocks([self.queue_dock], [210], Qt.Orientation.Vertical)
-        self.default_state: QByteArray = self.saveState()
-        self.default_splitter: QByteArray = self.splitter.saveState()
+        self.default_state: QByteArray = self.saveState()  # the docks' arrangement; sizes come from the rules
+        self._layout_pending = "default"
+        self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
     def _build_menus(self) -> None:
@@ -105,6 +119,17 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = QAction("&Reset layout", self)
         view_menu.addAction(self.queue_dock.toggleViewAction())
         view_menu.addAction(self.reset_layout_action)
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in THEMES:
+            action = QAction(THEME_NAMES[theme], self, checkable=True)
+            action.setData(theme)
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[theme] = action
+        self.theme_actions["system"].setChecked(True)
+        self.theme_group.triggered.connect(lambda action: self.set_theme(action.data()))
 
         help_menu = bar.addMenu("&Help")
         self.keys_help_action = QAction("&Keys", self)
@@ -113,10 +138,69 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.keys_help_action)
         help_menu.addAction(self.about_action)
 
+    def set_theme(self, theme: str) -> None:
+        """System, Light or Dark, for the whole application; banners and rows recolour to stay readable."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme = apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        self.messages.restyle()
+        self.queue_panel.table.viewport().update()
+        self.theme_changed.emit(theme)
+
+    # -- where the window goes and how its space is shared (rules in widgets.window_layout) --
+    def available_rect(self) -> Rect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        r = screen.availableGeometry()
+        return r.x(), r.y(), r.width(), r.height()
+
+    def place(self, geometry: QByteArray | None = None) -> None:
+        """Restore a remembered geometry if it fits the screen, else open at a size that fits."""
+        if geometry is not None and self.restoreGeometry(geometry):
+            g = self.frameGeometry()
+            if fits((g.x(), g.y(), g.width(), g.height()), self.available_rect()):
+                return
+        x, y, w, h = initial_rect(self.available_rect())
+        self.setGeometry(QRect(x, y, w, h))
+
+    def restore_layout(self, state: QByteArray | None, splitter: QByteArray | None) -> None:
+        """A remembered layout, checked once the window is shown: an unusable one gives way to the default."""
+        restored = state is not None and self.restoreState(state)
+        restored = (splitter is not None and self.splitter.restoreState(splitter)) and restored
+        self._layout_pending = "check" if restored else "default"  # applied once the window has its size
+
+    def layout_usable(self) -> bool:
+        sizes = self.splitter.sizes()
+        return usable(self.joints.height(), sizes[0], sizes[1], self.queue_dock.isVisible(),
+                      self.queue_dock.height(), self.height())
+
     def reset_layout(self) -> None:
+        """The default layout for the window's current size."""
         self.restoreState(self.default_state)
-        self.splitter.restoreState(self.default_splitter)
+        self.queue_dock.setFloating(False)
         self.queue_dock.show()
+        row_h = self.queue_panel.table.verticalHeader().defaultSectionSize()
+        shares = default_shares(self.width(), self.height(), row_h)
+        self.resizeDocks([self.queue_dock], [shares.queue_height], Qt.Orientation.Vertical)
+        self.splitter.setSizes([shares.cameras_width, shares.plots_width])
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._layout_pending:
+            QTimer.singleShot(0, self._settle_layout)
+
+    def _settle_layout(self) -> None:
+        pending, self._layout_pending = self._layout_pending, ""
+        if pending == "default" or (pending == "check" and not self.layout_usable()):
+            self.reset_layout()
+
+    def layout_to_remember(self) -> tuple[QByteArray | None, QByteArray | None, QByteArray | None]:
+        """(geometry, dock state, splitter state), each None when it should not be remembered."""
+        g = self.frameGeometry()
+        fitting = fits((g.x(), g.y(), g.width(), g.height()), self.available_rect())
+        good = self.layout_usable()
+        return (self.saveGeometry() if fitting else None, self.saveState() if good else None,
+                self.splitter.saveState() if good else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.close_guard is not None and not self.close_guard():

@@ -1,4 +1,5 @@
-"""The menus' commands: new or open a dataset, connect the arms, reconnect cameras, calibrate, keys, about.
+"""The menus' commands: new or open a dataset (widgets.dataset_actions), connect the arms, reconnect cameras,
+calibrate, keys, about.
 
 Each is a small step over the controller's session life cycle (switch session, reopen devices); none runs
 anything slow on the GUI thread beyond opening a device.
@@ -7,14 +8,14 @@ anything slow on the GUI thread beyond opening a device.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.errors import StationError
+from widgets import dataset_actions
+from widgets.about import about_html
 from widgets.keymap import keys_help_html
 from widgets.messages import Level
 
@@ -42,27 +43,17 @@ class MenuActions(QObject):
             reconnect.triggered.connect(self.reconnect_cameras)
 
     def new_dataset(self) -> None:
-        c = self.c
-        path = QFileDialog.getExistingDirectory(c.window, "Choose an empty folder for the new dataset",
-                                                str(c.config.root.parent))
-        if path:
-            root = Path(path)
-            c.switch(replace(c.config, root=root, repo_id=f"local/{root.name}", resume=False))
+        dataset_actions.new_dataset(self.c)
 
     def open_dataset(self) -> None:
-        c = self.c
-        path = QFileDialog.getExistingDirectory(c.window, "Open a dataset to add episodes to",
-                                                str(c.config.root.parent))
-        if path:
-            root = Path(path)
-            c.switch(replace(c.config, root=root, repo_id=f"local/{root.name}", resume=True))
+        dataset_actions.open_dataset(self.c)
 
     def connect_arms(self) -> None:
         c = self.c
         if c.session is not None and c.session.recorder.loop.running:
             c.say("The arms are connected.", Level.INFO)
             return
-        if c.session is not None and not c.can_switch():
+        if c.session is not None and not c._can_switch():
             c.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
             return
         c.reconnect_devices()
@@ -110,12 +101,7 @@ class MenuActions(QObject):
         box.open()
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self.c.window, "About Station",
-            "<p><b>Station</b> records SO-101 teleoperation demonstrations as LeRobot v3.0 datasets.</p>"
-            "<p>Takes are saved in the background; each is durable once committed, and takes left by a crash "
-            "are saved on the next start.</p>",
-        )
+        QMessageBox.about(self.c.window, "About Station", about_html())
 
     def close(self) -> None:
         if self.cal_dialog is not None:

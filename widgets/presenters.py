@@ -1,4 +1,5 @@
-"""What the session bar and the save-queue summary say, from plain facts: no Qt, tested without a window.
+"""What the session bar says, from plain facts: no Qt, tested without a window (the save queue's words are in
+widgets.save_queue_presenter).
 
 The controller gathers the facts (from the recorder and the queue) and hands the words to the views. Episode
 numbers come from one source, the save queue (the dataset's index as LeRobot counts it); the session's progress
@@ -122,56 +123,3 @@ def cadence_words(c: CadenceReport | None) -> str:
 
 def thrown_away_words(episode: int) -> str:
     return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."
-
-
-@dataclass(frozen=True)
-class QueueFacts:
-    pending: int  # takes not yet saved (the one being recorded included)
-    backlog: int  # finished takes not yet saved
-    failed: int
-    done: int
-    drain_s: float | None  # estimated seconds to save the backlog
-    encoder_lag_s: float | None  # how far live encoding is behind the take in progress
-    encode_fps: float  # frames per second the encoder managed flat out (0: not measured yet)
-    need_fps: float  # frames per second recording makes, on average over takes and resets
-
-
-def queue_summary(q: QueueFacts) -> tuple[str, bool | None]:
-    """The save queue's state in one line, and whether saving keeps up (None: not known yet)."""
-    parts = []
-    if q.pending:
-        parts.append(f"{q.pending} take{'s' if q.pending != 1 else ''} saving")
-        if q.backlog == 0:
-            pass  # only the take in progress, encoded as it is recorded: nothing to drain yet
-        elif q.drain_s is None:
-            parts.append("estimating time to drain")
-        else:
-            parts.append(f"about {q.drain_s:.0f} s to drain" if q.drain_s >= 1 else "drains within a second")
-    else:
-        parts.append("All takes saved" if q.done else "Nothing to save yet")
-    if q.done:
-        parts.append(f"{q.done} saved")
-    keeping_up: bool | None = None
-    lag = q.encoder_lag_s
-    if lag is not None and lag < 2:
-        keeping_up = True
-        parts.append(f"saving keeps up: the take in progress is encoded as it is recorded ({lag:.1f} s behind)")
-    elif lag is not None and q.encode_fps <= 0:
-        keeping_up = lag < 5
-        parts.append(f"encoding is {lag:.0f} s behind the take in progress")
-    elif q.encode_fps > 0:
-        rate = f"{q.encode_fps:.0f} frames/s encoded, recording makes {q.need_fps:.0f}"
-        if q.encode_fps >= 1.1 * q.need_fps:
-            keeping_up = True
-            parts.append(f"saving keeps up with recording ({rate})")
-        elif q.encode_fps >= 0.9 * q.need_fps:
-            keeping_up = True
-            parts.append(f"saving just keeps pace with recording ({rate}): a longer reset gives it room")
-        else:
-            keeping_up = False
-            parts.append(f"saving is SLOWER than recording ({rate}): the queue will grow; lengthen the "
-                         "reset time or use --vcodec h264")
-    if q.failed:
-        parts.append(f"{q.failed} failed: select it, then Retry or Discard")
-        keeping_up = False
-    return "  ·  ".join(parts), keeping_up

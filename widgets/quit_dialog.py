@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.saving.queue import SaveQueue
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
 
 
 class QuitDialog(QDialog):
@@ -52,21 +53,31 @@ class QuitDialog(QDialog):
         layout.addWidget(note)
         layout.addLayout(buttons)
         self.resize(460, 160)
-        self._first_total: int | None = None
+        self.fraction = 0.0
+        self._watched: list[SaveJob] | None = None
 
     def show_progress(self, queue: SaveQueue, finishing: Sequence[object]) -> None:
-        pending = [j for j in queue.jobs if j.pending]
+        """The same figures as the save-queue panel: its rows' stages and bars, and the share of takes saved."""
         # takes still being made durable that the queue does not list yet
-        unlisted = [ft for ft in finishing if getattr(ft, "job", None) not in queue.jobs]
-        left = len(pending) + len(unlisted)
-        if self._first_total is None:
-            self._first_total = left
-        total = max(1, self._first_total)
-        partial = sum(j.progress for j in pending) * 0.95
-        self.bar.setValue(int(1000 * min(1.0, (total - left + partial) / total)))
+        unlisted = sum(1 for ft in finishing if getattr(ft, "job", None) not in queue.jobs)
+        if self._watched is None:  # the takes not saved when quitting began
+            self._watched = [j for j in queue.jobs if j.pending or j.status is JobStatus.FAILED]
+        self._watched += [j for j in queue.jobs if j.pending and j not in self._watched]
+        saved, total, fraction = overall_progress(self._watched)
+        if unlisted:
+            fraction, total = fraction * total / (total + unlisted), total + unlisted
+        self.fraction = fraction
+        self.bar.setValue(int(1000 * fraction))
+        self.bar.setFormat(f"{int(100 * fraction)}%")
+        left = total - saved
         if left:
-            self.label.setText(f"Waiting for {left} take{'s' if left != 1 else ''} to be saved "
-                               "before quitting…")
+            fps = queue.writer.spec.fps
+            rows = [row_view(j, queue.expected_episode(j), fps) for j in self._watched]
+            busy = [r for r in rows if r.stage in UNFINISHED or r.stage is RowStage.FAILED]
+            lines = [f"Episode {r.episode}: {r.words}" + (f" ({int(100 * r.bar)}%)" if r.bar is not None else "")
+                     for r in busy[:4]]
+            self.label.setText(f"Waiting for {left} of {total} take{'s' if total != 1 else ''} to be saved "
+                               "before quitting…\n" + "\n".join(lines))
         else:
             self.label.setText("All takes saved.")
 

@@ -17,12 +17,12 @@ from station.session.state import Event, Phase
 from widgets.quit_dialog import QuitDialog, TakeChoice, TakeQuestion
 
 if TYPE_CHECKING:
-    from widgets.live_session import LiveSession
+    from station.session.builder import Session
     from widgets.main_window import MainWindow
 
 
 class Quitting(QObject):
-    def __init__(self, window: MainWindow, session: Callable[[], LiveSession | None],
+    def __init__(self, window: MainWindow, session: Callable[[], Session | None],
                  shutdown: Callable[[], None], refresh: Callable[[], None]) -> None:
         super().__init__(window)
         self.window = window
@@ -41,6 +41,18 @@ class Quitting(QObject):
     def quit_anyway(self) -> None:
         """Close now: a take in progress is kept in its spool, unsaved takes stay there for recovery."""
         self.anyway = True
+        self.window.close()
+
+    def quit_keeping_the_take(self) -> None:
+        """Quit without asking (a stop signal: logout, Ctrl-C in the terminal): the take in progress is kept,
+        then the window closes once the saves are done."""
+        s = self._session()
+        if s is not None:
+            r = s.recorder
+            if r.phase is Phase.RECORDING:
+                r.try_fire(Event.STOP)
+            if r.allowed(Event.KEEP):
+                r.try_fire(Event.KEEP)
         self.window.close()
 
     def may_close(self) -> bool:

@@ -13,12 +13,23 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QSettings
 
-from station.config import SessionConfig
+from station.config import SessionConfig, default_of
+from station.dataset.reader import DatasetReader
+from station.errors import StationError
 
 if TYPE_CHECKING:
     from widgets.main_window import MainWindow
 
-DEFAULT_TASK: str = SessionConfig.__dataclass_fields__["task"].default  # type: ignore[assignment]
+DEFAULT_TASK: str = default_of(SessionConfig, "task")
+
+
+def dataset_task(root: Path) -> str | None:
+    """The last task the dataset at `root` records, if it is a readable dataset."""
+    try:
+        tasks = DatasetReader(root).tasks
+    except (StationError, OSError, ValueError):
+        return None
+    return tasks[-1] if tasks else None
 
 
 class Remembered:
@@ -34,29 +45,31 @@ class Remembered:
         self.settings.setValue(self._task_key(root), task)
 
     def task_for(self, config: SessionConfig) -> SessionConfig:
-        """--task if given, else the task last typed for this dataset, else the default."""
+        """The task a session on `config`'s dataset starts with.
+
+        A new dataset: the task chosen for it (--task, or File > New). An existing one: --task if given, else
+        the task last typed for this dataset, else the last task the dataset itself holds, else the default.
+        """
+        if not config.resume and config.task != DEFAULT_TASK:
+            return config
         if self.given_task is not None:
             return replace(config, task=self.given_task)
         last = self.settings.value(self._task_key(config.root))
         if isinstance(last, str) and last.strip():
             return replace(config, task=last)
-        return replace(config, task=DEFAULT_TASK)
+        return replace(config, task=dataset_task(config.root) or DEFAULT_TASK)
 
     def restore(self, window: MainWindow) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            window.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            window.restoreState(state)
-        splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            window.splitter.restoreState(splitter)
+        window.place(self.settings.value("window/geometry"))
+        window.restore_layout(self.settings.value("window/state"), self.settings.value("window/splitter"))
 
     def save(self, window: MainWindow, config: SessionConfig) -> None:
-        self.settings.setValue("window/geometry", window.saveGeometry())
-        self.settings.setValue("window/state", window.saveState())
-        self.settings.setValue("window/splitter", window.splitter.saveState())
+        for key, value in zip(("window/geometry", "window/state", "window/splitter"),
+                              window.layout_to_remember(), strict=True):
+            if value is None:
+                self.settings.remove(key)  # what does not fit the screen, or squashes the live view, is forgotten
+            else:
+                self.settings.setValue(key, value)
         self.remember_task(config.root, config.task)
         self.settings.setValue("session/root", str(config.root))
         self.settings.sync()

@@ -1,8 +1,9 @@
 """A table model over the save queue's list of SaveJob records (the list is the truth; this adapts it).
 
 The queue mutates its list on the GUI thread and then says so (job_added / job_changed); the model keeps its
-own row count so Qt sees every insertion announced before it counts it. Progress arrives already throttled
-(0.1 s at the source); elapsed times of running rows are refreshed by the controller's timer via `tick()`.
+own row count so Qt sees every insertion announced before it counts it. What each cell says comes from the
+Qt-free presenter (widgets.save_queue_presenter). Progress arrives already throttled (0.1 s at the source);
+save times of unfinished rows are refreshed by the controller's timer via `tick()`.
 """
 
 from __future__ import annotations
@@ -10,35 +11,25 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import SaveJob, SaveQueue
+from widgets.messages import palette_is_dark
+from widgets.save_queue_presenter import UNFINISHED, RowView, Tone, row_view, stage_of
 
-COLUMNS = ("Episode", "Task", "Frames", "Status", "Stage", "Progress", "Elapsed", "Reason")
-EPISODE, TASK, FRAMES, STATUS, STAGE, PROGRESS, ELAPSED, REASON = range(len(COLUMNS))
-PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 for the progress-bar delegate
+COLUMNS = ("Episode", "Task", "Frames", "Stage", "Progress", "Save time")
+EPISODE, TASK, FRAMES, STAGE, PROGRESS, ELAPSED = range(len(COLUMNS))
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 for the progress-bar delegate, None for no bar
 JOB_ROLE = Qt.ItemDataRole.UserRole + 2  # the SaveJob itself
+STAGE_ROLE = Qt.ItemDataRole.UserRole + 3  # its RowStage
 
-STATUS_COLOURS = {
-    JobStatus.QUEUED: "#757575",
-    JobStatus.RUNNING: "#1e88e5",
-    JobStatus.DONE: "#2e7d32",
-    JobStatus.FAILED: "#c62828",
-    JobStatus.CANCELLED: "#757575",
-}
+TONE_COLOURS = {Tone.QUIET: "#757575", Tone.BUSY: "#1565c0", Tone.DONE: "#2e7d32", Tone.BAD: "#c62828"}
+DARK_TONE_COLOURS = {Tone.QUIET: "#9e9e9e", Tone.BUSY: "#64b5f6", Tone.DONE: "#81c784", Tone.BAD: "#ff8a80"}
+
+
+def tone_colour(tone: Tone) -> str:
+    """The tone's colour, readable on the palette in use (light or dark)."""
+    return (DARK_TONE_COLOURS if palette_is_dark() else TONE_COLOURS)[tone]
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def _recording(job: SaveJob) -> bool:
-    """A take still being recorded (and encoded as it goes), when the queue encodes live."""
-    return job.pending and not getattr(job, "recorded", True)
-
-
-def elapsed_words(seconds: float) -> str:
-    if seconds <= 0:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
 
 
 class SaveQueueModel(QAbstractTableModel):
@@ -76,11 +67,11 @@ class SaveQueueModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, EPISODE), self.index(self._rows - 1, EPISODE))
 
     def tick(self) -> None:
-        """Refresh the elapsed column of running rows."""
+        """Refresh the save time of unfinished rows."""
         if self.queue is None:
             return
         for row, job in enumerate(self.queue.jobs[: self._rows]):
-            if job.status is JobStatus.RUNNING:
+            if stage_of(job) in UNFINISHED:
                 index = self.index(row, ELAPSED)
                 self.dataChanged.emit(index, index)
 
@@ -111,57 +102,34 @@ class SaveQueueModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
+    def view_at(self, row: int) -> RowView | None:
+        job = self.job_at(row)
+        if job is None or self.queue is None:
+            return None
+        return row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.queue is None:
             return None
         job = self.job_at(index.row())
         if job is None:
             return None
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(job, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == REASON and job.error:
-                return job.error
-            if col == TASK:
-                return job.task
-            return None
-        if role == PROGRESS_ROLE and col == PROGRESS:
-            if _recording(job):
-                return None  # no end known yet: the delegate shows the words instead of a bar
-            return 1.0 if job.status is JobStatus.DONE else float(job.progress)
         if role == JOB_ROLE:
             return job
-        if role == Qt.ItemDataRole.ForegroundRole and col in (STATUS, REASON):
-            return QBrush(QColor(STATUS_COLOURS[job.status]))
+        if role == STAGE_ROLE:
+            return stage_of(job)
+        col = index.column()
+        view = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {EPISODE: view.episode, TASK: view.task, FRAMES: view.frames, STAGE: view.words,
+                    PROGRESS: view.progress_text, ELAPSED: view.elapsed}.get(col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return {TASK: view.task, STAGE: view.tooltip}.get(col)
+        if role == PROGRESS_ROLE and col == PROGRESS:
+            return view.bar
+        if role == Qt.ItemDataRole.ForegroundRole and col in (STAGE, PROGRESS):
+            return QBrush(QColor(tone_colour(view.tone)))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (EPISODE, FRAMES, ELAPSED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def _text(self, job: SaveJob, col: int) -> str:
-        assert self.queue is not None
-        if col == EPISODE:
-            episode = self.expected_episode(job)
-            return "—" if episode is None else str(episode)
-        if col == TASK:
-            return job.task
-        if col == FRAMES:
-            return str(job.frames)
-        if col == STATUS:
-            if _recording(job):
-                return "recording"  # encoded while it is recorded
-            return job.status.value
-        if col == STAGE:
-            return job.stage
-        if col == PROGRESS:
-            if _recording(job):
-                return "live"
-            value = 1.0 if job.status is JobStatus.DONE else job.progress
-            return f"{100 * value:.0f}%"
-        if col == ELAPSED:
-            return elapsed_words(job.elapsed_s)
-        if col == REASON:
-            if job.status is JobStatus.FAILED:
-                return job.error + " — select the row and press Retry, or Discard"
-            return ""
-        return ""

@@ -1,12 +1,13 @@
-"""The save-queue panel: one row per take with its stage and progress, failures in words, Retry and Discard.
+"""The save-queue panel: one row per kept take with its true stage, failures in words, Retry and Discard.
 
-A view over SaveQueueModel. It emits intent (`retry_requested`, `discard_requested` with the job's row);
+A view over SaveQueueModel. Thrown-away takes are folded into a count that can be expanded; the newest row
+stays in view. It emits intent (`retry_requested`, `discard_requested` with the job's row in the queue);
 the controller acts on the queue.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,21 +16,36 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from station.saving.queue import JobStatus
-from widgets.save_queue_model import JOB_ROLE, PROGRESS, PROGRESS_ROLE, REASON, TASK, SaveQueueModel
+from widgets.save_queue_model import (
+    ELAPSED,
+    EPISODE,
+    FRAMES,
+    JOB_ROLE,
+    PROGRESS,
+    PROGRESS_ROLE,
+    STAGE,
+    STAGE_ROLE,
+    TASK,
+    SaveQueueModel,
+    tone_colour,
+)
+from widgets.save_queue_presenter import RowStage, SummaryView, Tone
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Draws the progress column as a progress bar."""
+    """Draws a progress bar for work that progresses; other rows show their words."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -42,7 +58,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.rect = rect.adjusted(3, 4, -3, -4)
         bar.minimum = 0
         bar.maximum = 100
-        bar.progress = int(round(100 * float(value)))
+        bar.progress = int(100 * float(value))  # never rounded up to 100 before it is done
         bar.text = f"{bar.progress}%"
         bar.textVisible = True
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
@@ -50,71 +66,152 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
+class KeptTakes(QSortFilterProxyModel):
+    """The queue's rows without the thrown-away takes, unless they are asked for."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.show_thrown_away = False
+
+    def set_show_thrown_away(self, show: bool) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateRowsFilter is deprecated there
+            self.beginFilterChange()
+            self.show_thrown_away = show
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.show_thrown_away = show
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.show_thrown_away:
+            return True
+        index = self.sourceModel().index(source_row, 0, source_parent)
+        return index.data(STAGE_ROLE) is not RowStage.THROWN_AWAY
+
+
 class SaveQueuePanel(QWidget):
-    retry_requested = Signal(int)  # row
-    discard_requested = Signal(int)  # row
+    retry_requested = Signal(int)  # row in the queue
+    discard_requested = Signal(int)  # row in the queue
 
     def __init__(self, model: SaveQueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("saveQueuePanel")
         self.model = model
-        self.summary = QLabel("Nothing to save yet.")
+        self.kept = KeptTakes(self)
+        self.kept.setSourceModel(model)
+        self.summary = QLabel("Nothing to save yet")
         self.summary.setObjectName("queueSummary")
         self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.thrown_away_button = QToolButton()
+        self.thrown_away_button.setObjectName("thrownAwayButton")
+        self.thrown_away_button.setCheckable(True)
+        self.thrown_away_button.setAutoRaise(True)
+        self.thrown_away_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.thrown_away_button.setToolTip("Takes recorded again or discarded: never saved. Click to list them.")
+        self.thrown_away_button.toggled.connect(self._on_show_thrown_away)
         self.table = QTableView()
         self.table.setObjectName("saveQueueTable")
-        self.table.setModel(model)
+        self.table.setModel(self.kept)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(TASK, QHeaderView.ResizeMode.Interactive)
+        for column in (EPISODE, FRAMES, ELAPSED):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(TASK, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(STAGE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(PROGRESS, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(TASK, 220)
-        header.resizeSection(PROGRESS, 140)
-        header.setStretchLastSection(True)
+        header.resizeSection(PROGRESS, 120)
+        header.setMinimumSectionSize(60)
+        header.setStretchLastSection(False)
         self.retry_button = QPushButton("Retry")
         self.retry_button.setObjectName("retryButton")
-        self.retry_button.setToolTip("Save the selected failed take again (after fixing what the reason says)")
+        self.retry_button.setToolTip("Save the selected failed take again (after fixing what its stage says)")
         self.discard_button = QPushButton("Discard")
         self.discard_button.setObjectName("discardButton")
         self.discard_button.setToolTip("Give up on the selected failed take: its recording is deleted")
         self.retry_button.clicked.connect(lambda: self._emit(self.retry_requested))
         self.discard_button.clicked.connect(lambda: self._emit(self.discard_requested))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.summary, 1)
+        buttons = QHBoxLayout()  # the buttons first: a longer summary or the fold appearing never moves them
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.discard_button)
+        buttons.addSpacing(8)
+        buttons.addWidget(self.summary, 1)
+        buttons.addWidget(self.thrown_away_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
         self.table.selectionModel().selectionChanged.connect(self.update_buttons)
-        model.dataChanged.connect(self.update_buttons)
+        model.dataChanged.connect(self._on_data_changed)
         model.rowsInserted.connect(self._on_rows_inserted)
-        model.modelReset.connect(self.update_buttons)
-        self.update_buttons()
+        model.modelReset.connect(self._on_reset)
+        self._thrown_away = -1
+        self._on_reset()
 
+    # -- rows --
     def selected_row(self) -> int | None:
+        """The selected take's row in the queue."""
         rows = self.table.selectionModel().selectedRows()
-        return rows[0].row() if rows else None
+        return self.kept.mapToSource(rows[0]).row() if rows else None
 
     def select_row(self, row: int) -> None:
-        self.table.selectRow(row)
-        self.table.scrollTo(self.model.index(row, REASON))
+        index = self.kept.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
 
     def _emit(self, signal) -> None:
         row = self.selected_row()
         if row is not None:
             signal.emit(row)
 
-    def _on_rows_inserted(self, _parent, _first: int, last: int) -> None:
-        self.table.scrollTo(self.model.index(last, 0))
+    def _on_rows_inserted(self, *_args) -> None:
+        self._count_thrown_away()
         self.update_buttons()
+        QTimer.singleShot(0, self.table.scrollToBottom)  # once the new row has its place
+
+    def _on_data_changed(self, *_args) -> None:
+        self._count_thrown_away()
+        self.update_buttons()
+
+    def _on_reset(self) -> None:
+        self._count_thrown_away()
+        self.update_buttons()
+
+    def _on_show_thrown_away(self, show: bool) -> None:
+        self.kept.set_show_thrown_away(show)
+        self._label_thrown_away()
+
+    def _count_thrown_away(self) -> None:
+        queue = self.model.queue
+        count = 0 if queue is None else sum(1 for j in queue.jobs if j.status is JobStatus.CANCELLED)
+        if count != self._thrown_away:
+            self._thrown_away = count
+            self._label_thrown_away()
+
+    def _label_thrown_away(self) -> None:
+        count = self._thrown_away
+        self.thrown_away_button.setVisible(count > 0)
+        arrow = "▾" if self.thrown_away_button.isChecked() else "▸"
+        self.thrown_away_button.setText(f"{arrow} {count} thrown away")
+
+    def visible_rows(self) -> int:
+        return self.kept.rowCount()
+
+    def newest_row_in_view(self) -> bool:
+        """The last row is fully inside the table's viewport (or there is none)."""
+        last = self.kept.rowCount() - 1
+        if last < 0:
+            return True
+        rect = self.table.visualRect(self.kept.index(last, 0))
+        return rect.isValid() and self.table.viewport().rect().contains(rect)
 
     def update_buttons(self, *_args) -> None:
         row = self.selected_row()
@@ -123,7 +220,11 @@ class SaveQueuePanel(QWidget):
         self.retry_button.setEnabled(failed)
         self.discard_button.setEnabled(failed)
 
-    def show_summary(self, text: str, keeping_up: bool | None) -> None:
-        colour = {True: "", False: "color:#c62828; font-weight:bold;", None: ""}[keeping_up]
-        self.summary.setStyleSheet(colour)
-        self.summary.setText(text)
+    # -- the summary --
+    def show_summary(self, view: SummaryView) -> None:
+        style = f"color:{tone_colour(Tone.BAD)}; font-weight:bold;" if view.tone is Tone.BAD else ""
+        if self.summary.styleSheet() != style:
+            self.summary.setStyleSheet(style)
+        if self.summary.text() != view.text:
+            self.summary.setText(view.text)
+            self.summary.setToolTip(view.text)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 
 from station.saving.spool import CadenceReport
 from station.session.state import Phase
+from widgets.elided_label import ElidedLabel
 from widgets.presenters import SessionView, cadence_words
 
 # background, text; strong enough to read from a metre away in light and dark themes alike
@@ -149,7 +150,7 @@ class SessionBar(QWidget):
         self.phase_label = QLabel(PHASE_WORDS[None])
         self.phase_label.setObjectName("phaseLabel")
         self.phase_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.phase_label.setMinimumWidth(260)
+        self.phase_label.setFixedWidth(250)  # the same for every phase word: nothing beside it moves
         self.dataset_label = QLabel()
         self.dataset_label.setObjectName("datasetLabel")
         self.dataset_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -170,9 +171,8 @@ class SessionBar(QWidget):
         self.phase_progress.setObjectName("phaseProgress")
         self.hint_label = QLabel()
         self.hint_label.setObjectName("hintLabel")
-        self.cadence_label = QLabel(cadence_words(None))
+        self.cadence_label = ElidedLabel(cadence_words(None))  # one line whatever it says: nothing below moves
         self.cadence_label.setObjectName("cadenceLabel")
-        self.cadence_label.setWordWrap(True)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Dataset:"))

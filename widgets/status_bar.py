@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QStatusBar, QWidget
 
-LOW_DISK_BYTES = 5e9
+from station.thresholds import LOW_DISK_BYTES
+from widgets.elided_label import ElidedLabel
 
 
 class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
-        self.loop_label = QLabel()
+        # messages never widen the window: a long one is cut, and shown whole as a tooltip
+        self.loop_label = ElidedLabel()
         self.loop_label.setObjectName("loopLabel")
-        self.arms_label = QLabel()
+        self.arms_label = ElidedLabel()
         self.arms_label.setObjectName("armsLabel")
-        self.disk_label = QLabel()
+        self.disk_label = ElidedLabel()
         self.disk_label.setObjectName("diskLabel")
         for label in (self.loop_label, self.arms_label, self.disk_label):
-            self.addPermanentWidget(label)
+            self.addPermanentWidget(label, 1 if label is self.arms_label else 0)
 
     def show_loop(self, achieved: float, target: int, running: bool) -> None:
         if not running:

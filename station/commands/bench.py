@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -18,7 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--commit-episodes", type=int, default=50)
     p.add_argument("--long", action="store_true", help="also record one 60 s take for peak memory")
     p.add_argument("--gui", action="store_true", help="measure the window instead: display fps and GUI stalls")
-    p.add_argument("--seconds", type=float, default=20.0, help="with --gui: how long to record")
+    p.add_argument("--seconds", type=float, default=20.0,
+                   help="with --gui: how long to measure (the same load headless first, as long)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -35,25 +38,28 @@ TARGETS = [
 ]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, measure_gui: Callable[..., dict]) -> int:
+    """`measure_gui` is the window benchmark, given by the command line (the only module that may import widgets)."""
     from station.errors import ConfigError
 
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise ConfigError(f"bad --size {args.size!r}: expected WxH, e.g. 640x480") from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320) or w % 2 or h % 2:
+        raise ConfigError(f"bad --size {args.size!r}: even width and height between 16x16 and 7680x4320")
+    if args.seconds <= 0 or args.seconds > 240:
+        raise ConfigError(f"bad --seconds {args.seconds:g}: between 0 and 240 (each bench run stays under 5 min)")
     log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
     if args.gui:
         import tempfile
-        from pathlib import Path
-
-        from widgets.gui_bench import measure_gui
 
         with tempfile.TemporaryDirectory(prefix="station-gui-bench-") as tmp:
-            result = measure_gui(args.seconds, Path(tmp) / "ds")
+            result = measure_gui(args.seconds, Path(tmp) / "ds", cameras=args.cameras, size=(w, h),
+                                 vcodec=args.vcodec)
         print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
         return 0
-    from bench.session_bench import run as run_bench
+    from station.bench.session_bench import run as run_bench
 
     report = run_bench(
         fps=args.fps, cameras=args.cameras, size=(w, h), episodes=args.episodes, episode_s=args.episode_time,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from station.config import default_calibration_dir
-from station.hardware.calibration import ROLES, CalibrationError, CalibrationProcedure, SweepStatus
+from station.hardware.calibration import ROLES, CalibrationError, CalibrationProcedure, SweepStatus, check_arm_id
 
 POLL_S = 0.05
 
@@ -27,7 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--role", required=True, choices=ROLES, help="follower or leader")
     p.add_argument("--id", required=True, dest="arm_id", metavar="NAME", help="calibration id, e.g. follower")
     p.add_argument("--calibration-dir", type=Path, help="LeRobot calibration directory")
-    p.set_defaults(run=run)
     return p
 
 
@@ -49,6 +48,7 @@ def _table(status: SweepStatus) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_arm_id(args.arm_id)  # before the port is opened or anything is written
     calibration_dir = args.calibration_dir or default_calibration_dir()
     proc = CalibrationProcedure(args.port, args.role, args.arm_id, calibration_dir)
     live = sys.stdout.isatty()

@@ -14,7 +14,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="List /dev/video* devices with their pixel formats, sizes and frame rates.",
     )
     p.add_argument("--devices", default="/dev/video*", help=argparse.SUPPRESS)  # glob, for tests
-    p.set_defaults(run=run)
     return p
 
 
@@ -34,7 +33,7 @@ def describe(device: V4L2Device) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    devices = list_v4l2_devices(getattr(args, "devices", "/dev/video*"))
+    devices = list_v4l2_devices(args.devices)
     if not devices:
         print("no cameras found (no /dev/video* device)")
         return 0

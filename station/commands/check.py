@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for line in lines:
         print(line)
-    problems = check_dataset(root, decode_videos=getattr(args, "decode_videos", True))
+    problems = check_dataset(root, decode_videos=args.decode_videos)
     for problem in problems:
         print(problem)
     if problems:

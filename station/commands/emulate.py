@@ -27,7 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--drop-every", type=int, default=0, metavar="N", help="drop every Nth reply (fault test)")
     p.add_argument("--corrupt-every", type=int, default=0, metavar="N", help="corrupt every Nth reply")
     p.add_argument("--exit-after", type=float, help=argparse.SUPPRESS)  # for tests: stop after S seconds
-    p.set_defaults(run=run)
     return p
 
 

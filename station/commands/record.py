@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
+from collections.abc import Callable
 
+from station import stopping
 from station.commands.options import add_session_options, config_from_args
 from station.config import SessionConfig
 
+HANDLES_STOP_SIGNALS = True  # Ctrl-C, SIGTERM and SIGHUP stop the session gracefully (station/stopping.py)
+
+# What `station record --headless` exits with (also shown by `station record --help`).
+EXIT_DONE = 0
+EXIT_SAVE_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_STOPPED_EARLY = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = f"""exit codes (--headless):
+  {EXIT_DONE}    every take recorded was saved: all episodes asked for, or fewer because you stopped it
+       (Ctrl-C, SIGTERM or SIGHUP: the take in progress is kept and the saves finish)
+  {EXIT_SAVE_FAILED}    a save failed: recording stopped; that take and those after it are kept in the spool
+       (`station recover --root DIR` saves them once the cause is fixed)
+  {EXIT_BAD_INPUT}    bad options or dataset: nothing was recorded or changed
+  {EXIT_STOPPED_EARLY}    the session stopped by itself before all episodes were recorded (a camera or arm failure,
+       a full disk, no room for the next take); every take recorded was saved, the one a failure cut
+       short kept and flagged
+  {EXIT_INTERRUPTED}  interrupted before recording started, or a second Ctrl-C left before the saves finished
+       (unsaved takes stay in the spool for `station recover`)"""
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("record", help="record a session (add --headless for no window)")
+    p = sub.add_parser("record", help="record a session (add --headless for no window)", epilog=EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_session_options(p)
     p.add_argument("--headless", action="store_true", help="no window: record every take with the timers, then exit")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, open_window: Callable[[argparse.Namespace], int]) -> int:
+    """`open_window` is the window's entry, given by the command line (the only module that may import widgets)."""
     if not args.headless:
-        from widgets.app import run_window
-
-        return run_window(args)
+        return open_window(args)
     config = config_from_args(args)
     return run_headless(config)
 
 
 BACKLOG_WARNING = 2  # finished takes waiting to be saved before we say saving is behind
-DEVICE_FAILED = 3  # exit code: a camera or an arm failed, the take in progress was kept and the session stopped
 
 
 def say(text: str) -> None:
@@ -34,20 +54,27 @@ def say(text: str) -> None:
 
 
 def run_headless(config: SessionConfig) -> int:
-    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtCore import QCoreApplication
 
     from station.saving.queue import SaveJob, SaveQueue
     from station.saving.recovery import recover_into_queue
+    from station.saving.spool import spool_root
+    from station.session.builder import check_root, open_dataset
     from station.session.devices import open_devices
     from station.session.recorder import FinishedTake, Recorder
-    from station.session.setup import check_root, open_dataset
-    from station.session.state import Event
+    from station.session.state import Event, Phase
+    from station.session.stop_signals import StopSignals
 
     check_root(config)
     devices = open_devices(config)
     recorder = None
+    queue = None
     lock = None
+    stops = None
     try:
+        if stopping.requested():  # a stop signal while starting: leave before anything is created
+            say("stopped before recording started: nothing recorded")
+            return EXIT_INTERRUPTED
         writer, lock = open_dataset(config, devices)
         app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
         queue = SaveQueue(writer)
@@ -57,7 +84,7 @@ def run_headless(config: SessionConfig) -> int:
             writer, queue, devices.leader, devices.follower, devices.cameras, config.fps,
             config.episodes, config.episode_time_s, config.reset_time_s, config.task,
         )
-        failures: list[str] = []
+        failures: list[SaveJob] = []
 
         def on_recorded(ft: FinishedTake) -> None:
             say(f"episode {ft.episode} recorded: {ft.take.rows} frames")
@@ -70,58 +97,74 @@ def run_headless(config: SessionConfig) -> int:
             say(f"episode {job.episode} saved")
 
         def on_failed(job: SaveJob) -> None:
-            failures.append(job.error)
-            say(f"episode {queue.expected_episode(job)} could not be saved: {job.error} (take kept in {job.spool_dir})")
+            # Nobody is there to retry: stop taking takes, keep every unsaved one, and leave once nothing
+            # else can be saved (recorder.stuck), rather than wait for ever for an idle queue.
+            failures.append(job)
+            tell(
+                f"episode {queue.expected_episode(job)} could not be saved: {job.error}. Recording stopped; "
+                f"its take and any after it are kept in {spool_root(writer.root)}: "
+                f"`station recover --root {writer.root}` saves them once that is fixed"
+            )
+            recorder.try_fire(Event.STOP)
+
+        def on_problem(text: str) -> None:
+            tell(text)
+            if recorder.stopped_by and recorder.phase is not Phase.STOPPED:
+                recorder.try_fire(Event.STOP)  # e.g. no room for the next take: nobody will free it here
+
+        interrupts = {"n": 0}
+
+        def on_stop_signal(signum: int) -> None:
+            interrupts["n"] += 1
+            if interrupts["n"] == 1:
+                say(f"stopping ({stopping.signal_name(signum)}): saving the take in progress and waiting for saves "
+                    "(Ctrl-C again to leave now)")
+                recorder.try_fire(Event.STOP)
+            else:
+                say("leaving now: unsaved takes stay in the spool; `station recover` saves them")
+                app.exit(EXIT_INTERRUPTED)
 
         recorder.take_recorded.connect(on_recorded)
         queue.job_saved.connect(on_saved)
         queue.job_failed.connect(on_failed)
-        recorder.problem.connect(lambda text: print(f"station: {text}", file=sys.stderr, flush=True))
+        recorder.problem.connect(on_problem)
         recorder.finished.connect(app.quit)
 
         def on_take_cut(_ft: FinishedTake) -> None:
             # A camera or arm failure ended the take: nobody is there to keep or drop it, so it is kept
-            # (flagged); the session stops, the saves drain, and the exit code says a device failed.
-            print(f"station: {recorder.device_failure}: the take in progress was kept (flagged) and the session "
-                  "stopped", file=sys.stderr, flush=True)
+            # (flagged); the session stops, the saves drain, and the exit code says it stopped early.
+            tell(f"{recorder.device_failure}: the take in progress was kept (flagged) and the session stopped")
             recorder.try_fire(Event.KEEP)
 
         recorder.take_cut.connect(on_take_cut)
-        # A failed save stops the headless session from waiting for ever: nobody is there to press Retry.
-        queue.job_failed.connect(lambda _job: recorder.try_fire(Event.STOP))
-
-        interrupts = {"n": 0}
-
-        def on_sigint(*_args) -> None:
-            interrupts["n"] += 1
-            if interrupts["n"] == 1:
-                say("stopping: saving the take in progress and waiting for saves (Ctrl-C again to leave now)")
-                recorder.try_fire(Event.STOP)
-            else:
-                say("leaving now: unsaved takes stay in the spool; `station recover` saves them")
-                app.exit(130)
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        heartbeat = QTimer()  # lets Python run its signal handlers while Qt's loop waits
-        heartbeat.start(100)
-        heartbeat.timeout.connect(lambda: None)
+        recorder.stuck.connect(lambda _job: app.exit(EXIT_SAVE_FAILED))
+        if stopping.requested():
+            say("stopped before recording started: nothing recorded")
+            return EXIT_INTERRUPTED
+        stops = StopSignals()
+        stops.received.connect(on_stop_signal)
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")
         recorder.start()
         recorder.fire(Event.RECORD)
         code = app.exec()
-        signal.signal(signal.SIGINT, previous)
-        if code == 130:
-            recorder.loop.stop()
-            queue.shutdown()
-            return 130
+        if code == EXIT_INTERRUPTED:
+            return EXIT_INTERRUPTED
         recorder.shutdown()
-        if recorder.device_failure:
-            return DEVICE_FAILED
-        return 1 if failures else 0
+        if failures:
+            return EXIT_SAVE_FAILED
+        return EXIT_STOPPED_EARLY if recorder.stopped_by else EXIT_DONE
     finally:
+        if stops is not None:
+            stops.close()
         if recorder is not None:
             recorder.loop.stop()
+        if queue is not None:
+            queue.shutdown()
         devices.close()
         if lock is not None:
             lock.release()
 
+
+def tell(text: str) -> None:
+    """A problem, in one line on stderr."""
+    print(f"station: {text}", file=sys.stderr, flush=True)

@@ -20,11 +20,21 @@ from station.dataset import fsutil
 from station.dataset.features import (
     DATA_PATH,
     DEFAULT_FEATURES,
+    EP_DATA_CHUNK,
+    EP_DATA_FILE,
+    EP_FROM_INDEX,
+    EP_INDEX,
+    EP_LENGTH,
+    EP_TASKS,
+    EP_TO_INDEX,
     STATS_PATH,
+    STATS_PREFIX,
     TASKS_PATH,
     VIDEO_PATH,
     column_keys,
+    episode_columns,
     numeric_keys,
+    video_column,
     video_file,
     video_keys,
 )
@@ -369,19 +379,8 @@ class _Checker:
 
     def required_episode_columns(self) -> list[str]:
         features = self.info["features"]
-        cols = [
-            "episode_index",
-            "tasks",
-            "length",
-            "data/chunk_index",
-            "data/file_index",
-            "dataset_from_index",
-            "dataset_to_index",
-        ]
-        for key in video_keys(features):
-            cols += [f"videos/{key}/{c}" for c in ("chunk_index", "file_index", "from_timestamp", "to_timestamp")]
-        cols += [f"stats/{f}/{s}" for f in numeric_keys(features) for s in STAT_NAMES]
-        return cols + ["meta/episodes/chunk_index", "meta/episodes/file_index"]
+        stats = [(f, s) for f in numeric_keys(features) for s in STAT_NAMES]
+        return episode_columns(video_keys(features), stats)
 
     def check_episodes(self, data_eps: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         required = self.required_episode_columns()
@@ -408,7 +407,7 @@ class _Checker:
         for pos, row in enumerate(rows):
             self.check_episode_row(pos, row, data_eps.get(pos), tasks)
         referenced = {
-            (row.get("data/chunk_index"), row.get("data/file_index")) for row in rows if "data/file_index" in row
+            (row.get(EP_DATA_CHUNK), row.get(EP_DATA_FILE)) for row in rows if EP_DATA_FILE in row
         }
         for path in data_files(self.root):
             if _chunk_file(path) not in referenced:
@@ -424,40 +423,40 @@ class _Checker:
     def check_episode_row(
         self, pos: int, row: dict[str, Any], data: dict[str, Any] | None, tasks: list[str] | None
     ) -> None:
-        where = f"{self.rel(row['_file'])} episode {row.get('episode_index')}"
-        if row.get("episode_index") != pos:
-            self.add(f"{where}: row {pos} of the episodes table has episode_index {row.get('episode_index')}")
+        where = f"{self.rel(row['_file'])} episode {row.get(EP_INDEX)}"
+        if row.get(EP_INDEX) != pos:
+            self.add(f"{where}: row {pos} of the episodes table has episode_index {row.get(EP_INDEX)}")
             return
         # meta/episodes/chunk_index and file_index are not checked against the file holding the row: LeRobot's
         # loader never reads them, and its own merge tool leaves them stale.
         if data is None:
             self.add(f"{where} has no rows in the data files")
             return
-        if row.get("length") != data["length"]:
-            self.add(f"{where}: length is {row.get('length')} but the data files hold {data['length']} rows")
-        if (row.get("dataset_from_index"), row.get("dataset_to_index")) != (data["from"], data["to"]):
+        if row.get(EP_LENGTH) != data["length"]:
+            self.add(f"{where}: length is {row.get(EP_LENGTH)} but the data files hold {data['length']} rows")
+        if (row.get(EP_FROM_INDEX), row.get(EP_TO_INDEX)) != (data["from"], data["to"]):
             self.add(
-                f"{where}: rows {row.get('dataset_from_index')}..{row.get('dataset_to_index')} "
+                f"{where}: rows {row.get(EP_FROM_INDEX)}..{row.get(EP_TO_INDEX)} "
                 f"but the data has {data['from']}..{data['to']}"
             )
-        if (row.get("data/chunk_index"), row.get("data/file_index")) != data["file"]:
+        if (row.get(EP_DATA_CHUNK), row.get(EP_DATA_FILE)) != data["file"]:
             self.add(f"{where}: data/chunk_index and file_index do not name the file holding its rows")
-        if tasks is not None and isinstance(row.get("tasks"), list):
+        if tasks is not None and isinstance(row.get(EP_TASKS), list):
             for t in data["tasks"]:
-                if 0 <= t < len(tasks) and tasks[t] not in row["tasks"]:
-                    self.add(f"{where}: its rows do task {tasks[t]!r} but its tasks list {row['tasks']!r}")
+                if 0 <= t < len(tasks) and tasks[t] not in row[EP_TASKS]:
+                    self.add(f"{where}: its rows do task {tasks[t]!r} but its tasks list {row[EP_TASKS]!r}")
         for key in video_keys(self.info["features"]):
-            start = row.get(f"videos/{key}/from_timestamp")
-            end = row.get(f"videos/{key}/to_timestamp")
+            start = row.get(video_column(key, "from_timestamp"))
+            end = row.get(video_column(key, "to_timestamp"))
             if start is None or end is None:
                 continue
             if start < 0 or abs((end - start) - data["length"] / self.fps) > TIMESTAMP_TOLERANCE_S:
                 self.add(f"{where}: {key} from/to_timestamp {start}..{end} do not span length / fps")
-        self.check_stat_shapes(where, {k: v for k, v in row.items() if k.startswith("stats/")})
+        self.check_stat_shapes(where, {k: v for k, v in row.items() if k.startswith(STATS_PREFIX)})
 
     def check_stat_shapes(self, where: str, flat: dict[str, Any]) -> None:
         for key, value in flat.items():
-            feature, _, stat = key[len("stats/") :].rpartition("/")
+            feature, _, stat = key[len(STATS_PREFIX) :].rpartition("/")
             want = self.stat_shape(feature, stat)
             if want is not None and np.asarray(value).shape != want:
                 self.add(
@@ -523,7 +522,7 @@ class _Checker:
         for key in video_keys(features):
             by_file: dict[Path, list[dict[str, Any]]] = defaultdict(list)
             for row in rows:
-                chunk, file = row.get(f"videos/{key}/chunk_index"), row.get(f"videos/{key}/file_index")
+                chunk, file = row.get(video_column(key, "chunk_index")), row.get(video_column(key, "file_index"))
                 if chunk is None or file is None:
                     continue
                 by_file[video_file(self.root, key, chunk, file)].append(row)
@@ -540,7 +539,7 @@ class _Checker:
 
     def check_video_file(self, key: str, path: Path, eps: list[dict[str, Any]]) -> None:
         if not path.is_file():
-            self.add(f"{self.rel(path)} is missing (episode {eps[0].get('episode_index')})", kind="missing-video")
+            self.add(f"{self.rel(path)} is missing (episode {eps[0].get(EP_INDEX)})", kind="missing-video")
             return
         vinfo = self.info["features"][key].get("info") or {}
         try:
@@ -553,7 +552,7 @@ class _Checker:
             self.add(f"{self.rel(path)} is {facts['width']}x{facts['height']}, the feature says {w}x{h}")
         if "video.codec" in vinfo and facts["codec"] != vinfo["video.codec"]:
             self.add(f"{self.rel(path)} is {facts['codec']}, the feature says {vinfo['video.codec']}")
-        used = sum(int(ep.get("length") or 0) for ep in eps)
+        used = sum(int(ep.get(EP_LENGTH) or 0) for ep in eps)
         if not self.decode_videos:
             if facts["frames"] != used:
                 self.add(f"{self.rel(path)} has {facts['frames']} frames but its episodes have {used} rows")
@@ -571,13 +570,13 @@ class _Checker:
         """Each episode's frames must sit at from_timestamp + k / fps, exactly `length` of them."""
         half = 0.5 / self.fps
         for ep in eps:
-            start = ep.get(f"videos/{key}/from_timestamp")
-            end = ep.get(f"videos/{key}/to_timestamp")
-            length = int(ep.get("length") or 0)
+            start = ep.get(video_column(key, "from_timestamp"))
+            end = ep.get(video_column(key, "to_timestamp"))
+            length = int(ep.get(EP_LENGTH) or 0)
             if start is None or end is None:
                 continue
             mine = stamps[(stamps >= start - half) & (stamps < end - half)]
-            label = f"{self.rel(path)} (episode {ep.get('episode_index')})"
+            label = f"{self.rel(path)} (episode {ep.get(EP_INDEX)})"
             if len(mine) != length:
                 self.add(f"{label} has {len(mine)} frames between its timestamps, expected {length}")
                 continue

@@ -1,7 +1,7 @@
 """The vocabulary of a LeRobot v3.0 dataset: feature blocks, info.json, file paths.
 
-Writer, reader and checker all take names and paths from here so they cannot drift apart. The values follow
-/work/shared/docs/lerobot-v3-format.md; LeRobot's loader and merge tool compare them literally.
+Writer, reader and checker all take names and paths from here so they cannot drift apart. The values are
+LeRobot v3.0's own (lerobot.datasets.utils); its loader and merge tool compare them literally.
 """
 
 from __future__ import annotations
@@ -36,6 +36,38 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "index": {"dtype": "int64", "shape": [1], "names": None},
     "task_index": {"dtype": "int64", "shape": [1], "names": None},
 }
+# The episodes table (meta/episodes/*.parquet): LeRobot's column names. Writer, reader and checker spell them
+# only through these. (The per-episode `station/...` columns are in episode_facts.py.)
+EP_INDEX = "episode_index"
+EP_TASKS = "tasks"
+EP_LENGTH = "length"
+EP_DATA_CHUNK = "data/chunk_index"
+EP_DATA_FILE = "data/file_index"
+EP_FROM_INDEX = "dataset_from_index"
+EP_TO_INDEX = "dataset_to_index"
+EP_META_CHUNK = "meta/episodes/chunk_index"
+EP_META_FILE = "meta/episodes/file_index"
+VIDEO_FIELDS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
+STATS_PREFIX = "stats/"
+
+
+def video_column(key: str, field: str) -> str:
+    """An episodes-table column of video feature `key`; field is one of VIDEO_FIELDS."""
+    return f"videos/{key}/{field}"
+
+
+def stats_column(feature: str, stat: str) -> str:
+    return f"{STATS_PREFIX}{feature}/{stat}"
+
+
+def episode_columns(video_keys: list[str], stats: list[tuple[str, str]]) -> list[str]:
+    """The episodes table's columns in LeRobot's order, for these videos and (feature, stat) pairs."""
+    cols = [EP_INDEX, EP_TASKS, EP_LENGTH, EP_DATA_CHUNK, EP_DATA_FILE, EP_FROM_INDEX, EP_TO_INDEX]
+    cols += [video_column(key, field) for key in video_keys for field in VIDEO_FIELDS]
+    cols += [stats_column(feature, stat) for feature, stat in stats]
+    return cols + [EP_META_CHUNK, EP_META_FILE]
+
+
 INFO_KEYS = (
     "codebase_version",
     "robot_type",

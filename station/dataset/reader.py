@@ -17,12 +17,16 @@ import pyarrow.parquet as pq
 from station.dataset.features import (
     ACTION,
     CODEBASE_VERSION,
+    EP_DATA_CHUNK,
+    EP_DATA_FILE,
+    EP_INDEX,
     IMAGE_PREFIX,
     INFO_KEYS,
     INFO_PATH,
     STATS_PATH,
     TASKS_PATH,
     data_file,
+    video_column,
     video_file,
     video_keys,
 )
@@ -177,14 +181,14 @@ class DatasetReader:
 
     def _episode(self, ep: int) -> dict[str, Any]:
         rows = self.episodes()
-        if not 0 <= ep < len(rows) or rows[ep]["episode_index"] != ep:
+        if not 0 <= ep < len(rows) or rows[ep][EP_INDEX] != ep:
             raise DatasetError(f"{self.root} has no episode {ep}")
         return rows[ep]
 
     def episode_data(self, ep: int) -> dict[str, np.ndarray]:
         """The data columns of one episode: action and observation.state as (N, D), the rest as (N,)."""
         row = self._episode(ep)
-        path = data_file(self.root, row["data/chunk_index"], row["data/file_index"])
+        path = data_file(self.root, row[EP_DATA_CHUNK], row[EP_DATA_FILE])
         table = read_parquet(path)
         episode_col = table.column("episode_index").to_numpy()
         table = table.filter(pa.array(episode_col == ep))
@@ -202,10 +206,10 @@ class DatasetReader:
         """The mp4 holding `camera_key` (full feature name, or just the camera name) for episode `ep`."""
         key = camera_key if camera_key in self.info["features"] else IMAGE_PREFIX + camera_key
         row = self._episode(ep)
-        col = f"videos/{key}/chunk_index"
+        col = video_column(key, "chunk_index")
         if col not in row:
             raise DatasetError(f"{self.root} has no video {camera_key!r}")
-        return video_file(self.root, key, row[col], row[f"videos/{key}/file_index"])
+        return video_file(self.root, key, row[col], row[video_column(key, "file_index")])
 
     def spec(self) -> DatasetSpec:
         return spec_from_info(self.info)

@@ -58,10 +58,14 @@ def downsample_for_stats(image: np.ndarray) -> np.ndarray:
     Like LeRobot, frames under 300 px are kept as they are. Returns a copy, so the caller may reuse the
     camera buffer.
     """
-    h, w = image.shape[:2]
-    longest = max(h, w)
-    step = 1 if longest < 2 * MAX_STATS_SIDE else longest // MAX_STATS_SIDE
+    step = stats_step(*image.shape[:2])
     return np.ascontiguousarray(image[::step, ::step])
+
+
+def stats_step(height: int, width: int) -> int:
+    """The stride downsample_for_stats uses for a frame of this size."""
+    longest = max(height, width)
+    return 1 if longest < 2 * MAX_STATS_SIDE else longest // MAX_STATS_SIDE
 
 
 def _histogram_quantile(cumsum: np.ndarray, q: float) -> float:

@@ -25,6 +25,20 @@ from station.errors import DatasetError
 TIME_BASE_MULTIPLIER = 512
 
 
+MIN_SIDE = 4  # SVT-AV1 refuses 2 px; x264 takes anything even
+MAX_SIDE = 8192
+
+
+def encodable_size_problem(width: int, height: int) -> str | None:
+    """Why a camera of this size cannot be encoded to yuv420p by every codec we offer, or None."""
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        return f"is {width}x{height}: width and height must be between {MIN_SIDE} and {MAX_SIDE} pixels"
+    if width % 2 or height % 2:
+        even = f"{width + width % 2}x{height + height % 2}"
+        return f"is {width}x{height}: videos need an even width and height (e.g. {even})"
+    return None
+
+
 def _encoder_options(settings: VideoSettings) -> dict[str, str]:
     return {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
 
@@ -40,7 +54,12 @@ def _thread_count(encoder: str) -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def _check_frame(i: int, frame: np.ndarray, width: int, height: int) -> None:
+def _check_frame(i: int, frame: np.ndarray, width: int, height: int, pix_fmt: str = "rgb24") -> None:
+    if pix_fmt == "yuv420p":
+        if frame.dtype != np.uint8 or frame.shape != (height * 3 // 2, width):
+            raise DatasetError(f"camera frame {i} is {frame.dtype} {frame.shape}, not a {width}x{height} yuv420p "
+                               "image: cannot encode it")
+        return
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise DatasetError(f"camera frame {i} is {frame.dtype} {frame.shape}, not an RGB uint8 image: cannot encode it")
     if frame.shape[0] != height or frame.shape[1] != width:
@@ -58,8 +77,12 @@ def encode_video(
     height: int,
     settings: VideoSettings,
     on_frame: Callable[[int], None] | None = None,
+    pix_fmt: str = "rgb24",
 ) -> int:
-    """Encode RGB uint8 (H, W, 3) frames to `path`, one encoded frame per input frame, pts i on 1/fps.
+    """Encode frames to `path`, one encoded frame per input frame, pts i on 1/fps.
+
+    Frames are RGB uint8 (H, W, 3) (pix_fmt "rgb24", converted by the encoder) or yuv420p planes
+    (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are.
 
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.
@@ -87,8 +110,8 @@ def encode_video(
             if threads:
                 stream.codec_context.thread_count = threads
             for frame in frames:
-                _check_frame(count, frame, width, height)
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                _check_frame(count, frame, width, height, pix_fmt)
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
                 vf.pts = count
                 vf.time_base = codec_tb
                 container.mux(stream.encode(vf))

@@ -9,8 +9,9 @@ not recomputed; only the new episode's files are written).
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
+from station.dataset.episode_facts import COLUMNS as FACT_COLUMNS
+from station.dataset.episode_facts import EpisodeFacts, with_facts
 from station.dataset.features import (
     ACTION,
+    EP_DATA_CHUNK,
+    EP_DATA_FILE,
+    EP_FROM_INDEX,
+    EP_INDEX,
+    EP_LENGTH,
+    EP_META_CHUNK,
+    EP_META_FILE,
+    EP_TASKS,
+    EP_TO_INDEX,
     INFO_PATH,
     STATE,
     STATS_PATH,
@@ -32,17 +44,38 @@ from station.dataset.features import (
     data_file,
     episode_location,
     episodes_file,
+    stats_column,
+    video_column,
     video_file,
     video_keys,
 )
 from station.dataset.fsutil import JOURNAL_PATH
 from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
+from station.dataset.repo_id import repo_id_problem
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
-from station.dataset.video import video_stream_info
-from station.errors import DatasetError
+from station.dataset.video import encodable_size_problem, video_stream_info
+from station.errors import DatasetError, DatasetExistsError
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# meta/ of a dataset being created, before its one rename into place (a hidden temp name: see fsutil)
+_STAGING_META = ".meta.tmp"
+
+
+def creation_leftovers(root: Path) -> list[Path]:
+    """What a creation interrupted by a kill or a full disk may have left in `root`: the staging folder,
+    and a meta/ holding nothing but temp files (left by stations that created meta/ before info.json)."""
+    root = Path(root)
+    found = [root / _STAGING_META] if (root / _STAGING_META).exists() else []
+    meta = root / "meta"
+    if meta.is_dir() and not meta.is_symlink() and all(fsutil.is_temp_name(p.name) for p in meta.iterdir()):
+        found.append(meta)
+    return found
+
+
+def is_empty_but_for_leftovers(root: Path) -> bool:
+    """True when `root` holds nothing but what an interrupted creation left: a new dataset may go there."""
+    leftovers = set(creation_leftovers(root))
+    return all(p in leftovers for p in Path(root).iterdir())
 
 
 @dataclass
@@ -52,6 +85,11 @@ class EpisodeData:
     state: np.ndarray  # (N, 6) float32 — the follower
     videos: dict[str, Path]  # camera name -> finished mp4 with exactly N frames, same filesystem
     image_stats: dict[str, dict[str, np.ndarray]]  # camera name -> image_stats(...)
+    facts: EpisodeFacts | None = None  # the station/... columns of its episodes row (defaults when None)
+
+
+def _no_fault(_point: str) -> None:
+    """The commit points' hook in production: nothing."""
 
 
 class DatasetWriter:
@@ -62,8 +100,11 @@ class DatasetWriter:
         root: Path,
         spec: DatasetSpec,
         repo_id: str | None = None,
+        fault: Callable[[str], None] | None = None,
     ) -> None:
         self.root = Path(root)
+        # Called with the name of each point of a commit; crash tests inject a hook that kills or raises there.
+        self._fault: Callable[[str], None] = fault or _no_fault
         self.spec = spec
         self.repo_id = repo_id
         self.info: dict[str, Any] = {}
@@ -71,32 +112,56 @@ class DatasetWriter:
         self.tasks: list[str] = []
         self.total_episodes = 0
         self.total_frames = 0
+        self.writes_facts = True  # the station/... episodes columns: written unless older episodes lack them
         self._load_state()
 
     # ----- construction -------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, repo_id: str, spec: DatasetSpec) -> DatasetWriter:
-        """Start a new, empty dataset at `root` (meta/info.json with 0 episodes)."""
+    def create(
+        cls, root: Path, repo_id: str, spec: DatasetSpec, fault: Callable[[str], None] | None = None
+    ) -> DatasetWriter:
+        """Start a new, empty dataset at `root` (meta/info.json with 0 episodes), atomically.
+
+        meta/ is built under a hidden temp name inside `root` and renamed into place in one step, so a kill
+        or a full disk leaves either no dataset or a whole one: never a `meta/` without info.json. What an
+        interrupted creation left (see `creation_leftovers`) does not count as content and is cleared here.
+        """
         root = Path(root)
-        if not _REPO_ID.match(repo_id):
-            raise DatasetError(f"dataset name {repo_id!r} is not of the form user/name")
+        problem = repo_id_problem(repo_id)
+        if problem:
+            raise DatasetError(problem)
         if spec.fps <= 0:
             raise DatasetError(f"fps must be positive, not {spec.fps}")
+        for cam in spec.cameras:
+            problem = encodable_size_problem(cam.width, cam.height)
+            if problem:
+                raise DatasetError(f"camera {cam.name} {problem}")
         if (root / INFO_PATH).exists():
-            raise DatasetError(f"{root} already holds a dataset: use --resume to add episodes to it")
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise DatasetExistsError(f"{root} already holds a dataset: use --resume to add episodes to it", root)
+        if root.exists() and (not root.is_dir() or not is_empty_but_for_leftovers(root)):
             raise DatasetError(f"{root} exists and is not empty: choose a new folder for the dataset")
         info = build_info(spec)
+        made_root = not root.exists()
+        staging = root / _STAGING_META
         try:
-            fsutil.make_dirs(root / "meta")
-            fsutil.write_json_atomic(root / INFO_PATH, info)
+            fsutil.make_dirs(root)
+            for leftover in creation_leftovers(root):
+                shutil.rmtree(leftover)
+            staging.mkdir()
+            fsutil.write_json_atomic(staging / "info.json", info)
+            (fault or _no_fault)("create-before-publish")
+            fsutil.replace_durably(staging, root / "meta")
         except OSError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            if made_root:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
             raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
-        return cls(root, spec, repo_id)
+        return cls(root, spec, repo_id, fault)
 
     @classmethod
-    def open(cls, root: Path, spec: DatasetSpec) -> DatasetWriter:
+    def open(cls, root: Path, spec: DatasetSpec, fault: Callable[[str], None] | None = None) -> DatasetWriter:
         """Resume a dataset: finish or undo an interrupted commit, then refuse an incompatible `spec`.
 
         An incompatible dataset raises DatasetError naming the first difference, with nothing changed.
@@ -104,7 +169,7 @@ class DatasetWriter:
         root = Path(root)
         load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
         repair_dataset(root)
-        writer = cls(root, spec)
+        writer = cls(root, spec, fault=fault)
         problem = compatibility_problem(writer.info, spec)
         if problem:
             raise DatasetError(problem)
@@ -118,18 +183,20 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.root} counts {info['total_tasks']} tasks in info.json but has {len(tasks)} in tasks.parquet"
             )
-        if info["total_episodes"] > 0:
-            last = read_last_episode(self.root)
-            if (
-                last is None
-                or last["episode_index"] != info["total_episodes"] - 1
-                or last["dataset_to_index"] != info["total_frames"]
-            ):
-                raise DatasetError(
-                    f"{self.root} is inconsistent: its episode table does not end at the "
-                    f"{info['total_episodes']} episodes info.json counts (run `station check` on it)"
-                )
+        last = read_last_episode(self.root) if info["total_episodes"] > 0 else None
+        if info["total_episodes"] > 0 and (
+            last is None
+            or last[EP_INDEX] != info["total_episodes"] - 1
+            or last[EP_TO_INDEX] != info["total_frames"]
+        ):
+            raise DatasetError(
+                f"{self.root} is inconsistent: its episode table does not end at the "
+                f"{info['total_episodes']} episodes info.json counts (run `station check` on it)"
+            )
         self.info, self.tasks, self.stats = info, tasks, stats
+        # Every episodes file holds the same columns (LeRobot reads them as one table): a dataset recorded
+        # without the station's columns goes on without them until `station mark`/`exclude` adds them to all.
+        self.writes_facts = last is None or all(name in last for name in FACT_COLUMNS)
         self.total_episodes = int(info["total_episodes"])
         self.total_frames = int(info["total_frames"])
 
@@ -140,9 +207,6 @@ class DatasetWriter:
         done = repair_dataset(self.root)
         self._load_state()
         return done
-
-    def _fault(self, point: str) -> None:
-        """Test hook, called at named points of a commit; tests monkeypatch it to raise."""
 
     # ----- commit ------------------------------------------------------------------------------
 
@@ -191,6 +255,8 @@ class DatasetWriter:
                 video_keys=[cam.key for cam in self.spec.cameras],
                 stats=ep_stats,
             )
+            if self.writes_facts:
+                row = with_facts(row, [ep.facts or EpisodeFacts()])
             final = episodes_file(self.root, chunk, file)
             temps.append(_write_temp_parquet(final, row))
             renames.append((temps[-1], final))
@@ -320,8 +386,13 @@ def repair_dataset(root: Path) -> list[str]:
 
     Returns one plain sentence per thing done; [] when the dataset was already clean.
     """
+    from station.dataset.pack import discard_pack_leftovers
+
     done: list[str] = []
     try:
+        leftovers = discard_pack_leftovers(root)
+        if leftovers:
+            done.append(leftovers)
         label = fsutil.roll_forward(root)
         if label is not None:
             done.append(f"finished saving {label}, which had been interrupted")
@@ -429,25 +500,25 @@ def episode_table(
     """The one-row meta/episodes table of an episode, columns in LeRobot's order."""
     chunk, file = chunk_file
     row: dict[str, tuple[Any, pa.DataType]] = {
-        "episode_index": (episode_index, pa.int64()),
-        "tasks": ([task], pa.list_(pa.string())),
-        "length": (length, pa.int64()),
-        "data/chunk_index": (chunk, pa.int64()),
-        "data/file_index": (file, pa.int64()),
-        "dataset_from_index": (from_index, pa.int64()),
-        "dataset_to_index": (from_index + length, pa.int64()),
+        EP_INDEX: (episode_index, pa.int64()),
+        EP_TASKS: ([task], pa.list_(pa.string())),
+        EP_LENGTH: (length, pa.int64()),
+        EP_DATA_CHUNK: (chunk, pa.int64()),
+        EP_DATA_FILE: (file, pa.int64()),
+        EP_FROM_INDEX: (from_index, pa.int64()),
+        EP_TO_INDEX: (from_index + length, pa.int64()),
     }
     for key in video_keys:
-        row[f"videos/{key}/chunk_index"] = (chunk, pa.int64())
-        row[f"videos/{key}/file_index"] = (file, pa.int64())
-        row[f"videos/{key}/from_timestamp"] = (0.0, pa.float64())
-        row[f"videos/{key}/to_timestamp"] = (length / fps, pa.float64())
+        row[video_column(key, "chunk_index")] = (chunk, pa.int64())
+        row[video_column(key, "file_index")] = (file, pa.int64())
+        row[video_column(key, "from_timestamp")] = (0.0, pa.float64())
+        row[video_column(key, "to_timestamp")] = (length / fps, pa.float64())
     for feature, fstats in stats.items():
         for name in STAT_NAMES:
             value = np.asarray(fstats[name])
-            row[f"stats/{feature}/{name}"] = (value.tolist(), _stat_type(value, name))
-    row["meta/episodes/chunk_index"] = (chunk, pa.int64())
-    row["meta/episodes/file_index"] = (file, pa.int64())
+            row[stats_column(feature, name)] = (value.tolist(), _stat_type(value, name))
+    row[EP_META_CHUNK] = (chunk, pa.int64())
+    row[EP_META_FILE] = (file, pa.int64())
     return pa.table({name: pa.array([value], type=t) for name, (value, t) in row.items()})
 
 

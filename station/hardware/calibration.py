@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -21,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from station.errors import HardwareError
+from station.errors import CalibrationError, CalibrationNeeded, HardwareError
 from station.hardware.control_table import MAX_POSITION
 from station.hardware.feetech import FeetechBus
 from station.joints import JOINTS, MOTOR_IDS, ROBOT_TYPE
@@ -31,10 +32,6 @@ ROLES: tuple[Role, ...] = ("follower", "leader")
 GRIPPER = "gripper"
 FULL_TURN_JOINTS = ("wrist_roll",)  # recorded as 0..4095 without a sweep, as LeRobot does
 HALF_TURN = MAX_POSITION // 2  # 2047: the raw position of a joint posed mid-range after homing
-
-
-class CalibrationError(HardwareError):
-    """A calibration file that is missing or unreadable, or a procedure that cannot finish."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +57,22 @@ def _leader_type(robot_type: str) -> str:
     return robot_type.replace("follower", "leader")
 
 
+_ARM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def check_arm_id(arm_id: str) -> str:
+    """`arm_id` if it is a plain file name (letters, digits, - _ .); CalibrationError otherwise, so that a
+    calibration id can never name a file outside the calibration folder (`../../x`, `/etc/x`)."""
+    if not _ARM_ID.match(arm_id) or ".." in arm_id:
+        raise CalibrationError(
+            f"bad calibration id {arm_id!r}: use letters, digits, - _ and . (e.g. follower, my_leader_2)"
+        )
+    return arm_id
+
+
 def calibration_path(calibration_dir: Path, role: Role, arm_id: str, robot_type: str = ROBOT_TYPE) -> Path:
     """Where LeRobot keeps the calibration of this arm (`so_follower` / `so_leader` by default)."""
+    check_arm_id(arm_id)
     if role == "follower":
         return Path(calibration_dir) / "robots" / robot_type / f"{arm_id}.json"
     return Path(calibration_dir) / "teleoperators" / _leader_type(robot_type) / f"{arm_id}.json"
@@ -94,19 +105,22 @@ def save_calibration(path: Path, calibration: Calibration) -> None:
 
 
 def load_calibration(path: Path, role: Role, arm_id: str, port: str | None = None) -> Calibration:
-    """Read and check a LeRobot calibration file; CalibrationError (one line) if it is missing or corrupt."""
+    """Read and check a LeRobot calibration file; CalibrationNeeded (one line) if it is missing or corrupt."""
     path = Path(path)
     redo = calibrate_command(role, arm_id, port)
     if not path.is_file():
-        raise CalibrationError(f"no calibration for the {role} {arm_id!r} at {path}: create it with `{redo}`")
+        raise CalibrationNeeded(f"no calibration for the {role} {arm_id!r} at {path}: create it with `{redo}`",
+                                role, arm_id, path)
     try:
         content = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`") from None
+        raise CalibrationNeeded(f"calibration file {path} is unreadable ({exc}): recreate it with `{redo}`",
+                                role, arm_id, path) from None
     try:
         return _parse(content)
     except ValueError as exc:
-        raise CalibrationError(f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`") from None
+        raise CalibrationNeeded(f"calibration file {path} is corrupt ({exc}): recreate it with `{redo}`",
+                                role, arm_id, path) from None
 
 
 def _parse(content: object) -> Calibration:
@@ -188,10 +202,6 @@ class SweepStatus:
     positions: dict[str, int]
     mins: dict[str, int]
     maxes: dict[str, int]
-
-    @property
-    def unmoved(self) -> list[str]:
-        return [j for j in self.mins if self.mins[j] == self.maxes[j]]
 
 
 class CalibrationProcedure:

@@ -5,7 +5,8 @@ when the device offers it), or a video file (looped). lavfi and files produce fr
 for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are RGB uint8
 (H, W, 3), converted and scaled in one swscale pass only when needed, and read-only.
 
-A camera that delivers nothing for 0.5 s is `stalled`; one whose thread ended keeps the reason in `.error`.
+A camera that delivers nothing for STALL_AFTER_S (station.thresholds) is `stalled`; one whose thread ended
+keeps the reason in `.error`.
 `list_v4l2_devices()` asks the V4L2 driver itself (ioctl) for the formats, sizes and rates each device offers.
 """
 
@@ -30,13 +31,14 @@ import av
 import numpy as np
 
 from station.config import DEFAULT_CAMERA_SIZE, CameraSource
+from station.dataset.video import encodable_size_problem
 from station.errors import ConfigError, HardwareError
 from station.hardware.interfaces import Frame
 from station.priority import raise_current_thread
+from station.thresholds import STALL_AFTER_S
 
 log = logging.getLogger(__name__)
 
-STALL_AFTER_S = 0.5
 SourceKind = Literal["testsrc", "v4l2", "file"]
 _V4L2_PATH = re.compile(r"^/dev/video\d+$")
 
@@ -58,19 +60,27 @@ def open_camera(src: CameraSource, fps: int) -> PyAVCamera:
         raise ConfigError(f"camera fps must be above 0, got {fps}")
     kind = source_kind(src.source)
     width, height = src.width, src.height
+    native = _probe_file_size(src.source) if kind == "file" else None
     if width is None or height is None:
-        native = _probe_file_size(src.source) if kind == "file" else None
         width, height = native or DEFAULT_CAMERA_SIZE
+    problem = encodable_size_problem(width, height)
+    if problem:
+        raise ConfigError(f"camera {src.name} ({src.source}) {problem}")
     return PyAVCamera(src.name, src.source, kind, width, height, fps)
 
 
-def _probe_file_size(path: str) -> tuple[int, int] | None:
+def _probe_file_size(path: str) -> tuple[int, int]:
+    """The size of a video file's first video stream; ConfigError when it is not a video file."""
     try:
         with av.open(path) as container:
-            stream = container.streams.video[0]
-            return stream.codec_context.width, stream.codec_context.height
-    except (av.FFmpegError, IndexError, OSError):
-        return None  # start() reports it
+            if not container.streams.video:
+                raise ConfigError(f"camera source {path} has no video stream: give a video file")
+            ctx = container.streams.video[0].codec_context
+            if not ctx.width or not ctx.height:
+                raise ConfigError(f"camera source {path} is not a readable video file")
+            return ctx.width, ctx.height
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"camera source {path} is not a video file ({_ffmpeg_reason(exc)})") from None
 
 
 class PyAVCamera:

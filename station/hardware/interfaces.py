@@ -60,5 +60,5 @@ class Camera(Protocol):
 
     @property
     def stalled(self) -> bool:
-        """True when no new frame arrived for more than 0.5 s (or the source ended or failed)."""
+        """True when no new frame arrived for more than STALL_AFTER_S (or the source ended or failed)."""
         ...

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from station.hardware.interfaces import Frame
+from station.thresholds import STALL_AFTER_S
 
 # (centre, amplitude, period_s) per joint; degrees for joints 1-5, 0..100 for the gripper.
 _MOTION = (
@@ -154,4 +155,4 @@ class PatternCamera:
     @property
     def stalled(self) -> bool:
         frame = self._latest
-        return frame is None or time.monotonic() - frame.t > 0.5
+        return frame is None or time.monotonic() - frame.t > STALL_AFTER_S

@@ -11,8 +11,9 @@ import errno
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -20,11 +21,11 @@ import numpy as np
 
 from station.dataset.fsutil import write_json_atomic
 from station.dataset.spec import CameraSpec, VideoSettings
-from station.dataset.stats import downsample_for_stats, image_stats, sample_indices
+from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DiskFullError
-from station.priority import background_threads_of
+from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
 from station.saving.spool import SpoolReader, SpoolWriter
 
@@ -59,26 +60,27 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     """Encode a finished take (after a crash, a retry, or when saving could not start during the take)."""
     if spool.frames == 0:
         raise ValueError("the take has no frames")
-    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps, spool.frames_of,
-                    lambda: spool.frames, video, reporter, parallel=False)
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps, spool.frames_of,
+                    lambda: spool.frames, video, reporter, parallel=False, pix_fmt=spool.pix_fmt)
 
 
 def prepare_live(spool: SpoolWriter, video: VideoSettings, reporter: Reporter) -> EpisodeData:
     """Encode a take while it is being recorded, following its spool; finishes once the take has ended."""
-    return _prepare(spool.directory, spool.info.camera_specs, spool.info.fps,
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps,
                     lambda cam: spool.live_frames(cam, lambda: reporter.cancelled), lambda: spool.written,
-                    video, reporter, parallel=True)
+                    video, reporter, parallel=True, pix_fmt=spool.info.pix_fmt)
 
 
 def _prepare(
     directory: Path,
-    cams: list[CameraSpec],
+    cams: Sequence[CameraSpec],
     fps: int,
     frames_of: Callable[[str], Iterator[np.ndarray]],
     recorded: Callable[[], int],
     video: VideoSettings,
     reporter: Reporter,
     parallel: bool,
+    pix_fmt: str = "rgb24",
 ) -> EpisodeData:
     """Encode every camera into <spool>/out/, then compute image stats.
 
@@ -93,7 +95,7 @@ def _prepare(
     failed = threading.Event()
 
     def encode_camera(cam: CameraSpec) -> int:
-        starting = background_threads_of()
+        starting = BackgroundThreads()
 
         def on_frame(i: int) -> None:
             if i == 0:  # the encoder and its threads exist now
@@ -107,7 +109,7 @@ def _prepare(
         try:
             with starting:
                 return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
-                                    video, on_frame=on_frame)
+                                    video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
             failed.set()
             raise
@@ -132,7 +134,8 @@ def _prepare(
         reporter.stage("computing stats")
         indices = sample_indices(spool.frames).tolist()
         stats = {
-            cam.name: image_stats([downsample_for_stats(f) for f in spool.frames_at(cam.name, indices)])
+            cam.name: image_stats([downsample_for_stats(f) for f in
+                                   spool.frames_at(cam.name, indices, stats_step(cam.height, cam.width))])
             for cam in cams
         }
     return EpisodeData(
@@ -181,18 +184,15 @@ def save_episode(spool: SpoolReader, writer: DatasetWriter, reporter: Reporter |
     return index
 
 
-class disk_errors_in_plain_words:
-    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept for Retry."""
-
-    def __init__(self, where: Path) -> None:
-        self.where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            free = shutil.disk_usage(self.where).free / 1e6 if self.where.exists() else 0.0
-            raise DiskFullError(
-                f"the disk holding {self.where} is full ({free:.0f} MB free): free some space, then press Retry"
-            ) from exc
+@contextmanager
+def disk_errors_in_plain_words(where: Path) -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT into a DiskFullError the operator can act on; the spool is kept to save it again."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        free = shutil.disk_usage(where).free / 1e6 if where.exists() else 0.0
+        raise DiskFullError(
+            f"the disk holding {where} is full ({free:.0f} MB free): free some space, then save it again"
+        ) from exc

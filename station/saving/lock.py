@@ -1,4 +1,9 @@
-"""One station per dataset: an advisory lock (flock) on a file, released by the kernel when the process dies."""
+"""One station per dataset: an OS lock (flock) on the dataset directory itself, held while the station runs.
+
+The lock is taken on an open descriptor of the dataset folder, not on a file inside it: there is no lock
+file that could be deleted from under a running station (deleting `.station/` or any file in it leaves the
+lock held), and the kernel releases it when the process dies, however it dies.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,35 @@ import fcntl
 import os
 from pathlib import Path
 
+from station.dataset.pack import stage_path
 from station.errors import DatasetError
 
 
 class DatasetLock:
     def __init__(self, root: Path) -> None:
-        self.path = root / ".station" / "lock"
+        self.root = Path(root)
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as e:
+            raise DatasetError(f"cannot open {self.root} to lock it: {e.strerror or e}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise DatasetError(f"{self.path.parent.parent} is in use by another station: close it first") from None
-        self._fd = fd  # the file stays empty: taking the lock changes nothing on disk
+            if stage_path(self.root).exists():
+                raise DatasetError(f"{self.root} is being packed (station pack): wait until it has finished") from None
+            raise DatasetError(f"{self.root} is in use by another station: close it first") from None
+        except OSError as e:
+            os.close(fd)
+            raise DatasetError(f"cannot lock {self.root}: {e.strerror or e}") from None
+        self._fd = fd  # nothing is written: taking the lock changes nothing on disk
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -54,6 +54,7 @@ class SaveJob:
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
     episode: int | None = None  # the dataset's episode index, once committed
+    submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
     prepared_at: float | None = None
     finished_at: float | None = None
@@ -133,7 +134,8 @@ class _JobRunnable(QRunnable):
             log.debug("%s take %s stopped after it was cancelled: %s", step, self._spool_dir.name, error)
             self.signals.cancelled.emit(self._job_id)
             return
-        log.exception("%s take %s failed", step, self._spool_dir.name)
+        # Reported to the operator in plain words (job.error); the details only with --verbose.
+        log.info("%s take %s failed", step, self._spool_dir.name, exc_info=error)
         self.signals.failed.emit(self._job_id, describe_error(error))
 
 
@@ -187,6 +189,7 @@ class SaveQueue(QObject):
     job_saved = Signal(object)  # SaveJob, committed
     job_failed = Signal(object)  # SaveJob
     idle = Signal()  # nothing queued or running any more (failed jobs may remain)
+    stuck = Signal(object)  # SaveJob: it failed, and every later commit waits for it (Retry or Discard)
 
     def __init__(
         self,
@@ -306,6 +309,16 @@ class SaveQueue(QObject):
     @property
     def is_idle(self) -> bool:
         return self.pending_count == 0
+
+    @property
+    def stuck_on(self) -> SaveJob | None:
+        """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
+        head = self._head()
+        return head if head is not None and head.status is JobStatus.FAILED and not self._committing else None
+
+    def waiting_behind(self, job: SaveJob) -> list[SaveJob]:
+        """The takes that wait for `job` to be saved or discarded (their spools are kept)."""
+        return [j for j in self.jobs[self.row_of(job) + 1:] if j.pending]
 
     def row_of(self, job: SaveJob) -> int:
         return self.jobs.index(job)
@@ -480,6 +493,9 @@ class SaveQueue(QObject):
                 self._launch(head, _CommitRunnable(head, self.writer, self.commit), self._commit_pool)
         if self.is_idle and not self._runnables:
             self.idle.emit()
+        stuck = self.stuck_on
+        if stuck is not None:
+            self.stuck.emit(stuck)
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Stop taking work; wait for runnables in flight (used when quitting anyway)."""

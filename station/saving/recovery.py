@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from station.dataset.fsutil import write_json_atomic
 from station.dataset.reader import DatasetReader
 from station.saving.job import COMMIT_STAMP
-from station.saving.spool import CadenceReport, SpoolReader, list_spools
+from station.saving.spool import RESERVE_NAME, CadenceReport, SpoolReader, list_spools
 
 if TYPE_CHECKING:
     from station.dataset.writer import DatasetWriter
@@ -60,9 +60,10 @@ def seal_partial(path: Path) -> int:
     frames = spool.frames
     t = spool.rows["t"]
     cadence = CadenceReport(
-        fps=spool.info.fps, ticks=frames, repeated_frames={c["name"]: 0 for c in spool.info.cameras},
+        fps=spool.info.fps, ticks=frames, repeated_frames={c.name: 0 for c in spool.info.cameras},
         stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
     )
+    (path / RESERVE_NAME).unlink(missing_ok=True)  # the room the spool set aside for done.json
     write_json_atomic(path / "done.json", {"frames": frames, "cadence": asdict(cadence), "recovered": True})
     return frames
 

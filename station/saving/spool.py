@@ -3,18 +3,30 @@
 A spool is a directory under `<dataset root>/.station/spool/` holding
   take.json      what the take is: task, fps, robot type, joints, cameras and their sizes (written first)
   rows.bin       one record per tick: monotonic time, leader action (6 float32), follower state (6 float32)
-  <camera>.rgb   one raw RGB frame per tick, back to back (a repeated frame is written again)
+  <camera>.yuv   one raw frame per tick, back to back, in the pixel format the encoder eats (yuv420p: half the
+                 bytes of RGB24; a repeated frame is written again). Spools of version 1 hold <camera>.rgb (RGB24)
+                 and are still read; a pixel format this version does not know is refused in plain words.
+  reserve        a little disk space set aside at the start, freed just before done.json is written, so a
+                 take cut short by a full disk can still be sealed
   done.json      written last, after everything above is fsynced: frame count and the cadence report
 A spool with done.json is a complete take that a save job or crash recovery can turn into an episode
 without the live session; one without it is a take cut short by a crash.
 
-The control loop only queues references to (immutable) frames; a writer thread does the I/O and fsyncs
-about once a second, so a crash loses at most the last second of the take in progress.
+A write that fails (a full disk, a short write, an I/O error) ends the take at its last whole frame: the
+files are cut back to it, `on_error` is called at once (the session stops recording), and done.json then
+states only the frames that are on disk, so "recorded" never claims more than the disk holds.
+
+The control loop only queues references to (immutable) frames; a writer thread converts them to the spool's
+pixel format (the RGB -> yuv420p conversion the encoder used to do, moved here, in swscale without the GIL),
+does the I/O and fsyncs about once a second, so a crash loses at most the last second of the take in progress.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import logging
 import os
 import queue
 import shutil
@@ -24,24 +36,66 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 
 from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.saving.faults import checkpoint
 
+log = logging.getLogger(__name__)
 ROW_DTYPE = np.dtype([("t", "<f8"), ("action", "<f4", (6,)), ("state", "<f4", (6,))])
-SPOOL_VERSION = 1
+SPOOL_VERSION = 2
+SPOOL_PIX_FMT = "yuv420p"  # what the encoder eats (LeRobot's pix_fmt): no conversion left when encoding
+FRAME_FILES = {"rgb24": ".rgb", "yuv420p": ".yuv"}  # pixel format -> frame file suffix
 SYNC_INTERVAL_S = 1.0
 # Frames waiting for the writer thread, in seconds of recording: beyond this the control loop waits
 # (a late tick is reported) rather than dropping a frame or growing memory without bound.
 QUEUE_SECONDS = 1.0
+RESERVE_NAME = "reserve"
+RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the disk fills up during the take
 
 
 def spool_root(dataset_root: Path) -> Path:
     return dataset_root / ".station" / "spool"
 
 
+def frame_shape(width: int, height: int, pix_fmt: str) -> tuple[int, ...]:
+    """The numpy shape of one spooled frame: (H, W, 3) for rgb24, (H * 3 / 2, W) planes for yuv420p."""
+    if pix_fmt == "rgb24":
+        return (height, width, 3)
+    if pix_fmt == "yuv420p":
+        return (height * 3 // 2, width)
+    raise ValueError(f"unknown spool pixel format {pix_fmt!r}")
+
+
+def frame_bytes(width: int, height: int, pix_fmt: str) -> int:
+    """Bytes per spooled frame: 921,600 for a 640x480 RGB24 frame, 460,800 in yuv420p."""
+    return int(np.prod(frame_shape(width, height, pix_fmt)))
+
+
+def spool_pix_fmt(cameras: Iterable[CameraSpec]) -> str:
+    """yuv420p when every camera has even sides (as the encoder needs), else RGB24 (whose encode then fails
+    with its own clear message, as before)."""
+    even = all(c.width % 2 == 0 and c.height % 2 == 0 for c in cameras)
+    return SPOOL_PIX_FMT if even else "rgb24"
+
+
+def to_spool_format(image: np.ndarray, pix_fmt: str) -> np.ndarray:
+    """An RGB (H, W, 3) frame in the spool's pixel format: the same swscale conversion PyAV's encoder applies."""
+    if pix_fmt == "rgb24":
+        return np.ascontiguousarray(image)
+    rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(image), format="rgb24")
+    return rgb.reformat(format=pix_fmt).to_ndarray()
+
+
+def spooled_to_rgb(frame: np.ndarray, pix_fmt: str, width: int, height: int) -> np.ndarray:
+    """A spooled frame back as RGB (H', W', 3) at the given size, nearest-neighbour like striding (for image
+    stats and tests)."""
+    if pix_fmt == "rgb24" and frame.shape[:2] == (height, width):
+        return frame
+    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
+    return vf.reformat(width=width, height=height, format="rgb24", interpolation="POINT").to_ndarray()
 
 
 @dataclass
@@ -50,13 +104,27 @@ class TakeInfo:
     fps: int
     robot_type: str
     joint_names: list[str]
-    cameras: list[dict]  # {"name", "width", "height"}
+    cameras: tuple[CameraSpec, ...]  # take.json holds them as {"name", "width", "height"}
     created: float  # time.time() when the take started
     version: int = SPOOL_VERSION
+    pix_fmt: str = ""  # of the frame files; "" = chosen from the cameras (spool_pix_fmt)
 
-    @property
-    def camera_specs(self) -> list[CameraSpec]:
-        return [CameraSpec(c["name"], int(c["width"]), int(c["height"])) for c in self.cameras]
+    def __post_init__(self) -> None:
+        self.cameras = tuple(
+            c if isinstance(c, CameraSpec) else CameraSpec(str(c["name"]), int(c["width"]), int(c["height"]))
+            for c in self.cameras  # read back from take.json: plain objects
+        )
+        if not self.pix_fmt:
+            self.pix_fmt = spool_pix_fmt(self.cameras)
+        if self.pix_fmt not in FRAME_FILES:
+            raise ValueError(f"unknown spool pixel format {self.pix_fmt!r} (rgb24 or yuv420p)")
+
+    def frame_file(self, directory: Path, camera: str) -> Path:
+        return directory / f"{camera}{FRAME_FILES[self.pix_fmt]}"
+
+    def frame_shape(self, camera: str) -> tuple[int, ...]:
+        spec = next(s for s in self.cameras if s.name == camera)
+        return frame_shape(spec.width, spec.height, self.pix_fmt)
 
 
 @dataclass
@@ -94,10 +162,13 @@ class CadenceReport:
 class SpoolWriter:
     """Appends rows and frames of one take to its spool directory from a writer thread."""
 
-    def __init__(self, directory: Path, info: TakeInfo):
+    def __init__(
+        self, directory: Path, info: TakeInfo, on_error: Callable[[SpoolWriter, BaseException], None] | None = None
+    ) -> None:
         self.directory = directory
         self.info = info
-        self.frames = 0
+        self.frames = 0  # rows handed to append() (what the control loop recorded)
+        self.on_error = on_error  # called once, from the writer thread, when a write fails
         # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
         # durable by the writer thread before the first row. A spool without it is dropped by recovery.
         directory.mkdir(parents=True, exist_ok=False)
@@ -105,22 +176,25 @@ class SpoolWriter:
         self._rows = open(directory / "rows.bin", "wb", buffering=0)  # noqa: SIM115  (a kill keeps every row)
         # Unbuffered: a frame is in the file (where the live encoder reads it) as soon as the row is counted.
         self._cams = {
-            c["name"]: open(directory / f"{c['name']}.rgb", "wb", buffering=0)  # noqa: SIM115
+            c.name: open(info.frame_file(directory, c.name), "wb", buffering=0)  # noqa: SIM115
             for c in info.cameras
         }
-        self._sizes = {c["name"]: (int(c["height"]), int(c["width"]), 3) for c in info.cameras}
+        self._sizes = {c.name: (c.height, c.width, 3) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
         self.written = 0  # rows whose frames are all in the files (what a live reader may read)
+        self.last_written_t = 0.0  # the time of the last of them
         self.ended = False  # finish() or abandon() is done: no more rows will come
         self._written_changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"spool-{directory.name}", daemon=True)
         self._thread.start()
 
     @classmethod
-    def create(cls, dataset_root: Path, info: TakeInfo) -> SpoolWriter:
-        return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info)
+    def create(
+        cls, dataset_root: Path, info: TakeInfo, on_error: Callable[[SpoolWriter, BaseException], None] | None = None
+    ) -> SpoolWriter:
+        return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info, on_error)
 
     def append(self, t: float, action: np.ndarray, state: np.ndarray, images: dict[str, np.ndarray]) -> None:
         """Called by the control loop: cheap, no I/O. Blocks only if the disk falls seconds behind."""
@@ -134,33 +208,55 @@ class SpoolWriter:
         last_sync = time.monotonic()
         try:
             write_json_atomic(self.directory / "take.json", asdict(self.info))
+            _write_reserve(self.directory / RESERVE_NAME)
             fsync_dir(self.directory.parent)
             while True:
                 item = self._queue.get()
                 if item is None:
                     break
                 t, action, state, images = item
-                row["t"], row["action"], row["state"] = t, action, state
-                self._rows.write(row.tobytes())
-                for name, f in self._cams.items():
+                spooled = {}
+                for name in self._cams:
                     image = images[name]
                     if image.shape != self._sizes[name]:
                         raise ValueError(
                             f"camera {name} delivered {image.shape[1]}x{image.shape[0]}, "
                             f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
                         )
-                    f.write(np.ascontiguousarray(image).data)
+                    spooled[name] = to_spool_format(image, self.info.pix_fmt)
+                row["t"], row["action"], row["state"] = t, action, state
+                _write_all(self._rows, memoryview(row.tobytes()))
+                for name, f in self._cams.items():
+                    _write_all(f, np.ascontiguousarray(spooled[name]).data)
+                checkpoint("spool-write")
                 with self._written_changed:
                     self.written += 1
+                    self.last_written_t = float(t)
                     self._written_changed.notify_all()
                 checkpoint("spool-row")
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
                     last_sync = time.monotonic()
-        except BaseException as e:  # the take is reported broken, never silently truncated
+        except BaseException as e:  # the take ends at its last whole frame, and says so: never a silent cut
             self.error = e
+            log.info("spool %s: writing failed after %d frames", self.directory.name, self.written, exc_info=e)
+            self._cut_to_written()
+            if self.on_error is not None:
+                try:
+                    self.on_error(self, e)
+                except Exception:
+                    log.exception("reporting the write error of spool %s failed", self.directory.name)
             while self._queue.get() is not None:  # unblock the producer until finish() arrives
                 pass
+
+    def _cut_to_written(self) -> None:
+        """Drop the part of a row that did not reach the disk whole, so every file holds `written` rows."""
+        try:
+            self._rows.truncate(self.written * ROW_DTYPE.itemsize)
+            for name, f in self._cams.items():
+                f.truncate(self.written * int(np.prod(self.info.frame_shape(name))))
+        except OSError:
+            log.exception("spool %s: cutting the files back to %d frames failed", self.directory.name, self.written)
 
     def _sync(self) -> None:
         for f in (self._rows, *self._cams.values()):
@@ -168,16 +264,27 @@ class SpoolWriter:
             os.fdatasync(f.fileno())
 
     def finish(self, cadence: CadenceReport) -> Path:
-        """Flush, fsync and mark the take complete. Runs off the control loop; may take a moment."""
+        """Flush, fsync and mark the take complete. Runs off the control loop; may take a moment.
+
+        After a write error the take ends at its last whole frame: `cadence` is corrected to the rows on
+        disk and says why the take ended early. Raises only when nothing of the take could be kept.
+        """
         try:
             self._queue.put(None)
             self._thread.join()
             if self.error is not None:
-                self._close()
-                raise self.error
+                if self.written == 0:
+                    self._close()
+                    raise self.error
+                cadence.ticks = self.written
+                cadence.last_tick = self.last_written_t
+                reason = describe_write_error(self.error)
+                cadence.interrupted = f"{cadence.interrupted}; " if cadence.interrupted else ""
+                cadence.interrupted += f"could not write to disk ({reason}): ended at its last whole frame"
             self._sync()
             self._close()
-            write_json_atomic(self.directory / "done.json", {"frames": self.frames, "cadence": asdict(cadence)})
+            (self.directory / RESERVE_NAME).unlink(missing_ok=True)  # the room set aside for done.json
+            write_json_atomic(self.directory / "done.json", {"frames": self.written, "cadence": asdict(cadence)})
             checkpoint("spool-done")
             return self.directory
         finally:
@@ -202,10 +309,9 @@ class SpoolWriter:
         Reads the spool file behind the writer, so it never drops a frame and never holds more than one in
         memory: an encoder that falls behind simply reads the backlog from disk. Ends early if `cancelled()`.
         """
-        spec = next(s for s in self.info.camera_specs if s.name == camera)
-        shape = (spec.height, spec.width, 3)
-        size = spec.height * spec.width * 3
-        with open(self.directory / f"{camera}.rgb", "rb") as f:
+        shape = self.info.frame_shape(camera)
+        size = int(np.prod(shape))
+        with open(self.info.frame_file(self.directory, camera), "rb") as f:
             i = 0
             while not cancelled():
                 with self._written_changed:
@@ -225,6 +331,32 @@ class SpoolWriter:
             f.close()
 
 
+def _write_all(f: io.RawIOBase, data: memoryview) -> None:
+    """Write every byte or raise: a short write is continued, and one that cannot go on is an error."""
+    data = data.cast("B")
+    done = 0
+    while done < len(data):
+        n = f.write(data[done:])
+        if not n:
+            raise OSError(errno.ENOSPC, "No space left on device (short write)")
+        done += n
+
+
+def _write_reserve(path: Path) -> None:
+    with open(path, "wb") as f:
+        f.write(bytes(RESERVE_BYTES))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def describe_write_error(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
 class SpoolReader:
     """A finished (or crash-cut) take on disk, read without loading frames into memory."""
 
@@ -232,19 +364,27 @@ class SpoolReader:
         self.directory = directory
         try:
             raw = json.loads((directory / "take.json").read_text())
-            raw.pop("version", None)
-            self.info = TakeInfo(**raw)
+            if int(raw.pop("version", 1)) < 2:
+                raw.setdefault("pix_fmt", "rgb24")  # version 1 spooled raw RGB
         except (OSError, ValueError, TypeError) as e:
+            raise ValueError(f"spool {directory.name} has no readable take.json ({e})") from e
+        if raw.get("pix_fmt", SPOOL_PIX_FMT) not in FRAME_FILES:
+            raise ValueError(f"spool {directory.name}: its frames are stored as {raw['pix_fmt']!r}, which this version "
+                             "of station cannot read (it reads rgb24 and yuv420p): recover it with the version that "
+                             "recorded it")
+        try:
+            self.info = TakeInfo(**raw)
+        except (ValueError, TypeError) as e:
             raise ValueError(f"spool {directory.name} has no readable take.json ({e})") from e
         done = directory / "done.json"
         self.complete = done.exists()
         self.cadence: CadenceReport | None = None
         rows = np.fromfile(directory / "rows.bin", dtype=ROW_DTYPE) if (directory / "rows.bin").exists() else None
         available = len(rows) if rows is not None else 0
-        for spec in self.info.camera_specs:
-            path = directory / f"{spec.name}.rgb"
+        for spec in self.info.cameras:
+            path = self.info.frame_file(directory, spec.name)
             size = path.stat().st_size if path.exists() else 0
-            available = min(available, size // (spec.width * spec.height * 3))
+            available = min(available, size // frame_bytes(spec.width, spec.height, self.info.pix_fmt))
         if self.complete:
             meta = json.loads(done.read_text())
             self.frames = int(meta["frames"])
@@ -263,33 +403,41 @@ class SpoolReader:
     def state(self) -> np.ndarray:
         return np.ascontiguousarray(self.rows["state"], dtype=np.float32)
 
+    @property
+    def pix_fmt(self) -> str:
+        return self.info.pix_fmt
+
     def frames_of(self, camera: str) -> Iterator[np.ndarray]:
-        """The camera's frames in order, read one at a time.
+        """The camera's frames in order, in the spool's pixel format (see frame_shape), read one at a time.
 
         Plain reads rather than a memory map: pages of a mapped file count in the process's resident memory,
         so mapping a 60 s take would look like (and, under pressure, be) gigabytes of RSS.
         """
-        spec = next(s for s in self.info.camera_specs if s.name == camera)
-        shape = (spec.height, spec.width, 3)
-        size = spec.height * spec.width * 3
-        with open(self.directory / f"{camera}.rgb", "rb") as f:
+        shape = self.info.frame_shape(camera)
+        size = int(np.prod(shape))
+        with open(self.info.frame_file(self.directory, camera), "rb") as f:
             for _ in range(self.frames):
                 frame = np.empty(shape, dtype=np.uint8)
                 if f.readinto(frame.data) != size:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
                 yield frame
 
-    def frames_at(self, camera: str, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """Chosen frames of a camera (for stats), read by seeking, one at a time."""
-        spec = next(s for s in self.info.camera_specs if s.name == camera)
-        size = spec.height * spec.width * 3
-        with open(self.directory / f"{camera}.rgb", "rb") as f:
+    def frames_at(self, camera: str, indices: Iterable[int], step: int = 1) -> Iterator[np.ndarray]:
+        """Chosen frames of a camera as RGB (H/step, W/step, 3), read by seeking, one at a time (for stats:
+        a yuv420p frame is converted and shrunk in one swscale pass, so stats cost no more than from RGB)."""
+        spec = next(s for s in self.info.cameras if s.name == camera)
+        shape = self.info.frame_shape(camera)
+        size = int(np.prod(shape))
+        with open(self.info.frame_file(self.directory, camera), "rb") as f:
             for i in indices:
                 f.seek(int(i) * size)
-                frame = np.empty((spec.height, spec.width, 3), dtype=np.uint8)
+                frame = np.empty(shape, dtype=np.uint8)
                 if f.readinto(frame.data) != size:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} has no frame {i}")
-                yield frame
+                if self.info.pix_fmt == "rgb24":
+                    yield frame[::step, ::step] if step > 1 else frame
+                else:
+                    yield spooled_to_rgb(frame, self.info.pix_fmt, spec.width // step, spec.height // step)
 
 
 def list_spools(dataset_root: Path) -> list[Path]:

@@ -7,6 +7,7 @@ HardwareError/ConfigError says which and why; nothing is created on disk before 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from station.config import CameraSource, SessionConfig
@@ -41,7 +42,7 @@ class Devices:
                 log.exception("disconnecting %s failed", arm.name)
 
 
-def open_cameras(sources: list[CameraSource], fps: int) -> list[Camera]:
+def open_cameras(sources: Sequence[CameraSource], fps: int) -> list[Camera]:
     from station.hardware.cameras import open_camera
 
     cameras: list[Camera] = []

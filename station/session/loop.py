@@ -39,7 +39,7 @@ class TakeRecorder:
         self.next: TakeRecorder | None = None  # the take to switch to, on the next tick, once this one is full
         self.max_rows = max_rows
         self.on_full = on_full
-        names = [c["name"] for c in spool.info.cameras]
+        names = [c.name for c in spool.info.cameras]
         self.cadence = CadenceReport(fps=fps, repeated_frames={n: 0 for n in names}, stalled_cameras=[])
         self._last_seq: dict[str, int] = {}
         self._last_t: float | None = None

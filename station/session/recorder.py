@@ -22,7 +22,7 @@ from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.saving.job import save_episode
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo
+from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -59,10 +59,12 @@ class Recorder(QObject):
     fault = Signal(str)  # a device failed (a camera went silent in a take, an arm stopped answering), in words
     take_cut = Signal(object)  # FinishedTake ended by a device failure, held until Event.KEEP or Event.RERECORD
     finished = Signal()  # stopped, every take handed to the queue and the queue idle
+    stuck = Signal(object)  # SaveJob: stopped, every take handed to the queue, and a failed save blocks the rest
     _spool_done = Signal(object)  # FinishedTake, from a finisher thread
     _take_full = Signal(object)  # TakeRecorder, from the control loop
     _loop_failed = Signal(str)
     _torque_checked = Signal(str)  # the follower's torque as read back after an arm error, in words
+    _spool_failed = Signal(object, str)  # SpoolWriter, why: from its writer thread, the moment a write fails
 
     def __init__(
         self,
@@ -97,6 +99,9 @@ class Recorder(QObject):
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
         self._closed = False
+        # Why the session stopped (or could not start the next take) by itself, not because it was asked
+        # to: an arm error, a disk that filled up. "" while nothing like that happened.
+        self.stopped_by = ""
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
@@ -112,8 +117,10 @@ class Recorder(QObject):
         self._loop_failed.connect(self._on_loop_failed)
         self._torque_checked.connect(self._on_torque_checked)
         self.torque_state = ""  # after an arm error: the follower's torque as read back, in words
+        self._spool_failed.connect(self._on_spool_failed)
         queue.job_saved.connect(self.take_saved)
         queue.idle.connect(self._check_finished)
+        queue.stuck.connect(self._check_finished)
         queue.job_changed.connect(self._on_job_changed)
         self._stalled: set[str] = set()
         self._arm_reported = False
@@ -257,6 +264,7 @@ class Recorder(QObject):
                 raise NotReady(f"No take started: {reason}.")
             problem = self._disk_space_problem()
             if problem:
+                self.stopped_by = problem
                 if self.machine.phase is Phase.RECORDING:  # the take in progress is kept all the same
                     self.fire(Event.STOP)
                     problem += " (the take in progress was kept and recording stopped)"
@@ -310,12 +318,15 @@ class Recorder(QObject):
             fps=self.fps,
             robot_type=spec.robot_type,
             joint_names=list(spec.joint_names),
-            cameras=[{"name": c.name, "width": c.width, "height": c.height} for c in spec.cameras],
+            cameras=tuple(spec.cameras),
             created=time.time(),
         )
 
     def _new_take(self) -> TakeRecorder:
-        spool = SpoolWriter.create(self.writer.root, self._take_info())
+        spool = SpoolWriter.create(
+            self.writer.root, self._take_info(),
+            on_error=lambda failed, error: self._spool_failed.emit(failed, describe_write_error(error)),
+        )
         max_rows = max(1, round(self.episode_time_s * self.fps))
         take = TakeRecorder(spool, self.fps, max_rows, on_full=lambda: self._take_full.emit(take))
         return take
@@ -385,7 +396,7 @@ class Recorder(QObject):
         try:
             ft.spool_dir = ft.take.spool.finish(ft.take.cadence)
         except BaseException as e:
-            log.exception("finishing the spool of episode %d failed", ft.episode)
+            log.info("finishing the spool of episode %d failed", ft.episode, exc_info=e)  # said by ft.error
             ft.error = f"episode {ft.episode} could not be written to disk: {e}"
         ft.finished.set()
         if not self.synchronous:
@@ -453,6 +464,7 @@ class Recorder(QObject):
     def _end_take_on_fault(self, why: str) -> None:
         """A device failed during a take: the take ends, held for Keep / Drop and flagged; no next take starts."""
         self.device_failure = self.device_failure or why
+        self.stopped_by = self.stopped_by or why
         take = self._current
         if take is not None and self.phase is Phase.RECORDING:
             take.cadence.interrupted = take.cadence.interrupted or why
@@ -492,6 +504,24 @@ class Recorder(QObject):
     def _on_torque_checked(self, words: str) -> None:
         self.torque_state = words
         self.fault.emit(words[0].upper() + words[1:] + ".")
+
+    def _on_spool_failed(self, spool: SpoolWriter, reason: str) -> None:
+        """The disk refused a write of the take being recorded: it ends at its last whole frame, and the
+        session stops (a next take would meet the same disk)."""
+        take = self._current
+        if take is None or spool not in (take.spool, take.next.spool if take.next is not None else None):
+            return  # a take already ended (its finish reports what it kept) or abandoned
+        if not self.machine.allowed(Event.STOP):
+            return
+        self.stopped_by = f"could not write to disk: {reason}"
+        self.fire(Event.STOP)
+        if spool is take.spool:
+            self.problem.emit(
+                f"could not write the take to disk ({reason}): it was ended at its last whole frame "
+                f"({spool.written} frames) and recording stopped"
+            )
+        else:
+            self.problem.emit(f"could not write to disk ({reason}): recording stopped")
 
     def _watch_devices(self) -> None:
         """Every 0.1 s: an arm call stuck for 0.4 s, a camera silent for 1 s in a take, cameras going quiet."""
@@ -540,6 +570,10 @@ class Recorder(QObject):
             f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
         )
 
-    def _check_finished(self) -> None:
-        if self.phase is Phase.STOPPED and not self.finished_takes and self.queue.is_idle:
+    def _check_finished(self, *_args: object) -> None:
+        if self.phase is not Phase.STOPPED or self.finished_takes:
+            return
+        if self.queue.is_idle:
             self.finished.emit()
+        elif (stuck := self.queue.stuck_on) is not None:
+            self.stuck.emit(stuck)

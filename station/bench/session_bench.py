@@ -7,6 +7,7 @@ save queue's threads or inline before the next take may start (what LeRobot's re
 
 from __future__ import annotations
 
+import functools
 import resource
 import shutil
 import sys
@@ -81,21 +82,15 @@ def run_session(
 
     from station.dataset.reader import DatasetReader
     from station.dataset.video import probe_video
-    from station.saving.queue import SaveQueue
-    from station.session.devices import open_devices
+    from station.session.builder import start_session
     from station.session.recorder import Recorder
-    from station.session.setup import open_dataset
     from station.session.state import Event
 
     config = SessionConfig(root=root, episodes=episodes, episode_time_s=episode_s, reset_time_s=reset_s, fps=fps,
-                           cameras=cameras, vcodec=vcodec, demo=True)
-    config.validate()
+                           cameras=tuple(cameras), vcodec=vcodec, demo=True)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    devices = open_devices(config)
-    writer, lock = open_dataset(config, devices)
-    queue = SaveQueue(writer)
-    recorder = Recorder(writer, queue, devices.leader, devices.follower, devices.cameras, fps, episodes,
-                        episode_s, reset_s, config.task, synchronous=synchronous)
+    session = start_session(config, recorder_factory=functools.partial(Recorder, synchronous=synchronous))
+    queue, recorder = session.queue, session.recorder
     tick_times: list[float] = []
     real_tick = recorder.loop.tick
 
@@ -128,11 +123,8 @@ def run_session(
         recorder.fire(Event.RECORD)
         app.exec()
         wall = time.monotonic() - start
-        recorder.shutdown()
     finally:
-        recorder.loop.stop()
-        devices.close()
-        lock.release()
+        session.close()
     sampler.stop()
     result = RunResult(wall_s=wall, rss_mb=rss)
     period = 1.0 / fps
@@ -166,7 +158,7 @@ def run(
     reset_s: float = 0.0, vcodec: str = "libsvtav1", long_take: bool = False, commit_episodes: int = 50,
     log=print,
 ) -> dict:
-    from bench.commit_bench import commit_growth
+    from station.bench.commit_bench import commit_growth
 
     w, h = size
     sources = [CameraSource(name, "testsrc", w, h) for name in ("front", "wrist", "side", "top")[:cameras]]

@@ -1,0 +1,10 @@
+"""Numbers the station judges by, each defined once (the window, the headless lines and the tests read them)."""
+
+from __future__ import annotations
+
+# A camera that delivered no new frame for this long is "stalled": its last frame is repeated in the take and
+# the window shows "no signal". (A camera silent for much longer ends the take: see the session.)
+STALL_AFTER_S = 0.5
+
+# Below this much free space where the dataset lives, the window warns once and the status bar turns amber.
+LOW_DISK_BYTES = 5e9

@@ -1,0 +1,142 @@
+"""The window at laptop sizes: it fits the screen, the live view stays readable, nothing clickable moves."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt
+
+from station.session.state import Phase
+from tests.test_gui_window import Station
+from widgets.main_window import MainWindow
+from widgets.window_layout import MIN_PLOTS_HEIGHT, fits, initial_rect
+
+SCREENS = [(1280, 720), (1366, 768)]
+
+
+def test_the_window_opens_at_a_size_that_fits_the_screen():
+    assert initial_rect((0, 0, 1920, 1080)) == (210, 65, 1500, 950)
+    assert initial_rect((0, 0, 1280, 720)) == (0, 0, 1280, 720)
+    assert initial_rect((0, 27, 1366, 741)) == (0, 27, 1366, 741)
+    assert not fits((0, 0, 1500, 950), (0, 0, 1280, 720))
+    assert fits((0, 0, 1280, 720), (0, 0, 1280, 720))
+
+
+@pytest.fixture
+def station(qtbot, tmp_path, no_leaked_windows):
+    s = Station(qtbot, tmp_path)
+    yield s
+    s.close_all()
+
+
+def on_screen(monkeypatch, size: tuple[int, int]) -> None:
+    monkeypatch.setattr(MainWindow, "available_rect", lambda self: (0, 0, *size))
+
+
+def inside(window: MainWindow, widget) -> bool:
+    top_left = widget.mapTo(window, QPoint(0, 0))
+    return window.rect().contains(QRect(top_left, widget.size()))
+
+
+@pytest.mark.parametrize("size", SCREENS)
+def test_laptop_screens_show_six_readable_plots_cameras_buttons_and_the_queue(station, qtbot, monkeypatch, size):
+    on_screen(monkeypatch, size)
+    window, _controller = station.open()
+    assert window.size().toTuple() == size
+    qtbot.waitUntil(lambda: window.layout_usable() and all(v.isVisible() for v in window.cameras.views),
+                    timeout=3000)
+    assert window.joints.height() >= MIN_PLOTS_HEIGHT and len(window.joints.plots) == 6
+    for plot in window.joints.plots:
+        assert plot.getViewBox().height() >= 50  # each joint's curve has room, not a 10 px line
+    for widget in [*window.controls.buttons.values(), *window.cameras.views, window.queue_panel.table,
+                   window.status]:
+        assert widget.isVisible() and inside(window, widget)
+    assert min(view.canvas.height() for view in window.cameras.views) >= 150
+
+
+def test_a_remembered_size_that_no_longer_fits_is_not_used(station, qtbot, monkeypatch, tmp_path):
+    big = MainWindow()
+    big.setGeometry(QRect(0, 0, 1500, 950))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("window/geometry", big.saveGeometry())
+    settings.sync()
+    big.deleteLater()
+    on_screen(monkeypatch, (1280, 720))
+    window, controller = station.open()
+    assert window.width() <= 1280 and window.height() <= 720
+    controller.quit_anyway()  # and a size that does not fit is not remembered either
+    on_screen(monkeypatch, (1024, 600))
+    assert window.layout_to_remember()[0] is None
+
+
+def test_reset_layout_gives_the_default_and_an_unusable_saved_layout_is_ignored(station, qtbot, monkeypatch,
+                                                                                  tmp_path):
+    on_screen(monkeypatch, (1366, 768))
+    window, controller = station.open()
+    qtbot.waitUntil(window.layout_usable, timeout=3000)
+    default = (window.joints.height(), window.splitter.sizes())
+    window.resizeDocks([window.queue_dock], [600], Qt.Orientation.Vertical)  # the plots squashed
+    window.splitter.setSizes([1300, 60])
+    qtbot.waitUntil(lambda: not window.layout_usable(), timeout=3000)
+    squashed = window.saveState(), window.splitter.saveState()
+    window.reset_layout_action.trigger()
+    qtbot.waitUntil(window.layout_usable, timeout=3000)
+    assert abs(window.joints.height() - default[0]) <= 4
+    assert all(abs(a - b) <= 8 for a, b in zip(window.splitter.sizes(), default[1], strict=True))
+    # a squashed layout remembered from before is ignored at the next start
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("window/state", squashed[0])
+    settings.setValue("window/splitter", squashed[1])
+    settings.sync()
+    controller.quit_anyway()
+    settings.setValue("window/state", squashed[0])
+    settings.setValue("window/splitter", squashed[1])
+    settings.sync()
+    window2, _ = station.open(root=tmp_path / "ds2")
+    qtbot.waitUntil(window2.layout_usable, timeout=3000)
+    assert window2.joints.height() >= MIN_PLOTS_HEIGHT
+    assert isinstance(squashed[0], QByteArray)
+
+
+@pytest.fixture
+def styled(qapp):
+    from widgets.app import apply_style
+
+    apply_style(qapp)  # the window's own fonts and sizes
+    yield
+    qapp.setStyleSheet("")
+
+
+def test_nothing_clickable_moves_between_phases(station, qtbot, monkeypatch, styled):
+    on_screen(monkeypatch, (1280, 720))
+    window, controller = station.open(reset_time_s=30.0)
+    qtbot.waitUntil(window.layout_usable, timeout=3000)
+    recorder = controller.session.recorder
+    clickable = [*window.controls.buttons.values(), window.session_bar.task_edit,
+                 window.queue_panel.retry_button, window.queue_panel.discard_button]
+
+    def places():
+        qtbot.wait(50)  # let the layout settle after the phase's words changed
+        return [(w.mapTo(window, QPoint(0, 0)).toTuple(), w.size().toTuple()) for w in clickable]
+
+    idle = places()
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RECORDING and recorder.loop.take.rows >= 5, timeout=5000)
+    recording = places()
+    window.keys["next"].trigger()
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
+    qtbot.waitUntil(lambda: "Last take" in window.session_bar.cadence_label.text(), timeout=5000)
+    resetting = places()
+    assert idle == recording == resetting
+
+
+def test_a_long_message_never_widens_the_window(station, qtbot, monkeypatch):
+    on_screen(monkeypatch, (1280, 720))
+    window, controller = station.open()
+    width = window.width()
+    long = "arm error: " + "the follower's servo 3 did not answer on /dev/ttyACM0; " * 12
+    window.status.show_arms(long, ok=False)
+    window.session_bar.show_cadence(None)
+    controller.say(long)
+    qtbot.wait(100)
+    assert window.width() == width and window.minimumSizeHint().width() <= width
+    assert window.status.arms_label.toolTip().endswith(long)

@@ -1,0 +1,106 @@
+"""The save-queue panel on its own: rows follow job records, the newest row stays in view, thrown-away takes fold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from PySide6.QtCore import QObject, Signal
+
+from station.saving.queue import JobStatus, SaveJob
+from widgets.quit_dialog import QuitDialog
+from widgets.save_queue_model import PROGRESS, PROGRESS_ROLE, STAGE, SaveQueueModel
+from widgets.save_queue_panel import SaveQueuePanel
+
+
+class ListQueue(QObject):
+    """The part of SaveQueue the panel reads: its list of records and the two signals it says changes with."""
+
+    job_added = Signal(int)
+    job_changed = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: list[SaveJob] = []
+        self.writer = SimpleNamespace(spec=SimpleNamespace(fps=30))
+
+    def add(self, **fields) -> SaveJob:
+        job = SaveJob(id=len(self.jobs), spool_dir=Path("/nonexistent"), task="stack the cubes", frames=150,
+                      cameras=2)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        self.jobs.append(job)
+        self.job_added.emit(len(self.jobs) - 1)
+        return job
+
+    def change(self, job: SaveJob, **fields) -> None:
+        for name, value in fields.items():
+            setattr(job, name, value)
+        self.job_changed.emit(self.jobs.index(job))
+
+    def expected_episode(self, job: SaveJob) -> int | None:
+        kept = [j for j in self.jobs if j.status is not JobStatus.CANCELLED]
+        return kept.index(job) if job in kept else None
+
+
+def make_panel(qtbot, height: int = 220):
+    queue = ListQueue()
+    model = SaveQueueModel()
+    model.set_queue(queue)  # type: ignore[arg-type]
+    panel = SaveQueuePanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(1000, height)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return queue, model, panel
+
+
+def test_the_newest_row_stays_in_view_as_takes_pile_up(qtbot):
+    queue, _model, panel = make_panel(qtbot)
+    for _ in range(12):
+        queue.add(status=JobStatus.DONE, finished_at=1.0, episode=0)
+        qtbot.waitUntil(panel.newest_row_in_view, timeout=2000)
+    assert panel.visible_rows() == 12
+
+
+def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
+    queue, model, panel = make_panel(qtbot)
+    assert not panel.thrown_away_button.isVisibleTo(panel)
+    kept = queue.add(status=JobStatus.DONE, finished_at=1.0)
+    redone = queue.add(status=JobStatus.RUNNING, recorded=False, progress=0.5)
+    queue.change(redone, status=JobStatus.CANCELLED)
+    queue.add(status=JobStatus.CANCELLED)
+    assert panel.visible_rows() == 1 and model.rowCount() == 3
+    assert panel.thrown_away_button.isVisibleTo(panel) and panel.thrown_away_button.text() == "▸ 2 thrown away"
+    panel.thrown_away_button.click()
+    assert panel.visible_rows() == 3 and panel.thrown_away_button.text() == "▾ 2 thrown away"
+    assert panel.kept.index(1, STAGE).data().startswith("thrown away")
+    assert panel.kept.index(1, PROGRESS).data(PROGRESS_ROLE) is None  # no bar for work that never happens
+    panel.thrown_away_button.click()
+    panel.select_row(0)
+    assert panel.selected_row() == queue.jobs.index(kept)
+
+
+def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
+    queue, model, panel = make_panel(qtbot)
+    job = queue.add(status=JobStatus.RUNNING, recorded=False, held=True, progress=0.97, frames=150)
+    assert model.index(0, PROGRESS).data() == "live"
+    queue.change(job, recorded=True, ended_at=1.0, progress=1.0, prepared=object())
+    assert model.index(0, STAGE).data() == "encoded · held until the reset ends, not saved yet"
+    assert model.index(0, PROGRESS).data(PROGRESS_ROLE) is None
+    assert model.index(0, PROGRESS).data() == "not saved yet"
+
+
+def test_the_quit_dialog_shows_the_panels_own_figures(qtbot):
+    queue, model, _panel = make_panel(qtbot)
+    queue.add(status=JobStatus.DONE, finished_at=1.0, episode=0)  # saved before quitting: not waited for
+    job = queue.add(status=JobStatus.RUNNING, started_at=1.0, progress=0.77)
+    dialog = QuitDialog()
+    qtbot.addWidget(dialog)
+    dialog.show_progress(queue, [])  # type: ignore[arg-type]
+    assert model.index(1, PROGRESS).data(PROGRESS_ROLE) == 0.77
+    assert dialog.bar.text() == "77%"
+    assert "Episode 1: encoding (77%)" in dialog.label.text()
+    queue.change(job, progress=0.9)
+    dialog.show_progress(queue, [])  # type: ignore[arg-type]
+    assert dialog.bar.text() == "90%"

@@ -1,0 +1,73 @@
+"""What the message banners are about, and when that ends. Qt-free.
+
+A banner has a topic: a second message on the same topic replaces the first (with its new time), and a
+topic whose condition has ended (the arm is back, the camera sends frames again, another dataset is open,
+the disk has room) takes its banner away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ARMS = "arms"
+DISK = "disk"
+DATASET = "dataset:"  # + what: about the dataset that is open, ends when another one is opened
+DEVICES = "devices"  # the arms or cameras could not be opened: ends when they are
+CAMERA = "camera:"  # + the camera's name
+SAVE = "save:"  # + the save job's id
+_CAMERA_STALL = re.compile(r"^camera (\S+) has sent no frame")
+
+
+def topic_of(text: str) -> str:
+    """The topic of a message from the session (the recorder says problems as sentences)."""
+    lowered = text.lower()
+    stall = _CAMERA_STALL.match(text)
+    if stall:
+        return CAMERA + stall.group(1)
+    if lowered.startswith("arm error") or "torque off" in lowered:
+        return ARMS
+    return "text:" + text  # a message of its own: repeated, it replaces itself
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is true now, read by the controller twice a second."""
+
+    arms_ok: bool  # the arms are connected and the control loop runs without an error
+    stalled_cameras: frozenset[str]
+    cameras: frozenset[str]  # the cameras connected now
+    disk_low: bool
+    failed_saves: frozenset[int]  # ids of the save jobs that failed and wait for Retry or Discard
+
+
+def ended_topics(topics: Iterable[str], facts: Facts) -> set[str]:
+    """The topics among `topics` whose condition has ended."""
+    return {topic for topic in topics if _ended(topic, facts)}
+
+
+def _ended(topic: str, facts: Facts) -> bool:
+    if topic in (ARMS, DEVICES):
+        return facts.arms_ok
+    if topic.startswith(SAVE):
+        return int(topic[len(SAVE):]) not in facts.failed_saves
+    if topic.startswith(CAMERA):
+        name = topic[len(CAMERA):]
+        return name in facts.cameras and name not in facts.stalled_cameras
+    if topic == DISK:
+        return not facts.disk_low
+    return False
+
+
+def recovery_words(episodes: list[int]) -> str:
+    """The recovery banner in plain words: how many takes, and the episodes they become."""
+    if not episodes:
+        return ""
+    if len(episodes) == 1:
+        return f"1 take from the last session was not saved: saving it now as episode {episodes[0]}."
+    first, last = min(episodes), max(episodes)
+    numbers = f"episodes {first} to {last}" if last - first + 1 == len(episodes) else \
+        "episodes " + ", ".join(str(e) for e in episodes)
+    return f"{len(episodes)} takes from the last session were not saved: saving them now as {numbers}."
+

@@ -1,0 +1,264 @@
+"""What the save-queue panel (and the quit dialog) say about each take, from the queue's job records. Qt-free.
+
+One function decides a take's stage (`stage_of`); everything shown follows from it, so a row never reads as
+saved before its commit, a bar is drawn only for work that progresses (encoding a finished take), and the
+time shown is the save's own: from the end of the take to its commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
+
+
+class RowStage(Enum):
+    RECORDING = "recording"  # the take is still being recorded, and encoded as it goes
+    WAITING_TO_ENCODE = "waiting to encode"
+    ENCODING = "encoding"
+    HELD = "held"  # encoded, kept back until the reset ends (the take may still be thrown away)
+    WAITING_TO_COMMIT = "waiting for the take ahead"
+    COMMITTING = "writing to the dataset"
+    SAVED = "saved"
+    FAILED = "failed"
+    THROWN_AWAY = "thrown away"
+
+
+class Tone(Enum):
+    QUIET = "quiet"  # waiting, thrown away
+    BUSY = "busy"  # work in progress
+    DONE = "done"
+    BAD = "bad"
+
+
+TONES = {
+    RowStage.RECORDING: Tone.BUSY, RowStage.WAITING_TO_ENCODE: Tone.QUIET, RowStage.ENCODING: Tone.BUSY,
+    RowStage.HELD: Tone.QUIET, RowStage.WAITING_TO_COMMIT: Tone.QUIET, RowStage.COMMITTING: Tone.BUSY,
+    RowStage.SAVED: Tone.DONE, RowStage.FAILED: Tone.BAD, RowStage.THROWN_AWAY: Tone.QUIET,
+}
+UNFINISHED = (RowStage.RECORDING, RowStage.WAITING_TO_ENCODE, RowStage.ENCODING, RowStage.HELD,
+              RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING)
+
+
+def stage_of(job: SaveJob) -> RowStage:
+    """The one reading of a job record the panel relies on."""
+    if job.status is JobStatus.CANCELLED:
+        return RowStage.THROWN_AWAY
+    if job.status is JobStatus.FAILED:
+        return RowStage.FAILED
+    if job.status is JobStatus.DONE:
+        return RowStage.SAVED
+    if not job.recorded:
+        return RowStage.RECORDING
+    if job.prepared is None:
+        return RowStage.ENCODING if job.status is JobStatus.RUNNING else RowStage.WAITING_TO_ENCODE
+    if job.in_flight:
+        return RowStage.COMMITTING
+    return RowStage.HELD if job.held else RowStage.WAITING_TO_COMMIT
+
+
+def seconds_words(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def save_started_at(job: SaveJob) -> float | None:
+    """When the save began: the end of the take (a finished take handed over whole: when it was handed over)."""
+    if job.ended_at is not None:
+        return job.ended_at
+    return job.submitted_at if job.recorded else None
+
+
+def save_seconds(job: SaveJob, now: float | None = None) -> float | None:
+    """The save's own time: from the end of the take to its commit (still counting while it is not saved)."""
+    start = save_started_at(job)
+    if start is None or job.status is JobStatus.CANCELLED:
+        return None
+    end = job.finished_at if job.status in (JobStatus.DONE, JobStatus.FAILED) else None
+    return max(0.0, (end if end is not None else (time.monotonic() if now is None else now)) - start)
+
+
+def encoder_behind_s(job: SaveJob, fps: int) -> float:
+    """How far the encoding of a take being recorded is behind its recording."""
+    return job.frames * (1.0 - job.progress) / max(1, fps)
+
+
+@dataclass(frozen=True)
+class RowView:
+    stage: RowStage
+    episode: str
+    task: str
+    frames: str
+    words: str  # the stage in words
+    bar: float | None  # 0..1 for work that progresses; None: no bar
+    progress_text: str  # shown where there is no bar
+    elapsed: str
+    tooltip: str
+    tone: Tone
+
+
+def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = None) -> RowView:
+    stage = stage_of(job)
+    bar: float | None = None
+    progress_text = ""
+    tooltip = ""
+    if stage is RowStage.RECORDING:
+        words = f"recording · encoded as it goes, {seconds_words(encoder_behind_s(job, fps))} behind"
+        progress_text = "live"
+    elif stage is RowStage.WAITING_TO_ENCODE:
+        words = "waiting to encode"
+    elif stage is RowStage.ENCODING and job.progress >= 1.0:  # the video is done; image stats follow
+        words = "encoded · computing image statistics" + (", then held until the reset ends" if job.held else "")
+        progress_text = "not saved yet"
+    elif stage is RowStage.ENCODING:
+        words = "encoding" + (" · then held until the reset ends" if job.held else "")
+        bar = min(1.0, max(0.0, job.progress))
+    elif stage is RowStage.HELD:
+        words = "encoded · held until the reset ends, not saved yet"
+        progress_text = "not saved yet"
+    elif stage is RowStage.WAITING_TO_COMMIT:
+        words = "encoded · waits for the take ahead of it to be saved"
+        progress_text = "not saved yet"
+    elif stage is RowStage.COMMITTING:
+        words = "writing to the dataset"
+        progress_text = "writing…"
+    elif stage is RowStage.SAVED:
+        words = f"saved as episode {episode}" if episode is not None else "saved"
+        progress_text = "✓ saved"
+    elif stage is RowStage.FAILED:
+        words = f"failed: {job.error} — select it, then Retry or Discard"
+        progress_text = "not saved"
+        tooltip = job.error
+    else:
+        words = "thrown away (recorded again or discarded)"
+    seconds = save_seconds(job, now)
+    return RowView(
+        stage=stage,
+        episode="—" if episode is None else str(episode),
+        task=job.task,
+        frames=str(job.frames),
+        words=words,
+        bar=bar,
+        progress_text=progress_text,
+        elapsed="" if seconds is None else seconds_words(seconds),
+        tooltip=tooltip or words,
+        tone=TONES[stage],
+    )
+
+
+def overall_progress(jobs: Sequence[SaveJob]) -> tuple[int, int, float]:
+    """(saved, total, fraction) over the given takes: what the quit dialog shows, in the panel's own figures.
+
+    Each take counts the percentage its row's bar shows while it is encoded, 100 % once encoded; the whole
+    stays below 100 % until every take is committed. A take still being recorded counts 0; thrown-away
+    takes do not count.
+    """
+    kept = [j for j in jobs if j.status is not JobStatus.CANCELLED]
+    if not kept:
+        return 0, 0, 1.0
+    saved = sum(1 for j in kept if j.status is JobStatus.DONE)
+    fraction = sum(row_fraction(j) for j in kept) / len(kept)
+    return saved, len(kept), fraction if saved == len(kept) else min(0.99, fraction)
+
+
+def row_fraction(job: SaveJob) -> float:
+    """The take's progress as its row shows it (its bar's value while encoding)."""
+    stage = stage_of(job)
+    if stage in (RowStage.SAVED, RowStage.HELD, RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING):
+        return 1.0
+    if stage is RowStage.ENCODING:
+        return min(1.0, max(0.0, job.progress))
+    return 0.0
+
+
+# -- the summary line --
+
+@dataclass(frozen=True)
+class QueueFacts:
+    """What the summary is computed from (gathered by the controller from the queue and the session)."""
+
+    saved: int
+    saving: int  # kept takes not yet in the dataset (the one being recorded included)
+    failed: int
+    drain_s: float | None  # time to save the finished takes, once measured
+    backlog: int  # finished takes still to be encoded (the time left is theirs)
+    lag_s: float | None  # how far live encoding is behind the take being recorded
+    encode_fps: float  # camera-frames per second the encoder manages, once measured
+    need_fps: float  # camera-frames per second recording produces, averaged over take + reset
+
+
+def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_time_s: float) -> QueueFacts:
+    fps = queue.writer.spec.fps
+    stages = [stage_of(j) for j in queue.jobs]
+    duty = episode_time_s / max(1e-9, episode_time_s + reset_time_s)
+    return QueueFacts(
+        saved=stages.count(RowStage.SAVED),
+        saving=sum(1 for s in stages if s in UNFINISHED),
+        failed=stages.count(RowStage.FAILED),
+        drain_s=queue.drain_estimate_s(),
+        backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
+                    if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
+        lag_s=queue.encoder_lag_s(fps),
+        encode_fps=queue.encode_fps,
+        need_fps=fps * max(1, cameras) * duty,
+    )
+
+
+@dataclass(frozen=True)
+class SummaryView:
+    text: str
+    tone: Tone
+
+
+def summary_view(f: QueueFacts) -> SummaryView:
+    """Always in this order: saved · saving (and time left) · speed · failed. Nothing said twice or against itself."""
+    parts: list[str] = []
+    tone = Tone.DONE
+    parts.append(f"{f.saved} saved")
+    if f.saving:
+        saving = f"{f.saving} saving"
+        if f.backlog and f.drain_s is not None:
+            saving += f", about {f.drain_s:.0f} s left" if f.drain_s >= 1 else ", done within a second"
+        elif f.backlog:
+            saving += ", estimating the time left"
+        parts.append(saving)
+        tone = Tone.BUSY
+    elif f.failed:
+        pass  # "n saved", then the failures: not "all saved"
+    elif f.saved == 0:
+        parts[0] = "Nothing to save yet"
+        tone = Tone.QUIET
+    else:
+        parts[0] = f"All takes saved ({f.saved})"
+    speed = _speed_words(f)
+    if speed is not None:
+        words, keeping_up = speed
+        parts.append(words)
+        if not keeping_up:
+            tone = Tone.BAD
+    if f.failed:
+        parts.append(f"{f.failed} failed: select the row, then Retry or Discard")
+        tone = Tone.BAD
+    return SummaryView("  ·  ".join(parts), tone)
+
+
+def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
+    """Whether saving keeps up, said only while there is saving to keep up with."""
+    if not f.saving:
+        return None
+    if f.lag_s is not None and f.lag_s < 2:
+        return "keeping up with recording", True
+    if f.lag_s is not None and f.encode_fps <= 0:
+        return f"encoding {f.lag_s:.0f} s behind the take in progress", f.lag_s < 5
+    if f.encode_fps <= 0 or f.need_fps <= 0:
+        return None
+    if f.encode_fps >= 0.9 * f.need_fps:
+        return "keeping up with recording", True
+    return ("saving is slower than recording, so takes will pile up: a longer reset gives it time, "
+            "or choose H.264 video for the next dataset (File > New dataset)"), False

@@ -1,0 +1,62 @@
+"""Where the window goes and how its space is shared: the rules, Qt-free (rectangles are (x, y, w, h) tuples).
+
+The window opens at a size that fits the screen it is on; a remembered size is used only if it still fits.
+The default layout gives the live view (cameras and six joint plots) most of the height and the save queue a
+few rows; a remembered layout that squashes the live view is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Rect = tuple[int, int, int, int]
+
+PREFERRED_SIZE = (1500, 950)
+MIN_PLOTS_HEIGHT = 240  # six joint plots in three rows stay readable down to this
+MIN_CAMERAS_WIDTH = 360
+MIN_PLOTS_WIDTH = 380
+QUEUE_ROWS_SMALL = 3  # rows of the save queue shown by default on a small screen
+QUEUE_ROWS_LARGE = 6
+
+
+def initial_rect(available: Rect, preferred: tuple[int, int] = PREFERRED_SIZE) -> Rect:
+    """The preferred size where it fits, else the whole available area of the screen, centred."""
+    ax, ay, aw, ah = available
+    w, h = min(preferred[0], aw), min(preferred[1], ah)
+    if aw - w < 80 and ah - h < 80:  # nearly the whole screen: take all of it rather than leave a sliver
+        w, h = aw, ah
+    return ax + (aw - w) // 2, ay + (ah - h) // 2, w, h
+
+
+def fits(rect: Rect, available: Rect, slack: int = 8) -> bool:
+    """The rectangle lies within the screen's available area (a few pixels of frame allowed)."""
+    x, y, w, h = rect
+    ax, ay, aw, ah = available
+    return (w > 0 and h > 0 and x >= ax - slack and y >= ay - slack
+            and x + w <= ax + aw + slack and y + h <= ay + ah + slack)
+
+
+@dataclass(frozen=True)
+class Shares:
+    queue_height: int  # the save-queue dock, title included
+    cameras_width: int
+    plots_width: int
+
+
+def default_shares(window_w: int, window_h: int, row_h: int = 26) -> Shares:
+    """How the default layout shares the window: a few queue rows, cameras and plots side by side."""
+    rows = QUEUE_ROWS_SMALL if window_h < 900 else QUEUE_ROWS_LARGE
+    queue = 96 + rows * row_h  # dock title, summary line and table header, then the rows
+    live_w = max(0, window_w - 20)
+    plots = max(MIN_PLOTS_WIDTH, int(live_w * 0.46))
+    return Shares(queue_height=queue, cameras_width=max(0, live_w - plots), plots_width=plots)
+
+
+def usable(plots_height: int, cameras_width: int, plots_width: int, queue_visible: bool,
+           queue_height: int, window_h: int) -> bool:
+    """A layout the operator can work with: readable plots, cameras and plots both shown, the queue not huge."""
+    if plots_height < MIN_PLOTS_HEIGHT:
+        return False
+    if cameras_width < MIN_CAMERAS_WIDTH or plots_width < MIN_PLOTS_WIDTH:
+        return False
+    return not (queue_visible and queue_height > 0.45 * window_h)
