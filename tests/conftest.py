@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# the encoder probe's cache (station.saving.throughput): per test run, never the user's own
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="station-tests-cache-")
 
 import pytest  # noqa: E402
 

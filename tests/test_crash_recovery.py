@@ -28,6 +28,8 @@ MOMENTS = [
     ("mid-rename:1", "commit: videos and data renamed, metadata not"),
     ("before-info:1", "commit: everything but info.json renamed"),
     ("committed:1", "after the commit, before the spool was removed"),
+    ("spool-trashed:1", "the committed take's spool moved to the trash, none of it deleted"),
+    ("trash-delete:3", "the committed take's spool half deleted"),
     ("after-journal:2", "commit of the second episode"),
 ]
 
@@ -58,6 +60,7 @@ def test_kill_at_any_moment_loses_no_reported_take(tmp_path: Path, moment: str, 
     assert len(reported) <= reader.total_episodes <= len(reported) + 1, (what, reported, recovered.stdout)
     assert all(ep["length"] == 30 for ep in episodes), "a partial take or a duplicate got in"
     assert not list((root / ".station" / "spool").iterdir())
+    assert not (root / ".station" / "trash").exists() or not list((root / ".station" / "trash").iterdir())
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")]
 
     again = station("recover", "--root", str(root))  # recovery is idempotent

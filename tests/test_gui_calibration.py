@@ -42,6 +42,9 @@ def test_calibration_dialog_walks_the_steps_and_saves_lerobot_file(qtbot, arm, t
     dialog.finish_button.click()  # nothing moved yet: the reason is shown and the sweep goes on
     qtbot.waitUntil(lambda: "did not move" in dialog.error.text(), timeout=5000)
     assert dialog.step is Step.SWEEP
+    arm.set_actual_position(1, MIDDLE_POSE[1] + 53)  # the sweep is polled on: its next reading shows, the reason stays
+    qtbot.waitUntil(lambda: now_text(dialog) == "2100", timeout=5000)
+    assert "did not move" in dialog.error.text()
     for delta in (-200, 150):
         for motor_id, steps in MIDDLE_POSE.items():
             arm.set_actual_position(motor_id, steps + delta)

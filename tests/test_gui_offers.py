@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog
 
 from station.config import ArmConfig, CameraSource, SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError
@@ -54,7 +53,7 @@ def test_a_missing_calibration_offers_calibrate_whatever_its_wording(open_window
     window, controller = open_window(config)
     assert controller.devices is None
     text = next(t for t in window.messages.texts() if "usable settings" in t)
-    assert "Arms > Calibrate" in text
+    assert "Devices > Calibrate an arm" in text
     assert not (tmp_path / "ds").exists()
 
 
@@ -70,13 +69,18 @@ def test_an_existing_dataset_offers_append_whatever_its_wording(open_window, tmp
 
 
 @pytest.mark.parametrize("folder", [".cache", "_x"])
-def test_file_new_refuses_a_folder_whose_name_is_no_dataset_name(open_window, tmp_path, monkeypatch, folder):
+def test_file_new_refuses_a_folder_whose_name_is_no_dataset_name(open_window, tmp_path, folder):
+    from widgets.new_dataset_dialog import NewDatasetDialog
+
     window, controller = open_window(demo_config(tmp_path / "ds"))
     assert controller.session is not None
     target = tmp_path / folder
-    target.mkdir()
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: str(target))
     window.new_dataset_action.trigger()
-    assert any(f"local/{folder}" in t and "Choose or rename" in t for t in window.messages.texts())
+    dialog = window.dataset_dialog
+    assert isinstance(dialog, NewDatasetDialog)
+    dialog.folder.setText(str(target))
+    assert dialog.repo_id.text() == f"local/{folder}"
+    assert not dialog.create_button.isEnabled() and "not a dataset name" in dialog.problems.text()
+    dialog.reject()
     assert controller.config.root == tmp_path / "ds" and controller.session is not None
-    assert list(target.iterdir()) == []
+    assert not target.exists()

@@ -179,7 +179,7 @@ def test_no_take_starts_while_a_camera_has_no_signal_and_it_reconnects_from_the_
     assert recorder.phase is Phase.IDLE
     said = window.messages.texts()[-1]
     assert "No take started" in said and "camera front has no signal" in said
-    window.reconnect_cameras_action.trigger()  # Arms > Reconnect cameras: reopened without a restart
+    window.reconnect_cameras_action.trigger()  # Devices > Reconnect cameras: reopened without a restart
     qtbot.waitUntil(lambda: not cam.stalled, timeout=3000)
     key(qtbot, window, Qt.Key.Key_Space)
     assert recorder.phase is Phase.RECORDING

@@ -1,4 +1,4 @@
-"""Arms > Calibrate: LeRobot's SO-101 calibration as a dialog over CalibrationProcedure, no console.
+"""Devices > Calibrate an arm: LeRobot's SO-101 calibration as a dialog over CalibrationProcedure, no console.
 
 The procedure talks to the serial bus, which is slow and must be used from one thread: every step runs on a
 single worker thread (an executor of one), and results come back to the dialog through a queued signal.
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from station.config import ArmConfig, default_calibration_dir
 from station.hardware.calibration import FULL_TURN_JOINTS, CalibrationProcedure, Step, SweepStatus
 from station.joints import JOINTS
+from widgets.device_choices import serial_ports
 
 log = logging.getLogger(__name__)
 ProcedureFactory = Callable[[str, str, str, Path], Any]  # (port, role, arm id, calibration dir) -> procedure
@@ -45,6 +46,24 @@ INSTRUCTIONS = {
 
 def default_procedure(port: str, role: str, arm_id: str, calibration_dir: Path) -> CalibrationProcedure:
     return CalibrationProcedure(port, role, arm_id, calibration_dir)  # type: ignore[arg-type]
+
+
+class PortEdit(QComboBox):
+    """The serial ports present to choose from, or one typed in (a pseudo-terminal of `station emulate`)."""
+
+    def __init__(self, ports: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditable(True)
+        self.addItems(ports)
+        edit = self.lineEdit()
+        if edit is not None:
+            edit.setPlaceholderText("/dev/ttyACM0")
+
+    def text(self) -> str:
+        return self.currentText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (as QLineEdit's)
+        self.setCurrentText(text)
 
 
 class _Relay(QObject):
@@ -68,8 +87,8 @@ class CalibrationDialog(QDialog):
 
         self.role = QComboBox()
         self.role.addItems(["follower", "leader"])
-        self.port = QLineEdit(arms.follower_port if arms else "")
-        self.port.setPlaceholderText("/dev/ttyACM0")
+        self.port = PortEdit(serial_ports())
+        self.port.setText(arms.follower_port if arms else "")
         self.arm_id = QLineEdit(arms.follower_id if arms else "follower")
         self.directory = QLineEdit(str(arms.calibration_dir if arms else default_calibration_dir()))
         self._arms = arms
@@ -129,7 +148,7 @@ class CalibrationDialog(QDialog):
     def _start(self) -> None:
         port = self.port.text().strip()
         if not port:
-            self.error.setText("Give the arm's serial port, e.g. /dev/ttyACM0 (see `station cameras` / ports).")
+            self.error.setText("Choose the arm's serial port from the list, or type it (e.g. /dev/ttyACM0).")
             return
         role, arm_id, folder = self.role.currentText(), self.arm_id.text().strip(), Path(self.directory.text())
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibration")
@@ -145,7 +164,8 @@ class CalibrationDialog(QDialog):
         if self._executor is None or self._busy:
             return
         self._busy = True
-        self.error.setText("")
+        if what != "poll":  # a message stays until the operator acts again, not until the next poll
+            self.error.setText("")
         self._show_step()
         future = self._executor.submit(fn, self._procedure)
         future.add_done_callback(lambda f: self._deliver(what, f))

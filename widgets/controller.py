@@ -14,10 +14,11 @@ import logging
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
+from station.preflight import Fit
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.builder import Session, open_session
@@ -25,11 +26,13 @@ from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step, Take
 from widgets import dataset_actions
-from widgets.banners import ARMS, CAMERA, DATASET, DEVICES, SAVE, recovery_words
+from widgets.banners import ARMS, CAMERA, DATASET, DEVICES, SAVE, recovery_words, window_words
+from widgets.device_choices import device_advice
 from widgets.live_refresh import LiveRefresh
 from widgets.main_window import MainWindow
 from widgets.menu_actions import MenuActions
 from widgets.messages import Level
+from widgets.preflight_banner import Preflight
 from widgets.presenters import thrown_away_words
 from widgets.quitting import Quitting
 from widgets.remembered import Remembered
@@ -63,6 +66,9 @@ class Controller(QObject):
         self.live = LiveRefresh(self)
         self.timer = self.live.timer
         self.display_rate = self.live.display_rate
+        self._cal_dialog: QDialog | None = None  # Devices > Calibrate an arm…, while it is open
+        self.preflight = Preflight(self)  # does the camera set fit real time? said before the first take
+        self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
         self.menus = MenuActions(self)
         window.close_guard = self.quitting.may_close
@@ -94,7 +100,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, start with --follower-port and --leader-port.",
+                "To record with real arms, use Devices > Connect arms….",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -110,15 +116,15 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Arms > Calibrate…, then Arms > Connect arms.", topic=DEVICES)
+            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
             return False
         except StationError as e:
-            self.say(f"{e} — check the cables and power, then use Arms > Connect arms.", topic=DEVICES)
+            self.say(device_advice(str(e)), topic=DEVICES)
             return False
         except Exception as e:
             log.exception("opening devices failed")
             self.say(f"The arms or cameras could not be opened ({type(e).__name__}: {e}). "
-                     "Check the cables, then use Arms > Connect arms.", topic=DEVICES)
+                     "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
         return True
@@ -151,6 +157,7 @@ class Controller(QObject):
         session.recorder.hold_after_stop_s = config.reset_time_s  # ← may throw the last take away meanwhile
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
+        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
         r.changed.connect(self._refresh_session_bar)
@@ -180,7 +187,7 @@ class Controller(QObject):
         self._refresh_all()
         return True
 
-    def close_session(self) -> None:
+    def _close_session(self) -> None:
         session, self.session = self.session, None
         if session is None:
             return
@@ -195,7 +202,7 @@ class Controller(QObject):
         if s is not None and not self._can_switch():
             self.say("Stop the session and let its saves finish before opening another dataset.", Level.WARNING)
             return
-        self.close_session()
+        self._close_session()
         if self.devices is None and not self._open_devices():
             return
         self._open_session(config)
@@ -204,15 +211,6 @@ class Controller(QObject):
         s = self.session
         return s is None or (s.recorder.phase in (Phase.IDLE, Phase.STOPPED) and s.queue.is_idle
                              and not s.recorder.finished_takes)
-
-    def reconnect_devices(self) -> None:
-        """Close the session and the devices, open them again, and reopen the session (Arms > Connect arms)."""
-        self.close_session()
-        if self.devices is not None:
-            self.devices.close()
-            self.devices = None
-        if self._open_devices():
-            self._open_session(replace(self.config, resume=self.config.root.exists()))
 
     # -- intent from the views --
     def fire(self, event: Event) -> bool:
@@ -263,9 +261,14 @@ class Controller(QObject):
         if answer == QMessageBox.StandardButton.Yes:
             self.session.queue.discard(job)
 
+    def _on_preflight(self, fit: Fit) -> None:
+        self.preflight.last = fit
+        if not fit.fits:
+            self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
+
     def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions, topic)
+        self.window.messages.show_message(window_words(text), level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, step: Step) -> None:
@@ -304,7 +307,7 @@ class Controller(QObject):
             name = text.split(" ", 2)[1]
             self.say(text, actions=[("Reconnect cameras", self.menus.reconnect_cameras)], topic=CAMERA + name)
         elif text.startswith("The "):
-            self.say(text, actions=[("Connect arms", self.menus.connect_arms)], topic=ARMS)
+            self.say(text, actions=[("Connect arms…", self.menus.connect_arms)], topic=ARMS)
         else:  # the follower's torque as read back
             self.say(text, Level.WARNING if "could not" in text else Level.INFO, topic=ARMS + ":torque")
 
@@ -353,7 +356,9 @@ class Controller(QObject):
         self._closed = True
         self.closing.emit()
         self.timer.stop()
-        self.menus.close()
+        self.preflight.cancel()
+        if self._cal_dialog is not None:
+            self._cal_dialog.done(0)
         self.quitting.finish()
         self.save_settings()
         session = self.session
@@ -362,7 +367,7 @@ class Controller(QObject):
             log.warning("quitting with %d take(s) unsaved: their spools stay in %s for recovery",
                         left, session.writer.root)
         try:
-            self.close_session()
+            self._close_session()
         finally:
             if self.devices is not None:
                 self.devices.close()

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.default_state: QByteArray = self.saveState()  # the docks' arrangement; sizes come from the rules
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
+        self.device_dialog: QDialog | None = None  # Devices > Connect arms or Cameras, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
     def _build_menus(self) -> None:
@@ -105,15 +106,21 @@ class MainWindow(QMainWindow):
         session_menu.addSeparator()
         session_menu.addAction(self.keys["task"])
 
-        arms_menu = bar.addMenu("&Arms")
-        self.connect_arms_action = QAction("&Connect arms", self)
-        self.calibrate_action = QAction("C&alibrate…", self)
+        devices_menu = bar.addMenu("&Devices")
+        self.connect_arms_action = QAction("&Connect arms…", self)
+        self.connect_arms_action.setToolTip("Choose the arms' serial ports and connect them")
+        self.disconnect_arms_action = QAction("&Disconnect arms and cameras", self)
+        self.cameras_action = QAction("C&ameras…", self)
+        self.calibrate_action = QAction("Ca&librate an arm…", self)
+        devices_menu.addAction(self.connect_arms_action)
+        devices_menu.addAction(self.disconnect_arms_action)
+        devices_menu.addSeparator()
+        devices_menu.addAction(self.cameras_action)
         self.reconnect_cameras_action = QAction("&Reconnect cameras", self)
         self.reconnect_cameras_action.setToolTip("Reopen every camera that sends nothing, without a restart")
-        arms_menu.addAction(self.connect_arms_action)
-        arms_menu.addAction(self.calibrate_action)
-        arms_menu.addSeparator()
-        arms_menu.addAction(self.reconnect_cameras_action)
+        devices_menu.addAction(self.reconnect_cameras_action)
+        devices_menu.addSeparator()
+        devices_menu.addAction(self.calibrate_action)
 
         view_menu = bar.addMenu("&View")
         self.reset_layout_action = QAction("&Reset layout", self)

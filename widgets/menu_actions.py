@@ -11,10 +11,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from station.errors import StationError
-from widgets import dataset_actions
+from widgets import dataset_actions, device_actions
 from widgets.about import about_html
 from widgets.keymap import keys_help_html
 from widgets.messages import Level
@@ -29,12 +29,13 @@ class MenuActions(QObject):
     def __init__(self, controller: Controller) -> None:
         super().__init__(controller)
         self.c = controller
-        self.cal_dialog: QDialog | None = None
         w = controller.window
         w.new_dataset_action.triggered.connect(self.new_dataset)
         w.open_dataset_action.triggered.connect(self.open_dataset)
         w.connect_arms_action.triggered.connect(self.connect_arms)
         w.calibrate_action.triggered.connect(self.calibrate)
+        w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(controller))
+        w.cameras_action.triggered.connect(lambda: device_actions.choose_cameras(controller))
         w.reset_layout_action.triggered.connect(w.reset_layout)
         w.keys_help_action.triggered.connect(self.show_keys)
         w.about_action.triggered.connect(self.show_about)
@@ -49,20 +50,13 @@ class MenuActions(QObject):
         dataset_actions.open_dataset(self.c)
 
     def connect_arms(self) -> None:
-        c = self.c
-        if c.session is not None and c.session.recorder.loop.running:
-            c.say("The arms are connected.", Level.INFO)
-            return
-        if c.session is not None and not c._can_switch():
-            c.say("Let the saves finish before reconnecting the arms.", Level.WARNING)
-            return
-        c.reconnect_devices()
+        device_actions.choose_arms(self.c)
 
     def reconnect_cameras(self) -> None:
         """Reopen every camera that sends nothing, without a restart (the arms and the session stay)."""
         c = self.c
         if c.devices is None:
-            c.say("No cameras are open: use Arms > Connect arms.", Level.WARNING)
+            c.say("No cameras are open: use Devices > Cameras….", Level.WARNING)
             return
         silent = [cam for cam in c.devices.cameras if cam.stalled]
         if not silent:
@@ -85,15 +79,7 @@ class MenuActions(QObject):
                   Level.INFO)
 
     def calibrate(self) -> None:
-        from widgets.calibration_dialog import CalibrationDialog
-
-        c = self.c
-        if c.session is not None and c.session.recorder.loop.running and not c.config.demo:
-            c.say("Calibration needs the arms to itself: stop the session and quit, or disconnect first.",
-                  Level.WARNING)
-            return
-        self.cal_dialog = CalibrationDialog(c.window, c.config.arms)
-        self.cal_dialog.open()
+        device_actions.calibrate(self.c)
 
     def show_keys(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,
@@ -102,7 +88,3 @@ class MenuActions(QObject):
 
     def show_about(self) -> None:
         QMessageBox.about(self.c.window, "About Station", about_html())
-
-    def close(self) -> None:
-        if self.cal_dialog is not None:
-            self.cal_dialog.done(0)

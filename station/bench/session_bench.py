@@ -158,6 +158,7 @@ def run(
     reset_s: float = 0.0, vcodec: str = "libsvtav1", long_take: bool = False, commit_episodes: int = 50,
     log=print,
 ) -> dict:
+    from station.bench.capacity_bench import measure_capacity, spool_costs
     from station.bench.commit_bench import commit_growth
 
     w, h = size
@@ -174,6 +175,9 @@ def run(
         rss_sync = peak_rss_mb()
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)
+        log("capacity: the largest camera load recorded without a growing backlog, against the encoder alone")
+        capacity = measure_capacity(work / "capacity", cameras, (w, h), vcodec, log=log)
+        spool = spool_costs(w, h)
         long_rss = None
         long_trend = None
         if long_take:
@@ -210,6 +214,8 @@ def run(
             "peak_rss_mb_60s_take": round(long_rss, 1) if long_rss is not None else None,
             "rss_mb_at_10s_and_60s_of_long_take": [round(v, 1) for v in long_trend] if long_trend else None,
             "wall_s": {"background": round(bg.wall_s, 1), "sync": round(sync.wall_s, 1)},
+            **capacity,
+            **spool,
         }
         return report
     finally:

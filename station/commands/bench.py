@@ -35,6 +35,7 @@ TARGETS = [
     ("realtime factor > 1", lambda r: r["realtime_factor"] > 1),
     ("commit growth < 1.5", lambda r: r["commit_growth"] < 1.5),
     ("peak RSS < 600 MB", lambda r: r["peak_rss_mb"] < 600),
+    ("capacity >= 0.8 of the encoder alone", lambda r: r["capacity_fraction"] >= 0.8),
 ]
 
 
@@ -93,6 +94,11 @@ def format_report(r: dict) -> str:
         f"drain after the last take: {r['drain_s']} s; encode {r['encode_fps']} frames/s "
         f"= {r['realtime_factor']}x real time",
         f"commit: first {r['commit_ms_first']} ms, last {r['commit_ms_last']} ms, growth {r['commit_growth']}x",
+        f"capacity: {r['capacity_fps']} camera-frames/s recorded without a growing backlog = "
+        f"{r['capacity_fraction']} of the encoder alone ({r['encoder_alone_fps']} camera-frames/s"
+        + (", the cameras' rate cap" if r["capacity_capped"] else "") + ")",
+        f"spool: {r['spool_bytes_per_frame']} bytes and {r['spool_cpu_ms_per_frame']} ms CPU per camera-frame "
+        f"(RGB24: {r['spool_bytes_per_frame_rgb24']} bytes, {r['spool_cpu_ms_per_frame_rgb24']} ms)",
         f"peak RSS: {r['peak_rss_mb']} MB"
         + (f" (4 takes: {r['peak_rss_mb_4_takes']} MB, with a 60 s take: {r['peak_rss_mb_60s_take']} MB)"
            if r.get("peak_rss_mb_60s_take") else ""),

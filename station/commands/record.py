@@ -56,6 +56,7 @@ def say(text: str) -> None:
 def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
+    from station.preflight import preflight_line
     from station.saving.queue import SaveJob, SaveQueue
     from station.saving.recovery import recover_into_queue
     from station.saving.spool import spool_root
@@ -143,6 +144,9 @@ def run_headless(config: SessionConfig) -> int:
             return EXIT_INTERRUPTED
         stops = StopSignals()
         stops.received.connect(on_stop_signal)
+        fit = preflight_line(devices.camera_specs, config.fps, config.vcodec)  # before the first take
+        if fit:
+            say(fit)
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")
         recorder.start()
         recorder.fire(Event.RECORD)

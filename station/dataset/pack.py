@@ -563,7 +563,7 @@ def _link_sealed(
             seen.append(loc)
             dst = _stream_file(stage, name, *loc)
             fsutil.make_dirs(dst.parent)
-            os.link(_stream_file(root, name, *loc), dst)
+            _link_or_copy(str(_stream_file(root, name, *loc)), str(dst))
             record.append(list(loc))
     if not seen:
         return 0

@@ -9,7 +9,6 @@ behind it, so episode numbers never shift under the operator; Retry runs it agai
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import StationError
 from station.saving.faults import checkpoint
 from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode, prepare_live
-from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, remove_spool
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1
@@ -177,7 +176,7 @@ class _CommitRunnable(_JobRunnable):
             self._failed("committing", e)
             return
         checkpoint("committed")
-        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        remove_spool(self._spool_dir)
         self.signals.committed.emit(self._job_id, index)
 
 
@@ -268,7 +267,7 @@ class SaveQueue(QObject):
         job.cancel_flag.set()
         job.status, job.stage, job.finished_at = JobStatus.CANCELLED, "discarded", time.monotonic()
         if not job.in_flight:
-            shutil.rmtree(job.spool_dir, ignore_errors=True)
+            remove_spool(job.spool_dir)
         self._changed(job)
         self._pump()
         return True
@@ -411,7 +410,7 @@ class SaveQueue(QObject):
             return  # the take is still being recorded; its spool is the recorder's until it ends
         self._runnables.pop(job.id, None)
         if job.status is JobStatus.CANCELLED:
-            shutil.rmtree(job.spool_dir, ignore_errors=True)
+            remove_spool(job.spool_dir)
 
     def _on_stage(self, job_id: int, name: str) -> None:
         job = self._job(job_id)

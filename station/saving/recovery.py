@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 from station.dataset.fsutil import write_json_atomic
 from station.dataset.reader import DatasetReader
 from station.saving.job import COMMIT_STAMP
-from station.saving.spool import RESERVE_NAME, CadenceReport, SpoolReader, list_spools
+from station.saving.spool import (
+    RESERVE_NAME,
+    CadenceReport,
+    SpoolReader,
+    empty_trash,
+    list_spools,
+    remove_spool,
+)
 
 if TYPE_CHECKING:
     from station.dataset.writer import DatasetWriter
@@ -77,6 +84,7 @@ def recover_into_queue(
     confirms it (queue.confirm) or dropped if they say so (queue.cancel); see `held_partial_takes`.
     """
     said = [f"repaired: {line}" for line in writer.repair()]
+    empty_trash(writer.root)  # spools whose deletion a crash cut short: never takes any more
     complete, partial = find_spools(writer.root)
     held: set[Path] = set()
     for path in partial:
@@ -91,12 +99,12 @@ def recover_into_queue(
                 held.add(path)
             said.append(f"kept the take cut short in {path.name}: {frames} frames")
         else:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_spool(path)
             said.append(f"dropped the take cut short in {path.name} ({frames} frames)")
     for path in sorted(complete, key=lambda p: p.name):
         committed = already_committed(writer, path)
         if committed is not None:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_spool(path)
             said.append(f"take {path.name} was already saved as episode {committed}: removed its spool")
             continue
         (path / COMMIT_STAMP).unlink(missing_ok=True)

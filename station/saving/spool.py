@@ -23,13 +23,13 @@ does the I/O and fsyncs about once a second, so a crash loses at most the last s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import logging
 import os
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +58,61 @@ RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the dis
 
 def spool_root(dataset_root: Path) -> Path:
     return dataset_root / ".station" / "spool"
+
+
+def trash_root(dataset_root: Path) -> Path:
+    """Where spools go to be deleted: a spool is moved here whole (one rename) before its files are removed."""
+    return dataset_root / ".station" / "trash"
+
+
+def remove_spool(directory: Path) -> None:
+    """Delete a spool so that a kill at any moment leaves it either whole in the spool folder or out of it.
+
+    Deleting in place, file by file, could leave a committed take's spool without its commit stamp but with
+    done.json: recovery would then commit it a second time. So the spool is first renamed into the trash
+    (atomic, and made durable), and only then deleted; a kill mid-way leaves files in the trash, which
+    `empty_trash` (run by recovery) removes, and which nothing ever reads as a take.
+    """
+    trash = directory.parent.parent / "trash"
+    target = trash / directory.name
+    try:
+        trash.mkdir(exist_ok=True)
+        if target.exists():  # an earlier removal of the same spool was cut short
+            _delete_tree(target)
+        os.rename(directory, target)
+    except FileNotFoundError:
+        return  # already removed (two removals raced, or it never reached the disk)
+    fsync_dir(directory.parent)
+    fsync_dir(trash)
+    checkpoint("spool-trashed")
+    _delete_tree(target)
+
+
+def empty_trash(dataset_root: Path) -> None:
+    """Finish deleting spools whose removal was cut short (by a kill, a power cut)."""
+    trash = trash_root(dataset_root)
+    if trash.is_dir():
+        for entry in sorted(trash.iterdir()):
+            _delete_tree(entry)
+
+
+def _delete_tree(path: Path) -> None:
+    """rmtree, one file at a time (each a kill point for the crash tests); what cannot be deleted stays."""
+    if not path.is_dir() or path.is_symlink():
+        with contextlib.suppress(FileNotFoundError):
+            checkpoint("trash-delete")
+            path.unlink()
+        return
+    for dirpath, dirnames, filenames in os.walk(path, topdown=False):
+        for name in sorted(filenames):
+            checkpoint("trash-delete")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(dirpath, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def frame_shape(width: int, height: int, pix_fmt: str) -> tuple[int, ...]:
@@ -106,6 +161,7 @@ class TakeInfo:
     joint_names: list[str]
     cameras: tuple[CameraSpec, ...]  # take.json holds them as {"name", "width", "height"}
     created: float  # time.time() when the take started
+    episode_time_s: float = 0.0  # the planned length of the take (0: not known), for the quality flags
     version: int = SPOOL_VERSION
     pix_fmt: str = ""  # of the frame files; "" = chosen from the cameras (spool_pix_fmt)
 
@@ -296,7 +352,7 @@ class SpoolWriter:
         self._thread.join()
         self._close()
         self._end()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        remove_spool(self.directory)
 
     def _end(self) -> None:
         with self._written_changed:

@@ -22,7 +22,7 @@ from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.saving.job import save_episode
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error
+from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -230,13 +230,13 @@ class Recorder(QObject):
             return "a take cut short by a failure waits: keep it or drop it first"
         if self.loop.error is not None or not self.loop.running:
             why = self.device_failure or "the arms are not running"
-            return f"{why}; reconnect the arms (Arms > Connect arms) first"
+            return f"{why}; reconnect the arms (Devices > Connect arms…) first"
         silent = [c.name for c in self.cameras if c.latest() is None or c.stalled]
         if silent:
             names = ", ".join(silent)
-            return (f"camera {names} has no signal: check its cable, then use Arms > Reconnect cameras"
+            return (f"camera {names} has no signal: check its cable, then use Devices > Reconnect cameras"
                     if len(silent) == 1 else
-                    f"cameras {names} have no signal: check their cables, then use Arms > Reconnect cameras")
+                    f"cameras {names} have no signal: check their cables, then use Devices > Reconnect cameras")
         return ""
 
     # -- events --
@@ -320,6 +320,7 @@ class Recorder(QObject):
             joint_names=list(spec.joint_names),
             cameras=tuple(spec.cameras),
             created=time.time(),
+            episode_time_s=self.episode_time_s,
         )
 
     def _new_take(self) -> TakeRecorder:
@@ -409,7 +410,7 @@ class Recorder(QObject):
         while self.finished_takes and self.finished_takes[0].finished.is_set():
             ft = self.finished_takes.pop(0)
             if ft.discarded:  # re-recorded during its reset: its save was cancelled already
-                shutil.rmtree(ft.take.spool.directory, ignore_errors=True)
+                remove_spool(ft.take.spool.directory)
                 continue
             if ft.error:  # the save job fails by itself (incomplete spool) and keeps what reached the disk
                 self.problem.emit(ft.error)
@@ -489,7 +490,7 @@ class Recorder(QObject):
         what = self._arm_words(role)
         self._end_take_on_fault(f"{what.removeprefix('The ')} stopped answering" + (f": {message}" if message else ""))
         self.fault.emit(f"{what} stopped answering" + (f" ({message})" if message else "")
-                          + ": recording stopped. Check its power and USB cable, then use Arms > Connect arms. "
+                          + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms…. "
                           "Switching the follower's torque off…")
 
         def torque_off() -> None:
@@ -542,7 +543,7 @@ class Recorder(QObject):
                 self.fault.emit(
                     f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s: the take was ended and is "
                     "held (keep it or drop it) and no next take starts. Check its cable, then use "
-                    "Arms > Reconnect cameras."
+                    "Devices > Reconnect cameras."
                 )
             elif cam.stalled and cam.name not in self._stalled:
                 self._stalled.add(cam.name)

@@ -1,0 +1,135 @@
+"""How fast this machine encodes a camera set, measured: the encoder alone on the frames the spool holds.
+
+`encoder_fps(width, height, codec, cameras, seconds)` encodes test-pattern frames (FFmpeg's testsrc2, the
+bench's cameras) already in the spool's pixel format, one encoder per camera at once as a live take does,
+and returns camera-frames encoded per second. It is the denominator of the bench's capacity fraction and
+what the preflight (station.preflight) compares a camera set against; `cached_encoder_fps` keeps results
+per machine so that the preflight costs about two seconds once, not at every start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+from station.dataset.spec import VideoSettings
+from station.dataset.video import encode_video
+from station.priority import BackgroundThreads
+from station.saving.spool import SPOOL_PIX_FMT, to_spool_format
+
+log = logging.getLogger(__name__)
+PATTERN_FRAMES = 30  # distinct frames, cycled (a moving pattern: the encoder cannot skip them as static)
+CACHE_VERSION = 2
+
+
+def pattern_frames(width: int, height: int, fps: int = 30, count: int = PATTERN_FRAMES) -> list[np.ndarray]:
+    """`count` frames of the test pattern the bench's cameras show, in the spool's pixel format."""
+    out: list[np.ndarray] = []
+    with av.open(f"testsrc2=size={width}x{height}:rate={fps},format=rgb24", format="lavfi") as src:
+        for frame in src.decode(video=0):
+            out.append(to_spool_format(frame.to_ndarray(), SPOOL_PIX_FMT))
+            if len(out) >= count:
+                break
+    return out
+
+
+def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: float = 2.0,
+                frames: list[np.ndarray] | None = None, cancelled: Callable[[], bool] = lambda: False) -> float:
+    """Camera-frames per second `cameras` parallel encoders sustain on this machine, nothing else running.
+
+    `cancelled()` turning true ends the probe early (its result then means nothing)."""
+    frames = frames if frames is not None else pattern_frames(width, height)
+    settings = VideoSettings.for_codec(codec)
+    deadline: list[float] = []
+    counts = [0] * cameras
+
+    def stream() -> Iterator[np.ndarray]:
+        i = 0
+        while (not deadline or time.perf_counter() < deadline[0]) and not cancelled():
+            yield frames[i % len(frames)]
+            i += 1
+
+    with tempfile.TemporaryDirectory(prefix="station-encoder-probe-") as tmp:
+        errors: list[BaseException] = []
+
+        def run(cam: int) -> None:
+            try:
+                with BackgroundThreads() as starting:
+
+                    def on_frame(i: int) -> None:
+                        if i == 0:  # the encoder and its threads exist now: lower them (see priority.py)
+                            starting.release()
+                        counts[cam] = i + 1
+
+                    encode_video(stream(), Path(tmp) / f"{cam}.mp4", 30, width, height, settings,
+                                 on_frame=on_frame, pix_fmt=SPOOL_PIX_FMT)
+            except BaseException as e:  # reported below, in the caller's thread
+                errors.append(e)
+
+        start = time.perf_counter()
+        deadline.append(start + seconds)
+        threads = [threading.Thread(target=run, args=(c,), name=f"encoder-probe-{c}") for c in range(cameras)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start  # includes each encoder's flush: what a take's encode costs
+        if cancelled():
+            return 0.0
+        if errors:
+            raise errors[0]
+    return sum(counts) / elapsed
+
+
+def _cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "station" / "encoder-throughput.json"
+
+
+def _machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()} {os.cpu_count()} cpus {cpu} av {av.__version__}"
+
+
+def cached_encoder_fps(width: int, height: int, codec: str, cameras: int, cache: Path | None = None,
+                       seconds: float = 1.5, cancelled: Callable[[], bool] = lambda: False) -> tuple[float, bool]:
+    """encoder_fps, measured once per machine and camera set: (frames/s, whether it came from the cache)."""
+    path = cache or _cache_path()
+    key = f"v{CACHE_VERSION} {_machine()} | {codec} {width}x{height} x{cameras}"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(known.get(key), (int, float)):
+        return float(known[key]), True
+    fps = encoder_fps(width, height, codec, cameras, seconds, cancelled=cancelled)
+    if cancelled():
+        return fps, False
+    known[key] = round(fps, 1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+        tmp.replace(path)
+    except OSError as e:  # a read-only home: measured again next time, nothing worse
+        log.warning("could not cache the encoder throughput in %s: %s", path, e)
+    return fps, False

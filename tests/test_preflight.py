@@ -1,0 +1,84 @@
+"""Preflight: from measured encoder throughput, whether a camera set fits real time, and what would."""
+
+import json
+
+import pytest
+
+from station.dataset.spec import CameraSpec
+from station.preflight import check_fit, preflight_line
+from station.saving.throughput import cached_encoder_fps, encoder_fps
+
+
+def machine(av1_fps: float, h264_fps: float):
+    """A fake probe: camera-frames/s at 640x480, scaled by pixels, the same whatever the camera count."""
+    calls = []
+
+    def measure(width: int, height: int, codec: str, cameras: int) -> float:
+        calls.append((width, height, codec, cameras))
+        base = h264_fps if codec == "h264" else av1_fps
+        return base * 640 * 480 / (width * height)
+
+    return measure, calls
+
+
+def cams(n: int, w: int, h: int) -> list[CameraSpec]:
+    return [CameraSpec(f"c{i}", w, h) for i in range(n)]
+
+
+def test_a_set_within_the_encoders_capacity_fits_and_says_by_how_much():
+    measure, calls = machine(av1_fps=230, h264_fps=900)
+    fit = check_fit(cams(2, 640, 480), 30, "libsvtav1", measure)
+    assert fit is not None and fit.fits and fit.needed_fps == 60
+    assert "fit real time" in fit.text and "3.8x" in fit.text
+    assert calls == [(640, 480, "libsvtav1", 2)]  # no h264 probe when AV1 fits
+
+
+def test_a_set_beyond_it_says_how_far_behind_and_offers_h264_a_smaller_size_and_fewer_cameras():
+    measure, _calls = machine(av1_fps=230, h264_fps=900)
+    fit = check_fit(cams(3, 1280, 720), 30, "libsvtav1", measure)  # AV1 does ~77 frames/s of 720p here
+    assert fit is not None and not fit.fits and fit.needed_fps == 90
+    assert "fall behind by about" in fit.text and "nothing is lost" in fit.text
+    assert "--vcodec h264" in fit.text and "cameras at 960x540" in fit.text and "2 cameras" in fit.text
+
+
+def test_no_cameras_no_verdict_and_a_failing_probe_is_said_not_raised():
+    measure, _calls = machine(230, 900)
+    assert check_fit([], 30, "libsvtav1", measure) is None
+
+    def broken(*_args: object) -> float:
+        raise RuntimeError("no encoder")
+
+    assert "could not measure the encoder" in preflight_line(cams(1, 640, 480), 30, "h264", broken)
+
+
+def test_the_probe_encodes_for_real_and_is_measured_once_per_machine_and_set(tmp_path):
+    cache = tmp_path / "throughput.json"
+    fps, cached = cached_encoder_fps(64, 48, "h264", 1, cache=cache, seconds=0.2)
+    assert fps > 30 and not cached
+    again, cached = cached_encoder_fps(64, 48, "h264", 1, cache=cache, seconds=0.2)
+    assert cached and again == round(fps, 1)
+    assert len(json.loads(cache.read_text())) == 1
+    assert encoder_fps(64, 48, "h264", 1, seconds=5.0, cancelled=lambda: True) == 0.0  # cancelled: ends at once
+
+
+@pytest.fixture
+def station(qtbot, tmp_path, no_leaked_windows):
+    from tests.test_gui_window import Station
+
+    s = Station(qtbot, tmp_path)
+    yield s
+    s.close_all()
+
+
+def test_the_window_says_before_the_first_take_that_the_set_does_not_fit(station, qtbot, monkeypatch):
+    import widgets.preflight_banner as banner
+
+    def slow(_w: int, _h: int, _codec: str, _cameras: int) -> float:  # the test's two cameras need ~38 frames/s
+        return 20.0
+
+    monkeypatch.setattr(banner, "measured", lambda cancelled: slow)
+    window, controller = station.open()
+    qtbot.waitUntil(lambda: any("fall behind" in t for t in window.messages.texts()), timeout=5000)
+    text = next(t for t in window.messages.texts() if "fall behind" in t)
+    assert "h264 need 38 frames/s" in text and controller.preflight.last is not None
+    assert not controller.preflight.last.fits

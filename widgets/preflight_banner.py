@@ -1,0 +1,51 @@
+"""The preflight in the window: the encoder probe off the GUI thread, its verdict as a banner when it does not fit.
+
+The probe (station.preflight, about two seconds once per machine and camera set, then cached) runs on Qt's
+thread pool when a session opens, before the first take; if the camera set does not fit real time the window
+says so with what would (h264, a smaller size, fewer cameras). Closing the session cancels a probe running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from station.dataset.spec import CameraSpec
+from station.preflight import Fit, check_fit, measured
+
+log = logging.getLogger(__name__)
+
+
+class Preflight(QObject):
+    verdict = Signal(object)  # Fit, on the GUI thread
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self.last: Fit | None = None
+
+    def start(self, cameras: Sequence[CameraSpec], fps: int, vcodec: str) -> None:
+        self.cancel()
+        cancel = self._cancel = threading.Event()
+        specs = tuple(cameras)
+
+        def run() -> None:
+            try:
+                fit = check_fit(specs, fps, vcodec, measured(cancel.is_set))
+            except Exception:  # a probe that cannot run must not disturb the session; logged, nothing said
+                log.warning("encoder probe failed", exc_info=True)
+                return
+            if fit is not None and not cancel.is_set():
+                self.verdict.emit(fit)
+
+        self._pool.start(run)
+
+    def cancel(self, wait_ms: int = 5000) -> None:
+        """Stop a probe in flight (the session is closing) and wait for it to end."""
+        self._cancel.set()
+        self._pool.waitForDone(wait_ms)
