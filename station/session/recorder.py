@@ -490,7 +490,7 @@ class Recorder(QObject):
         what = self._arm_words(role)
         self._end_take_on_fault(f"{what.removeprefix('The ')} stopped answering" + (f": {message}" if message else ""))
         self.fault.emit(f"{what} stopped answering" + (f" ({message})" if message else "")
-                          + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms…. "
+                          + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms… "
                           "Switching the follower's torque off…")
 
         def torque_off() -> None:
