@@ -18,6 +18,7 @@ from widgets import dataset_actions, device_actions
 from widgets.about import about_html
 from widgets.keymap import keys_help_html
 from widgets.messages import Level
+from widgets.pack_action import pack_open_dataset
 
 if TYPE_CHECKING:
     from widgets.controller import Controller
@@ -32,6 +33,7 @@ class MenuActions(QObject):
         w = controller.window
         w.new_dataset_action.triggered.connect(self.new_dataset)
         w.open_dataset_action.triggered.connect(self.open_dataset)
+        w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(controller))
         w.connect_arms_action.triggered.connect(self.connect_arms)
         w.calibrate_action.triggered.connect(self.calibrate)
         w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(controller))

@@ -37,6 +37,7 @@ class SaveQueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.queue: SaveQueue | None = None
         self._rows = 0
+        self._dataset_job: RowView | None = None  # one dataset-wide job (File > Pack dataset), after the takes
         if queue is not None:
             self.set_queue(queue)
 
@@ -75,6 +76,22 @@ class SaveQueueModel(QAbstractTableModel):
                 index = self.index(row, ELAPSED)
                 self.dataChanged.emit(index, index)
 
+    def show_dataset_job(self, view: RowView | None) -> None:
+        """Show, update, or (None) remove the row of a dataset-wide job, kept after the takes' rows."""
+        row = self._rows
+        if view is None:
+            if self._dataset_job is not None:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                self._dataset_job = None
+                self.endRemoveRows()
+        elif self._dataset_job is None:
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._dataset_job = view
+            self.endInsertRows()
+        else:
+            self._dataset_job = view
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
     def expected_episode(self, job: SaveJob) -> int | None:
         """The episode index the take gets if everything ahead of it commits (the queue counts them)."""
         return self.queue.expected_episode(job) if self.queue is not None else None
@@ -86,7 +103,7 @@ class SaveQueueModel(QAbstractTableModel):
 
     # -- the model --
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._rows
+        return 0 if parent.isValid() else self._rows + (self._dataset_job is not None)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -103,13 +120,21 @@ class SaveQueueModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def view_at(self, row: int) -> RowView | None:
+        if row == self._rows and self._dataset_job is not None:
+            return self._dataset_job
         job = self.job_at(row)
         if job is None or self.queue is None:
             return None
         return row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.queue is None:
+        if not index.isValid():
+            return None
+        if index.row() == self._rows and self._dataset_job is not None:
+            if role == STAGE_ROLE:
+                return self._dataset_job.stage
+            return None if role == JOB_ROLE else self._cell(self._dataset_job, index.column(), role)
+        if self.queue is None:
             return None
         job = self.job_at(index.row())
         if job is None:
@@ -118,8 +143,9 @@ class SaveQueueModel(QAbstractTableModel):
             return job
         if role == STAGE_ROLE:
             return stage_of(job)
-        col = index.column()
-        view = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+        return self._cell(row_view(job, self.expected_episode(job), self.queue.writer.spec.fps), index.column(), role)
+
+    def _cell(self, view: RowView, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return {EPISODE: view.episode, TASK: view.task, FRAMES: view.frames, STAGE: view.words,
                     PROGRESS: view.progress_text, ELAPSED: view.elapsed}.get(col)
