@@ -41,6 +41,7 @@ import numpy as np
 
 from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
+from station.errors import StationError
 from station.saving.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,16 @@ def spooled_to_rgb(frame: np.ndarray, pix_fmt: str, width: int, height: int) -> 
         return frame
     vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
     return vf.reformat(width=width, height=height, format="rgb24", interpolation="POINT").to_ndarray()
+
+
+class SpoolCutShort(StationError, ValueError):
+    """A camera's frames in a spool end before its rows: the take was cut short on disk."""
+
+    def __init__(self, directory: Path, camera: str) -> None:
+        super().__init__(
+            f"the take in {directory.name} is cut short on disk: its {camera} camera frames end before "
+            "its rows (was the disk full?)"
+        )
 
 
 @dataclass
@@ -378,7 +389,7 @@ class SpoolWriter:
                     return
                 frame = np.empty(shape, dtype=np.uint8)
                 if f.readinto(frame.data) != size:
-                    raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
+                    raise SpoolCutShort(self.directory, camera)
                 yield frame
                 i += 1
 
@@ -475,7 +486,7 @@ class SpoolReader:
             for _ in range(self.frames):
                 frame = np.empty(shape, dtype=np.uint8)
                 if f.readinto(frame.data) != size:
-                    raise ValueError(f"spool {self.directory.name}: camera {camera} ends early")
+                    raise SpoolCutShort(self.directory, camera)
                 yield frame
 
     def frames_at(self, camera: str, indices: Iterable[int], step: int = 1) -> Iterator[np.ndarray]:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
-from station.hardware.interfaces import Arm, Camera, Follower
+from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
 from station.saving.job import save_episode
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
@@ -102,6 +103,7 @@ class Recorder(QObject):
         # Why the session stopped (or could not start the next take) by itself, not because it was asked
         # to: an arm error, a disk that filled up. "" while nothing like that happened.
         self.stopped_by = ""
+        self.torque_off: TorqueOff | None = None  # after an arm error: the follower's torque as read back
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
@@ -451,17 +453,6 @@ class Recorder(QObject):
         port = getattr(arm, "port", None)
         return f"The {role or 'arm'} arm" + (f" on {port}" if port else "")
 
-    def _torque_words(self) -> str:
-        """The follower's torque as read back from its servos (when the arm can say)."""
-        confirmed = getattr(self.follower, "torque_off_confirmed", None)
-        if confirmed is None and hasattr(self.follower, "torque_enabled"):
-            confirmed = not self.follower.torque_enabled
-        if confirmed is True:
-            return "follower torque off, confirmed"
-        if confirmed is False:
-            return "could not switch the follower's torque off: switch its power off"
-        return "follower torque switched off (not confirmed by the servos)"
-
     def _end_take_on_fault(self, why: str) -> None:
         """A device failed during a take: the take ends, held for Keep / Drop and flagged; no next take starts."""
         self.device_failure = self.device_failure or why
@@ -494,11 +485,13 @@ class Recorder(QObject):
                           "Switching the follower's torque off…")
 
         def torque_off() -> None:
+            torque: TorqueOff | None = None
             try:
-                self.follower.disconnect()
+                torque = self.follower.disconnect()
             except Exception:
                 log.exception("disabling follower torque after an arm error failed")
-            self._torque_checked.emit(self._torque_words())
+            self.torque_off = torque or TorqueOff("follower", confirmed=False)
+            self._torque_checked.emit(self.torque_off.sentence)
 
         threading.Thread(target=torque_off, name="torque-off", daemon=True).start()
 
@@ -568,7 +561,7 @@ class Recorder(QObject):
             return ""
         return (
             f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
-            f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
+            f"{size_in_words(free)} free, {size_in_words(need)} needed; free some space first"
         )
 
     def _check_finished(self, *_args: object) -> None:
