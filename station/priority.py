@@ -6,6 +6,10 @@ the encoder. Real-time threads that busy the cores starve every normal thread: m
 control loop stalled for up to 0.9 s and cameras stopped delivering while a take was encoding. Once an
 encoder is running we move its threads back to normal scheduling at a low priority (nice), so the control
 loop, cameras and GUI always come first and encoding uses the spare time.
+
+The order, where the process may use real-time priorities: control loop (FIFO 10), camera readers (5), spool
+writers (4), then everything else at normal priority (the GUI, the session), encoders last (nice 10).
+`tune_process` sets what is process-wide (GIL switch interval, malloc) once at start.
 """
 
 from __future__ import annotations

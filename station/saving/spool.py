@@ -42,6 +42,7 @@ import numpy as np
 from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.errors import StationError
+from station.priority import raise_current_thread
 from station.saving.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,10 @@ class SpoolWriter:
         self._queue.put((t, action, state, images))
 
     def _run(self) -> None:
+        # Just below the cameras: a writer starved by other work fills its queue and then blocks the control
+        # loop (measured with three 1280x720 cameras on a loaded machine: appends blocked up to 300 ms, 44 of
+        # 277 ticks over 20 ms; at this priority none over 0.1 ms). Its work per row is a few ms, then it sleeps.
+        raise_current_thread(rt_priority=4)
         row = np.zeros(1, dtype=ROW_DTYPE)
         last_sync = time.monotonic()
         try:
