@@ -41,7 +41,7 @@ def test_warm_up_and_a_cut_take_say_what_to_do():
     assert warm.episode.startswith("Warm-up") and "nothing recorded" in warm.hint
     assert warm.countdown == "5 s of warm-up left"
     cut = session_view(facts(phase=Phase.STOPPED, held=True, cut=True))
-    assert "keep it or drop it" in cut.hint
+    assert "keep it (flagged)" in cut.hint and "drop it" in cut.hint
     assert thrown_away_words(4) == "Last take: thrown away (← / R). Episode 4 will be recorded again."
 
 

@@ -93,5 +93,8 @@ def test_the_save_job_stores_facts_and_flags_with_each_episode(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     facts = read_episode_facts(root)[0]
-    assert facts.flags == [TOO_SHORT]  # 0.5 s; the demo leader moves and the follower tracks it
+    # 0.5 s; the demo leader moves and the follower tracks it. On a busy machine the loop may also have filled
+    # ticks it could not run (15 rows: one filled tick is over 2 %), and then it says so.
+    expected = [TOO_SHORT] + ([LOOP_BEHIND] if facts.filled_ticks else [])
+    assert sorted(facts.flags) == sorted(expected)
     assert set(facts.repeated_frames) == {"front"} and facts.outcome == "unknown" and not facts.excluded

@@ -113,9 +113,14 @@ def test_stop_is_not_a_dead_end_and_the_last_take_can_still_be_thrown_away(stati
     rows_at_least(qtbot, recorder)
     key(qtbot, window, Qt.Key.Key_Q)
     key(qtbot, window, Qt.Key.Key_Q)  # Q again does nothing harmful
-    with qtbot.waitSignal(window.destroyed if False else recorder.finished, timeout=30_000):
-        window.keys["quit"].trigger()  # quitting keeps the held last take and waits for the saves
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    queue = controller.session.queue
+    window.keys["quit"].trigger()  # quitting keeps the held last take and waits for the saves
+    try:
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    except Exception as e:  # say what the saves were doing
+        jobs = [(j.status.value, j.stage, j.held, j.recorded, j.error) for j in queue.jobs]
+        raise AssertionError(f"still open: jobs {jobs}, finished takes {len(recorder.finished_takes)}, "
+                             f"phase {recorder.phase}") from e
     assert DatasetReader(station.tmp_path / "ds").total_episodes == 2
     assert check_dataset(station.tmp_path / "ds") == []
 

@@ -32,6 +32,7 @@ def run(events, episodes=3, reset=5.0):
         ([R, S], STP, 1, True),  # stop keeps the take in progress, held: ← may still throw it away
         ([R, S, RR], STP, 0, False),
         ([R, S, K], STP, 1, False),
+        ([R, S, N], STP, 1, False),  # → keeps the held take now
         ([R, S, T], STP, 1, False),  # the hold's time ran out: kept for good
         ([R, S, R], REC, 1, False),  # stop is not a dead end: record more
         ([R, N, S], STP, 1, True),
@@ -91,7 +92,7 @@ def test_a_cut_take_waits_for_a_decision_before_the_next_take():
 
 @pytest.mark.parametrize(
     "events, illegal",
-    [([], N), ([], RR), ([], K), ([R], R), ([R, S], N), ([R, S], S), ([R, S], RS), ([RS], RS),
+    [([], N), ([], RR), ([], K), ([R], R), ([R, S, K], N), ([R, S], S), ([R, S], RS), ([RS], RS),
      ([R, S, RR], RR), ([R, S, K], K), ([R, RR], RR), ([RS], RR), ([R, F], R)],
 )
 def test_illegal_events_raise_and_change_nothing(events, illegal):

@@ -19,9 +19,10 @@ HINTS = {
     Phase.RECORDING: "→ or N: keep the take   ← or R: throw it away, reset, record it again   Esc or Q: stop",
     Phase.RESETTING: "Space or →: next take now   ← or R: throw the last take away (the reset starts again)   "
                      "F2: edit the task   Esc: stop",
-    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   Ctrl+Q: quit (waits for saves)",
+    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it now   "
+                   "Ctrl+Q: quit (waits for saves)",
 }
-HINT_CUT = "A take was cut short by a failure: keep it or drop it (see the message above)   Ctrl+Q: quit"
+HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
 

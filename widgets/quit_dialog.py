@@ -107,8 +107,8 @@ class TakeQuestion(QMessageBox):
             self.setText(f"A take is being recorded ({seconds:.1f} s so far).")
         self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
                                 "Cancel (Esc) goes back" + ("." if cut else ": the take goes on."))
-        self.keep_button = self.addButton("Keep the take", QMessageBox.ButtonRole.AcceptRole)
-        self.throw_button = self.addButton("Throw it away", QMessageBox.ButtonRole.DestructiveRole)
+        self.keep_button = self.addButton("&Keep the take", QMessageBox.ButtonRole.AcceptRole)
+        self.throw_button = self.addButton("&Throw it away", QMessageBox.ButtonRole.DestructiveRole)
         self.cancel_button = self.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
         self.keep_button.setObjectName("keepTakeButton")
         self.throw_button.setObjectName("throwTakeButton")

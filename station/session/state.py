@@ -74,6 +74,7 @@ TRANSITIONS: dict[tuple[Phase, Event], tuple[Phase | str, tuple[Take, ...]]] = {
     (Phase.STOPPED, Event.RECORD): (Phase.RECORDING, (Take.CONFIRM_PREVIOUS, Take.START)),
     (Phase.STOPPED, Event.RERECORD): (Phase.STOPPED, (Take.DISCARD_PREVIOUS,)),
     (Phase.STOPPED, Event.KEEP): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),
+    (Phase.STOPPED, Event.NEXT): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),  # → keeps the held take now
     (Phase.STOPPED, Event.TIME_UP): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),
 }
 
@@ -120,7 +121,7 @@ class SessionMachine:
         if (self.phase, event) not in TRANSITIONS:
             return False
         if self.phase is Phase.STOPPED or (self.phase is Phase.RESETTING and event is Event.RERECORD):
-            if event in (Event.RERECORD, Event.KEEP):
+            if event in (Event.RERECORD, Event.KEEP, Event.NEXT):
                 return self.held
             if event is Event.TIME_UP:
                 return self.held and not self.cut
