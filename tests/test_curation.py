@@ -244,3 +244,15 @@ def test_pyarrow_table_columns_keep_lerobot_order(ds):
     marked = pq.read_table(ds / "meta/episodes/chunk-000/file-000.parquet")
     assert marked.column_names == table.column_names
     assert marked.schema.remove_metadata().equals(table.schema.remove_metadata())
+
+
+@pytest.mark.parametrize("moment", ["edit-temp-files:1", "edit-journal:1", "edit-rename:3", "edit-rename:7"])
+def test_kill_during_undo_leaves_the_dataset_before_or_after(ds, pristine, moment):
+    states = pristine[1]
+    drop_last_episode(ds)
+    killed = station("drop-last", str(ds), "--undo", env=dict(os.environ, STATION_KILL_AT=moment))
+    assert killed.returncode == -9, f"never reached {moment}: {killed.stdout}{killed.stderr}"
+    assert counted_files_are_there(ds)
+    repair_dataset(ds)
+    assert digest(ds) == (states[3] if moment != "edit-temp-files:1" else states[2])
+    assert check_dataset(ds) == []

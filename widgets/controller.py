@@ -35,6 +35,7 @@ from widgets.messages import Level
 from widgets.preflight_banner import Preflight
 from widgets.presenters import thrown_away_words
 from widgets.quitting import Quitting
+from widgets.review_actions import Review, wire_review_keys
 from widgets.remembered import Remembered
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,14 @@ class Controller(QObject):
     # -- set-up --
     def _wire_views(self) -> None:
         w = self.window
+        self.review = Review(self)
+        wire_review_keys(self)
         for name, action in w.keys.items():
             if name == "quit":
                 action.triggered.connect(w.close)
             elif name == "task":
                 action.triggered.connect(self.edit_task)
-            else:
+            elif action.data() is not None:
                 event = action.data()
                 action.triggered.connect(lambda _checked=False, e=event: self.fire(e))
         w.session_bar.task_edited.connect(self._on_task_edited)
@@ -100,7 +103,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, use Devices > Connect arms….",
+                "To record with real arms, connect them with Devices > Connect arms…",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -116,7 +119,8 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
+            self.say(f"{e} — calibrate it with Devices > Calibrate an arm…, then connect with Devices > Connect arms…",
+                     topic=DEVICES)
             return False
         except StationError as e:
             self.say(device_advice(str(e)), topic=DEVICES)
@@ -151,6 +155,7 @@ class Controller(QObject):
                 self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        self.review.attach(session)
         dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)

@@ -40,7 +40,14 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("task", "Edit task", ("F2",), "put the cursor in the task field; the countdown to the next take "
                "holds while you type, Enter or Escape goes on"),
     KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (asks about a take in progress, waits for saves)"),
+    # Reviewing takes (not LeRobot's keys: none of Space, arrows, Esc, R, N, Q)
+    KeyBinding("mark_success", "Mark success", ("S",), "mark the last take a success"),
+    KeyBinding("mark_failure", "Mark failure", ("F",), "mark the last take a failure"),
+    KeyBinding("note", "Note…", ("E",), "write a short note on the last take"),
+    KeyBinding("replay", "Replay last take", ("P",), "play the last take back: cameras and joints"),
+    KeyBinding("episodes", "Episodes…", ("Ctrl+E",), "every episode of the dataset: outcome, note, flags"),
 )
+REVIEW_KEYS = ("mark_success", "mark_failure", "note", "replay", "episodes")
 
 
 def key_names(binding: KeyBinding) -> str:

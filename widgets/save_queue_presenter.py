@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from station.dataset.quality import FLAG_WORDS
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 
 
@@ -84,9 +85,15 @@ def save_seconds(job: SaveJob, now: float | None = None) -> float | None:
     return max(0.0, (end if end is not None else (time.monotonic() if now is None else now)) - start)
 
 
+def recorded_frames(job: SaveJob) -> int:
+    """Frames of the take on disk so far (a live take's spool counts them as they are written)."""
+    return job.live.written if job.live is not None and not job.recorded else job.frames
+
+
 def encoder_behind_s(job: SaveJob, fps: int) -> float:
-    """How far the encoding of a take being recorded is behind its recording."""
-    return job.frames * (1.0 - job.progress) / max(1, fps)
+    """How far the encoding of a take being recorded is behind its recording (all of it, if not started)."""
+    encoded = job.progress * job.frames if job.status is JobStatus.RUNNING else 0.0
+    return max(0.0, recorded_frames(job) - encoded) / max(1, fps)
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,10 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     bar: float | None = None
     progress_text = ""
     tooltip = ""
-    if stage is RowStage.RECORDING:
+    if stage is RowStage.RECORDING and job.status is JobStatus.QUEUED:
+        words = "recording · its encoding starts once the take ahead is encoded"
+        progress_text = "waiting"
+    elif stage is RowStage.RECORDING:
         words = f"recording · encoded as it goes, {seconds_words(encoder_behind_s(job, fps))} behind"
         progress_text = "live"
     elif stage is RowStage.WAITING_TO_ENCODE:
@@ -131,6 +141,9 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     elif stage is RowStage.SAVED:
         words = f"saved as episode {episode}" if episode is not None else "saved"
         progress_text = "✓ saved"
+        if job.flags:  # the take's quality flags, in plain words; each one's meaning in the tooltip
+            words += " · " + ", ".join(FLAG_WORDS[f][0] for f in job.flags if f in FLAG_WORDS)
+            tooltip = "\n".join(f"{FLAG_WORDS[f][0]}: {FLAG_WORDS[f][1]}" for f in job.flags if f in FLAG_WORDS)
     elif stage is RowStage.FAILED:
         words = f"failed: {job.error} — select it, then Retry or Discard"
         progress_text = "not saved"
@@ -142,7 +155,7 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
         stage=stage,
         episode="—" if episode is None else str(episode),
         task=job.task,
-        frames=str(job.frames),
+        frames=str(recorded_frames(job)),
         words=words,
         bar=bar,
         progress_text=progress_text,
@@ -204,7 +217,8 @@ def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_tim
         drain_s=queue.drain_estimate_s(),
         backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
                     if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
-        lag_s=queue.encoder_lag_s(fps),
+        lag_s=next((encoder_behind_s(j, fps) for j, s in zip(queue.jobs, stages, strict=True)
+                    if s is RowStage.RECORDING), None),
         encode_fps=queue.encode_fps,
         need_fps=fps * max(1, cameras) * duty,
     )
@@ -260,5 +274,5 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:
         return "keeping up with recording", True
-    return ("saving is slower than recording, so takes will pile up: a longer reset gives it time, "
-            "or choose H.264 video for the next dataset (File > New dataset)"), False
+    return ("slower than recording, takes pile up: lengthen the reset, or choose H.264 video "
+            "(File > New dataset)"), False

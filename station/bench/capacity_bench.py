@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from station.bench.load_bench import bench_config
+from station.config import MAX_FPS as SESSION_MAX_FPS
 
-MAX_FPS = 480  # camera rate cap for the probes (h264 at 640x480 can encode more than the test cameras make)
+# Camera rate cap for the probes: the highest rate a session accepts (h264 at 640x480 may encode more).
+MAX_FPS = SESSION_MAX_FPS
 
 
 @dataclass

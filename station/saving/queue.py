@@ -64,6 +64,7 @@ class SaveJob:
     ended_at: float | None = None  # when a live take ended, and how much of it was encoded by then:
     encoded_at_end: float = 0.0  # the tail after that is encoded flat out, which measures throughput
     cancel_flag: threading.Event = field(default_factory=threading.Event)
+    flags: list[str] = field(default_factory=list)  # quality flags found while preparing (station.dataset.quality)
 
     @property
     def pending(self) -> bool:
@@ -310,6 +311,11 @@ class SaveQueue(QObject):
         return self.pending_count == 0
 
     @property
+    def commit_in_flight(self) -> bool:
+        """A commit is changing the dataset's files now (none starts until the GUI thread pumps the queue)."""
+        return self._committing
+
+    @property
     def stuck_on(self) -> SaveJob | None:
         """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
         head = self._head()
@@ -435,6 +441,8 @@ class SaveQueue(QObject):
         if job.status is JobStatus.CANCELLED:
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
+        facts = getattr(episode, "facts", None)  # a substituted prepare function may return something else
+        job.flags = list(facts.flags) if facts is not None else []
         self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
         job.status, job.progress = JobStatus.RUNNING, 1.0

@@ -1,8 +1,8 @@
 """The recording session: carries out the state machine's steps with the control loop, spools and save queue.
 
 Lives on the thread that owns it (the GUI thread or the headless event loop). Slow things never run there:
-spools are finished (flushed, fsynced) on a short-lived thread each, saves on the save queue's pool. In
-synchronous mode (the benchmark's baseline, LeRobot's behaviour) a take is saved inline before the next starts.
+spools are finished (flushed, fsynced) on a short-lived thread each, saves on the save queue's pool.
+(The benchmark's synchronous baseline, station/bench/synchronous.py, overrides the four hooks marked below.)
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
-from station.saving.job import save_episode
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
+from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
@@ -79,7 +78,6 @@ class Recorder(QObject):
         episode_time_s: float,
         reset_time_s: float,
         task: str,
-        synchronous: bool = False,
         hold_after_stop_s: float = 0.0,
         parent: QObject | None = None,
     ) -> None:
@@ -91,7 +89,6 @@ class Recorder(QObject):
         self.episode_time_s = episode_time_s
         self.reset_time_s = reset_time_s
         self.task = task
-        self.synchronous = synchronous
         # after a stop (or the last planned take) the last take is held this long: ← may still throw it away
         self.hold_after_stop_s = hold_after_stop_s
         self.machine = SessionMachine(episodes, reset_time_s)
@@ -106,7 +103,6 @@ class Recorder(QObject):
         self.torque_off: TorqueOff | None = None  # after an arm error: the follower's torque as read back
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
-        self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
         self._held: FinishedTake | None = None  # the take just finished, while its reset phase may discard it
         self._phase_timer = QTimer(self)  # the reset phase, or the hold after a stop
         self._phase_timer.setSingleShot(True)
@@ -147,8 +143,6 @@ class Recorder(QObject):
 
     def next_episode(self) -> int:
         """The index the next take gets: episodes in the dataset plus takes queued ahead (held, saving, failed)."""
-        if self.synchronous:
-            return self.writer.total_episodes + sum(1 for ft in self.finished_takes if not ft.discarded)
         ahead = sum(1 for j in self.queue.jobs if j.status not in (JobStatus.DONE, JobStatus.CANCELLED))
         return self.queue.committed_episodes + ahead
 
@@ -345,16 +339,17 @@ class Recorder(QObject):
             new = old.next if old is not None and old.next is not None else self._new_take()
         elif old is not None and old.next is not None:
             self._abandon(old.next)  # prepared for a next take that will not come (stop, reset, last take)
-        # The synchronous baseline starts recording the new take only after the inline save (_start_take).
-        self.loop.swap_take(None if self.synchronous else new)
+        self.loop.swap_take(self._loop_take(new))
         self._ended, self._current = old, new
 
+    def _loop_take(self, new: TakeRecorder | None) -> TakeRecorder | None:
+        """Hook: what the loop records into right after a step: the next take at once, so no tick is lost."""
+        return new
+
     def _start_take(self) -> None:
+        """Hook: the take just handed to the loop starts; its live save job encodes while it is recorded."""
         take = self._current
         assert take is not None
-        if self.synchronous:  # the baseline: the next take starts only now, after the inline save
-            self.loop.swap_take(take)
-            return
         take.job = self.queue.submit_live(take.spool, held=True)  # encode while recording
         if self.reset_time_s == 0 and self.machine.kept + 1 < self.machine.episodes:
             # Takes follow back to back: have the next one ready, so that when this one is full the loop
@@ -382,15 +377,15 @@ class Recorder(QObject):
             self._held = ft
         elif ft.job is not None:
             self.queue.confirm(ft.job)
-        if self.synchronous:
-            self._finish_spool(ft)
-            self._on_spool_done(ft)
-        else:
-            threading.Thread(target=self._finish_spool, args=(ft,), name="spool-finish", daemon=True).start()
+        self._finish(ft)
+
+    def _finish(self, ft: FinishedTake) -> None:
+        """Hook: seal the take's spool off this thread (it fsyncs); _on_spool_done follows on this thread."""
+        threading.Thread(target=self._finish_spool, args=(ft,), name="spool-finish", daemon=True).start()
 
     def _episode_of(self, job: SaveJob | None) -> int:
         """The episode index a kept take gets, as the queue (the dataset) counts."""
-        if job is None:  # the synchronous baseline saves inline: the dataset counts it
+        if job is None:  # a take without a live save (the benchmark's synchronous baseline): the dataset counts
             return self.writer.total_episodes + sum(1 for ft in self.finished_takes if not ft.discarded)
         expected = self.queue.expected_episode(job)
         return self.next_episode() if expected is None else expected
@@ -402,8 +397,7 @@ class Recorder(QObject):
             log.info("finishing the spool of episode %d failed", ft.episode, exc_info=e)  # said by ft.error
             ft.error = f"episode {ft.episode} could not be written to disk: {e}"
         ft.finished.set()
-        if not self.synchronous:
-            self._spool_done.emit(ft)
+        self._spool_done.emit(ft)
 
     def _on_spool_done(self, _ft: FinishedTake) -> None:
         """Hand finished takes to the queue strictly in take order."""
@@ -421,13 +415,13 @@ class Recorder(QObject):
             if ft.job is not None:
                 ft.episode = self._episode_of(ft.job)  # takes ahead may have been dropped meanwhile
             self.take_recorded.emit(ft)
-            if self.synchronous:
-                started = time.monotonic()
-                save_episode(SpoolReader(ft.spool_dir), self.writer)
-                self.sync_save_s.append(time.monotonic() - started)
-            elif ft.job is not None:
-                self.queue.take_ended(ft.job, ft.take.rows, ft.take.cadence)
+            self._save(ft)
         self._check_finished()
+
+    def _save(self, ft: FinishedTake) -> None:
+        """Hook: a finished take's spool is complete on disk; its live save job may finish and commit it."""
+        if ft.job is not None:
+            self.queue.take_ended(ft.job, ft.take.rows, ft.take.cadence)
 
     # -- timers and failures --
     def _on_take_full(self, take: TakeRecorder) -> None:
