@@ -35,8 +35,8 @@ from widgets.messages import Level
 from widgets.preflight_banner import Preflight
 from widgets.presenters import thrown_away_words
 from widgets.quitting import Quitting
-from widgets.review_actions import Review, wire_review_keys
 from widgets.remembered import Remembered
+from widgets.review_actions import Review, wire_review_keys
 
 log = logging.getLogger(__name__)
 CUT = "cut:"  # + the save job's id: a take cut short by a device failure waits for Keep / Drop
