@@ -26,8 +26,9 @@ from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
 from station.session.state import Event, Phase, Step, Take
 from widgets import dataset_actions
-from widgets.banners import ARMS, CAMERA, DATASET, DEVICES, SAVE, recovery_words, window_words
+from widgets.banners import DATASET, DEVICES, SAVE, recovery_words, window_words
 from widgets.device_choices import device_advice
+from widgets.fault_banners import FaultBanners
 from widgets.live_refresh import LiveRefresh
 from widgets.main_window import MainWindow
 from widgets.menu_actions import MenuActions
@@ -39,7 +40,6 @@ from widgets.remembered import Remembered
 from widgets.review_actions import Review, wire_review_keys
 
 log = logging.getLogger(__name__)
-CUT = "cut:"  # + the save job's id: a take cut short by a device failure waits for Keep / Drop
 
 
 class Controller(QObject):
@@ -72,6 +72,7 @@ class Controller(QObject):
         self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
         self.menus = MenuActions(self)
+        self.faults = FaultBanners(self)
         window.close_guard = self.quitting.may_close
 
     # -- set-up --
@@ -167,9 +168,8 @@ class Controller(QObject):
         r.state_changed.connect(self._on_state_changed)
         r.changed.connect(self._refresh_session_bar)
         r.take_recorded.connect(self._on_take_recorded)
-        r.take_cut.connect(self._on_take_cut)
         r.problem.connect(self.say)
-        r.fault.connect(self._on_fault)
+        self.faults.attach(r)
         r.finished.connect(self._on_finished)
         q.job_failed.connect(self._on_job_failed)
         q.job_added.connect(lambda _row: self._refresh_summary())
@@ -281,40 +281,11 @@ class Controller(QObject):
             self.window.session_bar.show_task(self.session.recorder.task)
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
                 self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
-            if not step.cut:
-                for topic in self.window.messages.topics():  # a cut take was kept or dropped
-                    if topic.startswith(CUT):
-                        self.window.messages.clear(topic)
         self._refresh_actions()
         self._refresh_session_bar()
 
     def _on_take_recorded(self, ft: FinishedTake) -> None:
         self.window.session_bar.show_cadence(ft.take.cadence)
-
-    def _on_take_cut(self, ft: FinishedTake) -> None:
-        """A device failure ended the take: held until the operator keeps or drops it."""
-        r = self.session.recorder if self.session is not None else None
-        if r is None:
-            return
-        seconds = ft.take.rows / max(1, ft.take.cadence.fps)
-        why = ft.take.cadence.interrupted or "a device failed"
-        self.say(
-            f"The take was cut short ({why}; {ft.take.rows} frames, {seconds:.1f} s). Keep it in the dataset "
-            "(flagged), or drop it? No take starts until you decide.",
-            Level.WARNING,
-            [("Keep it", lambda *_: r.try_fire(Event.KEEP)), ("Drop it", lambda *_: r.try_fire(Event.RERECORD))],
-            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}",
-        )
-
-    def _on_fault(self, text: str) -> None:
-        """A device failed: said with the way back (reconnect the cameras, or the arms)."""
-        if text.startswith("Camera "):
-            name = text.split(" ", 2)[1]
-            self.say(text, actions=[("Reconnect cameras", self.menus.reconnect_cameras)], topic=CAMERA + name)
-        elif text.startswith("The "):
-            self.say(text, actions=[("Connect arms…", self.menus.connect_arms)], topic=ARMS)
-        else:  # the follower's torque as read back
-            self.say(text, Level.WARNING if "could not" in text else Level.INFO, topic=ARMS + ":torque")
 
     def _on_job_failed(self, job: SaveJob) -> None:
         assert self.session is not None
