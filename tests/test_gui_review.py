@@ -83,6 +83,11 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
     assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
+    assert controller.review.undo_drop()
+    assert DatasetReader(root).total_episodes == 3 and dialog.model.rowCount() == 3
+    assert controller.session.writer.total_episodes == controller.session.queue.committed_episodes == 3
+    assert not controller.review.undo_drop()  # nothing left to put back
+    assert controller.review.drop_last()
     assert show_episodes(controller) is dialog
     dialog.close()
 

@@ -265,6 +265,7 @@ def test_a_spool_that_does_not_match_the_dataset_is_refused_and_kept(tmp_path):
     (spools[0] / "take.json").write_text(json.dumps(take))
     result = station("recover", "--root", str(root))
     lines = [line for line in result.stdout.splitlines() if spools[0].name in line]
-    assert len(lines) == 1 and "refused" in lines[0] and "60 fps" in lines[0], result.stdout
+    assert len(lines) == 1 and "could not recover" in lines[0] and "60 fps" in lines[0], result.stdout
+    assert result.returncode != 0
     assert DatasetReader(root).total_episodes == 0
     assert spools[0].is_dir() and (spools[0] / "done.json").exists()

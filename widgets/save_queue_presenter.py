@@ -270,6 +270,8 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return "keeping up with recording", True
     if f.lag_s is not None and f.encode_fps <= 0:
         return f"encoding {f.lag_s:.0f} s behind the take in progress", f.lag_s < 5
+    if f.lag_s is None and f.backlog == 0:
+        return None  # every take kept is encoded: nothing is behind now (the next take will say how it goes)
     if f.encode_fps <= 0 or f.need_fps <= 0:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:
