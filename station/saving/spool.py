@@ -204,7 +204,7 @@ class CadenceReport:
     late_ticks: int = 0  # ticks that came more than 1.5 periods after the previous one
     worst_period_ms: float = 0.0
     repeated_frames: dict[str, int] | None = None  # camera -> ticks that reused the previous frame
-    stalled_cameras: list[str] | None = None  # cameras that stopped delivering for > 0.5 s during the take
+    stalled_cameras: list[str] | None = None  # cameras stalled (thresholds.STALL_AFTER_S) during the take
     first_tick: float = 0.0  # monotonic times of the first and last row
     last_tick: float = 0.0
     interrupted: str = ""  # why the take ended early (an arm stopped answering), kept with the take
