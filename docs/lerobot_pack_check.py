@@ -151,7 +151,8 @@ def check(packed: Path, expected_path: Path, work: Path, parts: set[str], merge_
             pixel_max[k] = max(pixel_max[k], int(np.max(np.abs(img.astype(np.int16) - ref.astype(np.int16)))))
         if i % 1000 == 0:
             print(f"  frame {i}/{n} ({time.monotonic() - t0:.0f} s)", flush=True)
-    print(f"packed: LeRobot loaded {n if 'packed' in parts else 0} frames of {ds.meta.total_episodes} episodes one by one in "
+    loaded = n if "packed" in parts else 0
+    print(f"packed: LeRobot loaded {loaded} frames of {ds.meta.total_episodes} episodes one by one in "
           f"{time.monotonic() - t0:.0f} s (pyav)")
     print(f"  max |LeRobot - station| per value: {value_diff}; task mismatches: {task_mismatch}")
     print(f"  frames whose pixels differ from the station's decode of the unpacked dataset: {pixel_mismatch}")
