@@ -20,6 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
+from station.priority import KeepScheduling
 
 # LeRobot's mp4 stream time base is 1/(fps * 512); keeping it makes our files concatenate with theirs.
 TIME_BASE_MULTIPLIER = 512
@@ -97,6 +98,7 @@ def encode_video(
     codec_tb = Fraction(1, fps)
     path = Path(path)
     count = 0
+    scheduling = KeepScheduling()  # SVT-AV1 makes the thread that opens it real-time (see priority.py)
     try:
         with av.open(str(path), "w", format="mp4") as container:
             stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings))
@@ -115,6 +117,8 @@ def encode_video(
                 vf.pts = count
                 vf.time_base = codec_tb
                 container.mux(stream.encode(vf))
+                if count == 0:
+                    scheduling.restore()
                 count += 1
                 if on_frame is not None:
                     on_frame(count - 1)
@@ -123,6 +127,8 @@ def encode_video(
     except BaseException:
         remove_quietly(path)
         raise
+    finally:
+        scheduling.restore()
     return count
 
 
