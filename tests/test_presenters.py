@@ -34,6 +34,13 @@ def test_the_countdown_says_when_it_is_held_for_typing():
     assert view.countdown.startswith("4 s until the next take") and "held while you type the task" in view.countdown
     held_stop = session_view(facts(phase=Phase.STOPPED, duration_s=10.0, remaining_s=6.0, held=True))
     assert held_stop.countdown == "6 s to throw the last take away (←)"
+    assert "← or R: throw the last take away" in held_stop.hint
+
+
+def test_once_the_last_take_is_committed_the_stopped_hint_offers_no_throw_away_or_keep():
+    done = session_view(facts(phase=Phase.STOPPED, kept=20, planned=20, held=False))
+    assert "Space: record more" in done.hint
+    assert "throw" not in done.hint and "keep it now" not in done.hint and done.countdown == ""
 
 
 def test_warm_up_and_a_cut_take_say_what_to_do():

@@ -22,6 +22,7 @@ HINTS = {
     Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it now   "
                    "Ctrl+Q: quit (waits for saves)",
 }
+HINT_STOPPED_NOTHING_HELD = "Space: record more   Ctrl+Q: quit (waits for saves)"
 HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
@@ -88,6 +89,8 @@ def session_view(f: SessionFacts) -> SessionView:
         hint = HINT_CUT
     elif f.warmup and f.phase is Phase.RESETTING:
         hint = HINT_WARMUP
+    elif f.phase is Phase.STOPPED and not f.held:  # the last take is committed: ← and → have nothing to act on
+        hint = HINT_STOPPED_NOTHING_HELD
     return SessionView(f.dataset, f.phase, episode, remaining, fraction, hint, countdown)
 
 
