@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         session_menu = bar.addMenu("&Session")
         for name in ("record", "next", "rerecord", "reset", "stop"):
             session_menu.addAction(self.keys[name])
+        session_menu.addSeparator()
+        session_menu.addAction(self.keys["task"])
 
         devices_menu = bar.addMenu("&Devices")
         self.connect_arms_action = QAction("&Connect arms…", self)
@@ -126,6 +128,9 @@ class MainWindow(QMainWindow):
         devices_menu.addAction(self.disconnect_arms_action)
         devices_menu.addSeparator()
         devices_menu.addAction(self.cameras_action)
+        self.reconnect_cameras_action = QAction("&Reconnect cameras", self)
+        self.reconnect_cameras_action.setToolTip("Reopen every camera that sends nothing, without a restart")
+        devices_menu.addAction(self.reconnect_cameras_action)
         devices_menu.addSeparator()
         devices_menu.addAction(self.calibrate_action)
 

@@ -94,9 +94,9 @@ def run_session(
     tick_times: list[float] = []
     real_tick = recorder.loop.tick
 
-    def timed_tick(t: float) -> None:
+    def timed_tick(t: float, tick_no: int | None = None) -> None:
         tick_times.append(t)
-        real_tick(t)
+        real_tick(t, tick_no)
 
     recorder.loop.tick = timed_tick  # type: ignore[method-assign]
     takes = []

@@ -130,6 +130,10 @@ class _JobRunnable(QRunnable):
         self._reporter = _ThrottledReporter(job.id, self.signals, job.cancel_flag)
 
     def _failed(self, step: str, error: BaseException) -> None:
+        if self._reporter.cancelled:  # re-recorded or discarded: its spool may go away under it; not an error
+            log.debug("%s take %s stopped after it was cancelled: %s", step, self._spool_dir.name, error)
+            self.signals.cancelled.emit(self._job_id)
+            return
         # Reported to the operator in plain words (job.error); the details only with --verbose.
         log.info("%s take %s failed", step, self._spool_dir.name, exc_info=error)
         self.signals.failed.emit(self._job_id, describe_error(error))
