@@ -24,14 +24,15 @@ def test_numbering_says_the_dataset_index_and_the_session_progress_apart():
     assert view.episode == "Episode 3  ·  2 kept this session of 50 planned"
     assert view.countdown == "45 s left" and abs(view.fraction - 0.25) < 1e-9
     assert session_view(facts()).episode == "Next: episode 3  ·  2 kept this session of 50 planned"
-    stopped = session_view(facts(phase=Phase.STOPPED, kept=50))
+    stopped = session_view(facts(phase=Phase.STOPPED, kept=50, held=True))
     assert stopped.episode.startswith("Stopped  ·  50 kept this session of 50 planned")
-    assert "Space: record more" in stopped.hint
+    assert "Space: record more" in stopped.hint and "← or R: throw the last take away" in stopped.hint
+    assert "throw" not in session_view(facts(phase=Phase.STOPPED, kept=50)).hint  # nothing held any more
 
 
 def test_the_countdown_says_when_it_is_held_for_typing():
     view = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True))
-    assert view.countdown.startswith("4 s until the next take") and "held while you type the task" in view.countdown
+    assert view.countdown == "4 s until the next take — held while you type (Enter goes on)"
     held_stop = session_view(facts(phase=Phase.STOPPED, duration_s=10.0, remaining_s=6.0, held=True))
     assert held_stop.countdown == "6 s to throw the last take away (←)"
 
