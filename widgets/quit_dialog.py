@@ -99,6 +99,7 @@ class TakeQuestion(QMessageBox):
 
     def __init__(self, parent: QWidget | None, seconds: float, cut: bool = False) -> None:
         super().__init__(parent)
+        self.cut = cut
         self.setObjectName("takeQuestion")
         self.setIcon(QMessageBox.Icon.Question)
         self.setWindowTitle("Quit during a take?")
@@ -116,6 +117,12 @@ class TakeQuestion(QMessageBox):
         self.setDefaultButton(self.cancel_button)
         self.setEscapeButton(self.cancel_button)
         self.buttonClicked.connect(self._on_clicked)
+
+    def take_ended(self, seconds: float) -> None:
+        """The take's time ran out while asking: it is held until the answer."""
+        self.setText(f"The take has ended ({seconds:.1f} s): it waits for your answer.")
+        self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
+                                "Cancel (Esc) goes back: the session goes on.")
 
     def _on_clicked(self, button: QAbstractButton) -> None:
         if button is self.keep_button:

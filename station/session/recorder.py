@@ -30,7 +30,7 @@ from station.thresholds import STALL_AFTER_S
 log = logging.getLogger(__name__)
 SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
 CAMERA_SILENT_S = 1.0  # a camera that sends nothing for this long during a take ends the take
-ARM_SILENT_S = 0.4  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
+ARM_SILENT_S = 0.3  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
 MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes on with at least this much
 
 
@@ -511,7 +511,7 @@ class Recorder(QObject):
             self.problem.emit(f"could not write to disk ({reason}): recording stopped")
 
     def _watch_devices(self) -> None:
-        """Every 0.1 s: an arm call stuck for 0.4 s, a camera silent for 1 s in a take, cameras going quiet."""
+        """Every 0.1 s: an arm call stuck for 0.3 s, a camera silent for 1 s in a take, cameras going quiet."""
         stuck = self.loop.stuck()
         if stuck is not None and stuck[1] > ARM_SILENT_S and not self._arm_reported:
             self._arm_failed(stuck[0])
