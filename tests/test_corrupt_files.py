@@ -228,14 +228,15 @@ def test_record_resume_refuses_a_dataset_check_refuses(pristine, tmp_path, case)
 
 @pytest.fixture(scope="module")
 def with_spool(tmp_path_factory) -> Path:
-    """A dataset with one saved episode and one take a kill left complete in the spool, not yet saved."""
+    """A dataset with one take a kill left complete in the spool, not yet saved (the first take: a later one
+    could find the take before it still being saved, under load)."""
     import os
 
     root = tmp_path_factory.mktemp("spooled") / "ds"
     killed = subprocess.run(
         [sys.executable, "-m", "station", "record", "--headless", "--demo", "--root", str(root), "--episodes", "3",
          "--episode-time", "0.3", "--reset-time", "0", "--camera", "front=testsrc@32x24", "--vcodec", "h264"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ, STATION_KILL_AT="spool-done:2"),
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, STATION_KILL_AT="spool-done:1"),
     )
     assert killed.returncode == -9, killed.stdout + killed.stderr
     return root
