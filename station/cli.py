@@ -62,6 +62,18 @@ WINDOW_ENTRIES: dict[str, dict[str, Callable[..., Any]]] = {
 }
 
 
+class OneLineUnlessVerbose(logging.Formatter):
+    """Log records as one line each; a traceback attached to a record is shown only with -v (the operator reads
+    the sentence, a developer asks for the details)."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.verbose = verbose
+
+    def formatException(self, ei: Any) -> str:
+        return super().formatException(ei) if self.verbose else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     stopping.defer()  # Ctrl-C, SIGTERM, SIGHUP while starting: remembered (see station/stopping.py)
     try:
@@ -77,10 +89,9 @@ def _main(argv: list[str] | None) -> int:
     # The window and commands that record handle stop signals like Ctrl-C; the others get the usual ones back.
     if module is not None and not getattr(module, "HANDLES_STOP_SIGNALS", False) and stopping.restore():
         return 130
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineUnlessVerbose(args.verbose))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     from station.priority import tune_process
 
     logging.getLogger(__name__).debug("process: %s", ", ".join(tune_process()))  # before any thread starts

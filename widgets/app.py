@@ -12,7 +12,10 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from importlib import resources
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
@@ -24,7 +27,14 @@ from station.session.state import Event
 from station.session.stop_signals import StopSignals
 from widgets.theme import apply_theme
 
+if TYPE_CHECKING:
+    from station.saving.queue import SaveQueue
+    from station.session.devices import Devices
+    from widgets.controller import Controller
+    from widgets.main_window import MainWindow
+
 log = logging.getLogger(__name__)
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
 HEADLESS_HINT = (
     "station: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
     "  Record without a window:  station record --headless [--demo] --root DIR --episodes N ...\n"
@@ -60,7 +70,7 @@ def apply_style(app: QApplication) -> None:
         log.warning("style sheet missing: using the platform's look")
 
 
-def apply_icons(window) -> None:
+def apply_icons(window: MainWindow) -> None:
     for name, file in ICONS.items():
         try:
             window.keys[name].setIcon(asset_icon(file))
@@ -72,7 +82,8 @@ def apply_icons(window) -> None:
         pass
 
 
-def build_window(config: SessionConfig, settings: QSettings, devices=None, queue_factory=None):
+def build_window(config: SessionConfig, settings: QSettings, devices: Devices | None = None,
+                 queue_factory: Callable[..., SaveQueue] | None = None) -> tuple[MainWindow, Controller]:
     """The window and its controller, not yet shown or started (tests build them this way)."""
     from station.saving.queue import SaveQueue
     from widgets.controller import Controller
@@ -84,7 +95,7 @@ def build_window(config: SessionConfig, settings: QSettings, devices=None, queue
     return window, controller
 
 
-def _install_demo_hooks(window, controller) -> None:
+def _install_demo_hooks(window: MainWindow, controller: Controller) -> None:
     if os.environ.get("STATION_AUTOSTART") == "1":
         QTimer.singleShot(1000, lambda: controller.fire(Event.RECORD))
     shot = os.environ.get("STATION_SCREENSHOT")
@@ -100,18 +111,18 @@ def _install_demo_hooks(window, controller) -> None:
         QTimer.singleShot(int(after * 1000), grab)
 
 
-def plain_words_hook(controller):
+def plain_words_hook(controller: Controller) -> ExceptHook:
     """A bug in a slot: logged with its traceback, said in the window in one line, and the session goes on."""
 
-    def hook(exc_type, exc, tb) -> None:
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         log.error("unexpected error in the window", exc_info=(exc_type, exc, tb))
         if issubclass(exc_type, KeyboardInterrupt):
             return
         try:
             controller.say(f"Something went wrong inside the station ({exc_type.__name__}: {exc}). "
-                           "Recording goes on; the details are in the log.")
+                           "Recording goes on; start the station with -v to log the details.")
         except Exception:  # the window itself is broken: the log has it
-            pass
+            log.error("the window could not show an error", exc_info=True)
 
     return hook
 

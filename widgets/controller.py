@@ -11,6 +11,7 @@ Nothing slow runs here: the control loop, spool writers and saves all live on th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
@@ -32,7 +33,7 @@ from widgets.fault_banners import FaultBanners
 from widgets.live_refresh import LiveRefresh
 from widgets.main_window import MainWindow
 from widgets.menu_actions import MenuActions
-from widgets.messages import Level
+from widgets.messages import Actions, Level
 from widgets.preflight_banner import Preflight
 from widgets.presenters import thrown_away_words
 from widgets.quitting import Quitting
@@ -51,7 +52,7 @@ class Controller(QObject):
         config: SessionConfig,
         settings: QSettings,
         devices: Devices | None = None,
-        queue_factory=SaveQueue,
+        queue_factory: Callable[..., SaveQueue] = SaveQueue,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -271,7 +272,8 @@ class Controller(QObject):
         if not fit.fits:
             self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
 
-    def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
+    def say(self, text: str, level: Level = Level.ERROR, actions: Actions | None = None,
+            topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
         self.window.messages.show_message(window_words(text), level, actions, topic)
 

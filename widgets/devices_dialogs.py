@@ -96,7 +96,7 @@ class ArmsDialog(QDialog):
         except StationError:
             return None
 
-    def _check(self, *_args) -> None:
+    def _check(self, *_args: object) -> None:
         f, leader = self.follower_port.currentText().strip(), self.leader_port.currentText().strip()
         problem = ""
         if not f or not leader:
@@ -227,7 +227,7 @@ class CamerasDialog(QDialog):
     def sources(self) -> tuple[CameraSource, ...]:
         return sources_problem(self.rows())[0]
 
-    def _check(self, *_args) -> None:
+    def _check(self, *_args: object) -> None:
         if not hasattr(self, "apply_button"):
             return
         _sources, problem = sources_problem(self.rows())

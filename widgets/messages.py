@@ -9,7 +9,7 @@ dark banners on a dark palette, light ones on a light palette, both readable.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 from PySide6.QtCore import QSize, Qt
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from widgets.banners import topic_of
 
+Actions = Sequence[tuple[str, Callable[[], object]]]  # a banner's buttons: label and what it does
 
 class Level(Enum):
     INFO = "info"
@@ -51,7 +52,7 @@ def palette_is_dark(palette: QPalette | None = None) -> bool:
 
 
 class Banner(QFrame):
-    def __init__(self, text: str, level: Level, actions: list[tuple[str, Callable[[], None]]],
+    def __init__(self, text: str, level: Level, actions: Actions,
                  on_close: Callable[[Banner], None], topic: str) -> None:
         super().__init__()
         self.topic = topic
@@ -158,7 +159,7 @@ class MessageArea(QWidget):
             self._scroll.ensureWidgetVisible(self.banners[-1])
 
     def show_message(self, text: str, level: Level = Level.ERROR,
-                     actions: list[tuple[str, Callable[[], None]]] | None = None,
+                     actions: Actions | None = None,
                      topic: str | None = None) -> Banner:
         """Show a banner; one on the same topic (by default: the same words) is replaced, not stacked."""
         topic = topic or topic_of(text)

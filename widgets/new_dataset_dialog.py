@@ -115,7 +115,7 @@ class NewDatasetDialog(QDialog):
     def current_problems(self) -> list[str]:
         return new_dataset_problems(self.folder.text(), self.repo_id.text(), self.task.text())
 
-    def _check(self, *_args) -> None:
+    def _check(self, *_args: object) -> None:
         problems = self.current_problems()
         self.problems.setText("\n".join(problems))
         self.create_button.setEnabled(not problems)

@@ -83,7 +83,7 @@ class OpenDatasetDialog(QDialog):
             return None
         return {name: box.currentText() for name, box in self.mapping_boxes.items()}
 
-    def _check(self, *_args) -> None:
+    def _check(self, *_args: object) -> None:
         if self.verdict.problem is None:
             ok = True
         elif self.mapping_boxes:

@@ -9,6 +9,7 @@ quitting while it runs leaves the old or the packed dataset.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from station.errors import StationError
 from widgets.messages import Level
 from widgets.save_queue_presenter import TONES, RowStage, RowView, seconds_words
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from station.dataset.pack import PackResult
@@ -49,6 +52,7 @@ class PackRunnable(QRunnable):
         except StationError as e:
             self.signals.failed.emit(str(e))
         except Exception as e:  # said in the window (never a traceback), and the dataset reopened
+            log.error("packing failed", exc_info=True)
             self.signals.failed.emit(f"{type(e).__name__}: {e}")
         else:
             self.signals.finished.emit(result)

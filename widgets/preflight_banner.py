@@ -38,7 +38,7 @@ class Preflight(QObject):
             try:
                 fit = check_fit(specs, fps, vcodec, measured(cancel.is_set))
             except Exception as e:  # a probe that cannot run must not disturb the session: one log line
-                log.warning("encoder probe failed: %s", e)
+                log.error("encoder probe failed: %s", e, exc_info=True)
                 return
             if fit is not None and not cancel.is_set():
                 self.verdict.emit(fit)

@@ -10,6 +10,7 @@ meta/, data/ and videos/ are.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from widgets.messages import Level
 from widgets.save_queue_presenter import TONES, RowStage, RowView, seconds_words
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,6 +67,7 @@ class PushJob:
             result = push_dataset(self.snapshot, self.repo_id, self.token,
                                   on_progress=lambda _f, _n, done, size: self.signals.progress.emit(done, size))
         except Exception as e:  # one plain line in the panel, never a traceback
+            log.error("push failed", exc_info=True)
             shutil.rmtree(self.snapshot, ignore_errors=True)
             self.signals.failed.emit(hub_problem(e, self.repo_id, constants.ENDPOINT) or f"{type(e).__name__}: {e}")
         else:

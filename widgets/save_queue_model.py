@@ -8,6 +8,8 @@ save times of unfinished rows are refreshed by the controller's timer via `tick(
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
@@ -119,7 +121,7 @@ class SaveQueueModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         horizontal = orientation == Qt.Orientation.Horizontal
         if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(COLUMNS):
             return COLUMNS[section]
@@ -141,7 +143,7 @@ class SaveQueueModel(QAbstractTableModel):
             view = self._views[row] = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
         return view
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         if index.row() == self._rows and self._dataset_job is not None:
@@ -162,7 +164,7 @@ class SaveQueueModel(QAbstractTableModel):
         view = self.view_at(index.row())
         return None if view is None else self._cell(view, index.column(), role)
 
-    def _cell(self, view: RowView, col: int, role: int):
+    def _cell(self, view: RowView, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return {EPISODE: view.episode, TASK: view.task, FRAMES: view.frames, STAGE: view.words,
                     PROGRESS: view.progress_text, ELAPSED: view.elapsed}.get(col)

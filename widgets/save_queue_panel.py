@@ -7,7 +7,16 @@ the controller acts on the queue.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+)
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -169,17 +178,17 @@ class SaveQueuePanel(QWidget):
             self.table.selectRow(index.row())
             self.table.scrollTo(index)
 
-    def _emit(self, signal) -> None:
+    def _emit(self, signal: SignalInstance) -> None:
         row = self.selected_row()
         if row is not None:
             signal.emit(row)
 
-    def _on_rows_inserted(self, *_args) -> None:
+    def _on_rows_inserted(self, *_args: object) -> None:
         self._count_thrown_away()
         self.update_buttons()
         QTimer.singleShot(0, self.table.scrollToBottom)  # once the new row has its place
 
-    def _on_data_changed(self, *_args) -> None:
+    def _on_data_changed(self, *_args: object) -> None:
         self._count_thrown_away()
         self.update_buttons()
 
@@ -215,7 +224,7 @@ class SaveQueuePanel(QWidget):
         rect = self.table.visualRect(self.kept.index(last, 0))
         return rect.isValid() and self.table.viewport().rect().contains(rect)
 
-    def update_buttons(self, *_args) -> None:
+    def update_buttons(self, *_args: object) -> None:
         row = self.selected_row()
         job = self.model.index(row, 0).data(JOB_ROLE) if row is not None else None
         failed = job is not None and job.status is JobStatus.FAILED

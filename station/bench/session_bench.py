@@ -12,13 +12,15 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from station.config import CameraSource, SessionConfig
-from station.session.state import Phase
+from station.session.state import Phase, Step
 
 
 @dataclass
@@ -102,7 +104,7 @@ def run_session(
     takes = []
     recorder.take_recorded.connect(lambda ft: takes.append(ft.take.cadence))
     stopped_at: list[float] = []
-    def on_state(step) -> None:
+    def on_state(step: Step) -> None:
         if step.after is Phase.STOPPED:
             stopped_at.append(time.monotonic())
 
@@ -157,8 +159,8 @@ def run_session(
 def run(
     fps: int = 30, cameras: int = 2, size: tuple[int, int] = (640, 480), episodes: int = 4, episode_s: float = 10.0,
     reset_s: float = 0.0, vcodec: str = "libsvtav1", long_take: bool = False, commit_episodes: int = 50,
-    log=print,
-) -> dict:
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     from station.bench.capacity_bench import measure_capacity, spool_costs
     from station.bench.commit_bench import commit_growth
 
@@ -191,7 +193,7 @@ def run(
         bg_dead = percentiles(bg.dead_times_ms)
         sync_dead = percentiles(sync.dead_times_ms)
         rows_frames = min(bg.video_frames.values()) if bg.video_frames else 0
-        report = {
+        return {
             "fps": fps, "cameras": cameras, "size": f"{w}x{h}", "episodes": episodes, "episode_s": episode_s,
             "vcodec": vcodec,
             "dead_time_ms": bg_dead,
@@ -218,6 +220,5 @@ def run(
             **capacity,
             **spool,
         }
-        return report
     finally:
         shutil.rmtree(work, ignore_errors=True)

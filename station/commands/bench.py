@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure dead time, cadence and saving against a synchronous baseline")
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--cameras", type=int, default=2, choices=[1, 2, 3, 4])

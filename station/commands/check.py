@@ -9,7 +9,7 @@ from pathlib import Path
 from station.errors import DatasetError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "check",
         help="validate a LeRobot v3.0 dataset (files, totals, indices, stats, video frames and timestamps)",

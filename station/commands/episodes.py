@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "episodes",
         help="list the episodes of a dataset: length, task, outcome, note, excluded, quality flags",

@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from station.dataset.pack import PackResult
+from station.dataset.pack import PackResult, Progress
 from station.errors import DatasetError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "pack",
         help="pack a dataset into LeRobot's layout: many episodes per file, excluded episodes left out",
@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
 
 
 def pack_locked(root: Path, data_mb: float | None = None, video_mb: float | None = None,
-                on_progress=None) -> PackResult:
+                on_progress: Progress | None = None) -> PackResult:
     """Take the dataset lock, refuse when takes wait in the spool, finish an interrupted commit, pack."""
     from station.dataset.pack import discard_pack_leftovers, pack_dataset
     from station.dataset.writer import repair_dataset

@@ -11,7 +11,7 @@ from station.errors import DatasetError
 from station.hub.errors import HubError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "push",
         help="upload a dataset to the Hugging Face Hub (resumable), tagged v3.0 for LeRobot",

@@ -31,7 +31,7 @@ EXIT_CODES = f"""exit codes (--headless):
        (unsaved takes stay in the spool for `station recover`)"""
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a session (add --headless for no window)", epilog=EXIT_CODES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_session_options(p)

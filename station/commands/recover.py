@@ -16,7 +16,7 @@ EXIT_CODES = """exit codes:
   2  there is no dataset at DIR, or it is in use or unreadable: nothing was changed"""
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recover", help="save takes a crash left unsaved, and repair a half-done commit",
                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", type=Path, required=True, help="the dataset directory")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import av
 import numpy as np
 import pyarrow as pa
 
@@ -55,6 +56,11 @@ from station.dataset.reader import (
 from station.dataset.stats import STAT_NAMES
 from station.dataset.video import probe_video, video_stream_info
 from station.errors import DatasetError
+
+# What reading a damaged file raises (parquet, JSON, mp4, or values of the wrong shape or type). A bug of the
+# checker's own (anything else) is not passed off as a damaged dataset.
+MALFORMED = (pa.ArrowException, av.FFmpegError, OSError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+             ZeroDivisionError)
 
 T = TypeVar("T")
 TIMESTAMP_TOLERANCE_S = 1e-4
@@ -205,7 +211,7 @@ class _Checker:
     def guard(self, what: str, step: Callable[[], T], fallback: T) -> T:
         try:
             return step()
-        except Exception as e:  # reported as a problem, not swallowed
+        except MALFORMED as e:  # reported as a problem, not swallowed
             self.add(f"the {what} could not be checked: it is malformed ({one_line(e) or 'unreadable'})")
             return fallback
 

@@ -202,7 +202,7 @@ class PyAVCamera:
                     self._publish(image)
         except Exception as exc:  # ends the thread: kept in .error, reported as stalled
             self.error = f"camera {self.name} ({self.source}) stopped: {_ffmpeg_reason(exc)}"
-            log.error("%s", self.error)
+            log.error("%s", self.error, exc_info=True)
         finally:
             container, self._container = self._container, None
             if container is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,7 +30,7 @@ _MOTION = (
 class SimulatedLeader:
     """A leader arm moved by a scripted 'person': sums of slow sines per joint, always inside limits."""
 
-    def __init__(self, name: str = "leader (simulated)", clock=time.monotonic) -> None:
+    def __init__(self, name: str = "leader (simulated)", clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self._clock = clock
         self._t0 = clock()
@@ -55,7 +56,8 @@ class SimulatedLeader:
 class SimulatedFollower:
     """A follower arm that moves toward its goal with a time constant, like a position-controlled servo."""
 
-    def __init__(self, name: str = "follower (simulated)", time_constant_s: float = 0.08, clock=time.monotonic):
+    def __init__(self, name: str = "follower (simulated)", time_constant_s: float = 0.08,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self._tau = time_constant_s
         self._clock = clock

@@ -195,7 +195,7 @@ class SO101Follower(_SO101Arm):
         try:
             failed = self.bus.disable_torque(tries=3)
         except Exception as exc:  # the error being raised matters more; this one goes to the log
-            log.error("%s: turning torque off after an error failed: %s", self.name, exc)
+            log.error("%s: turning torque off after an error failed: %s", self.name, exc, exc_info=True)
             return
         if failed:
             log.error("%s: torque may still be on for %s", self.name, ", ".join(failed))

@@ -15,9 +15,9 @@ import logging
 import os
 import platform
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -62,37 +62,30 @@ def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: 
             i += 1
 
     with tempfile.TemporaryDirectory(prefix="station-encoder-probe-") as tmp:
-        errors: list[BaseException] = []
 
         def run(cam: int) -> None:
-            try:
-                with BackgroundThreads() as starting:
+            with BackgroundThreads() as starting:
 
-                    def on_frame(i: int) -> None:
-                        if i == 0:  # the encoder and its threads exist now: lower them (see priority.py)
-                            starting.release()
-                            if not first:
-                                first.append(time.perf_counter())
-                        counts[cam] = i + 1
+                def on_frame(i: int) -> None:
+                    if i == 0:  # the encoder and its threads exist now: lower them (see priority.py)
+                        starting.release()
+                        if not first:
+                            first.append(time.perf_counter())
+                    counts[cam] = i + 1
 
-                    encode_video(stream(), Path(tmp) / f"{cam}.mp4", 30, width, height, settings,
-                                 on_frame=on_frame, pix_fmt=SPOOL_PIX_FMT)
-            except BaseException as e:  # reported below, in the caller's thread
-                errors.append(e)
+                encode_video(stream(), Path(tmp) / f"{cam}.mp4", 30, width, height, settings,
+                             on_frame=on_frame, pix_fmt=SPOOL_PIX_FMT)
 
         start = time.perf_counter()
         deadline.append(start + seconds)
-        threads = [threading.Thread(target=run, args=(c,), name=f"encoder-probe-{c}") for c in range(cameras)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        with ThreadPoolExecutor(max_workers=cameras, thread_name_prefix="encoder-probe") as pool:
+            runs = [pool.submit(run, c) for c in range(cameras)]
         # from the first frame to the last packet, the encoders' flush included: what a take's encode costs
         elapsed = time.perf_counter() - (first[0] if first else start)
         if cancelled():
             return 0.0
-        if errors:
-            raise errors[0]
+        for done in runs:
+            done.result()  # an encoder's error, raised here in the caller's thread
     return sum(counts) / elapsed
 
 

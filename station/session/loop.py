@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from station.errors import StationError
 from station.hardware.interfaces import Arm, Camera, Follower
 from station.priority import raise_current_thread
 from station.saving.spool import CadenceReport, SpoolWriter
@@ -251,6 +252,13 @@ class ControlLoop:
             if cam.stalled and cam.name not in stalled:
                 stalled.append(cam.name)
 
+    def _stop_on(self, e: Exception) -> None:
+        self.failed_role = self._busy[0] if self._busy is not None else None
+        self._busy = None
+        self.error = e
+        if self.on_error is not None:
+            self.on_error(e)
+
     def _run(self) -> None:
         log.info("control loop at %d Hz with %s", self.fps, raise_current_thread())
         start = time.monotonic()
@@ -267,12 +275,12 @@ class ControlLoop:
             last = now
             try:
                 self.tick(now, k)
-            except BaseException as e:  # reported to the session, which stops the take and the arms
-                self.failed_role = self._busy[0] if self._busy is not None else None
-                self._busy = None
-                self.error = e
-                if self.on_error is not None:
-                    self.on_error(e)
+            except (StationError, OSError) as e:  # a device failed: the session stops the take and the arms
+                self._stop_on(e)
+                return
+            except Exception as e:  # a bug: the same, with its traceback in the log
+                log.error("control loop stopped: %s", e, exc_info=True)
+                self._stop_on(e)
                 return
             self.ticks += 1
             self._tick_times.append(now)
