@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.session.recorder import FinishedTake
 from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
 
 
@@ -56,10 +57,10 @@ class QuitDialog(QDialog):
         self.fraction = 0.0
         self._watched: list[SaveJob] | None = None
 
-    def show_progress(self, queue: SaveQueue, finishing: Sequence[object]) -> None:
+    def show_progress(self, queue: SaveQueue, finishing: Sequence[FinishedTake]) -> None:
         """The same figures as the save-queue panel: its rows' stages and bars, and the share of takes saved."""
         # takes still being made durable that the queue does not list yet
-        unlisted = sum(1 for ft in finishing if getattr(ft, "job", None) not in queue.jobs)
+        unlisted = sum(1 for ft in finishing if ft.job not in queue.jobs)
         if self._watched is None:  # the takes not saved when quitting began
             self._watched = [j for j in queue.jobs if j.pending or j.status is JobStatus.FAILED]
         self._watched += [j for j in queue.jobs if j.pending and j not in self._watched]
