@@ -153,8 +153,7 @@ def take_facts(spool: SpoolReader) -> EpisodeFacts:
     """
     cadence = spool.cadence
     repeated = dict(cadence.repeated_frames or {}) if cadence else {}
-    # filled ticks: the loop's count of ticks it missed and filled; older reports only count late ticks
-    filled = int(getattr(cadence, "filled_ticks", cadence.late_ticks)) if cadence else 0
+    filled = cadence.filled_ticks if cadence else 0  # ticks the loop could not run, filled with the row before
     facts = EpisodeFacts(filled_ticks=filled, repeated_frames=repeated)
     try:
         thresholds = QualityThresholds.load(spool.directory.parents[2])  # <root>/.station/spool/<take>
