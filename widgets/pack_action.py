@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from station.errors import StationError
 from widgets.messages import Level
-from widgets.save_queue_presenter import TONES, RowStage, RowView, seconds_words
+from widgets.save_queue_presenter import RowView, dataset_job_row
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +61,11 @@ class PackRunnable(QRunnable):
 def pack_row(done: int, total: int, seconds: float, result: PackResult | None = None,
              error: str | None = None) -> RowView:
     """The panel row of a pack job: running with a bar, packed, or failed."""
-    if error is not None:
-        stage, words, text = RowStage.FAILED, f"not packed, the dataset is unchanged: {error}", "not packed"
-    elif result is not None:
-        stage, words, text = RowStage.SAVED, result.summary(), "✓ packed"
-    else:
-        stage, words, text = RowStage.COMMITTING, f"packing · {done} of {total} episodes", ""
-    return RowView(
-        stage=stage,
-        episode="all",
-        task=TASK,
-        frames=str(result.frames) if result is not None else "",
-        words=words,
-        bar=None if stage is not RowStage.COMMITTING else done / max(1, total),
-        progress_text=text,
-        elapsed=seconds_words(seconds),
-        tooltip=words,
-        tone=TONES[stage],
-    )
+    return dataset_job_row(
+        TASK, seconds, running=f"packing · {done} of {total} episodes", bar=done / max(1, total),
+        done=(result.summary(), "✓ packed") if result is not None else None,
+        failed=(f"not packed, the dataset is unchanged: {error}", "not packed") if error is not None else None,
+        frames=str(result.frames) if result is not None else "")
 
 
 def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:

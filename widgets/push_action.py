@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from widgets.messages import Level
-from widgets.save_queue_presenter import TONES, RowStage, RowView, seconds_words
+from widgets.save_queue_presenter import RowView, dataset_job_row
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +92,10 @@ def take_snapshot(root: Path, dest: Path) -> None:
 def push_row(done: int, total: int, seconds: float, result: PushResult | None = None,
              error: str | None = None) -> RowView:
     """The panel row of a push job: uploading with a bar, pushed, or failed."""
-    if error is not None:
-        stage, words, text = RowStage.FAILED, f"not pushed: {error}", "not pushed"
-    elif result is not None:
-        stage, words, text = RowStage.SAVED, result.summary(), "✓ pushed"
-    else:
-        stage, words, text = RowStage.COMMITTING, f"uploading · {done / 1e6:.1f} of {total / 1e6:.1f} MB", ""
-    return RowView(
-        stage=stage,
-        episode="all",
-        task=TASK,
-        frames="",
-        words=words,
-        bar=None if stage is not RowStage.COMMITTING else done / max(1, total),
-        progress_text=text,
-        elapsed=seconds_words(seconds),
-        tooltip=words,
-        tone=TONES[stage],
-    )
+    return dataset_job_row(
+        TASK, seconds, running=f"uploading · {done / 1e6:.1f} of {total / 1e6:.1f} MB", bar=done / max(1, total),
+        done=(result.summary(), "✓ pushed") if result is not None else None,
+        failed=(f"not pushed: {error}", "not pushed") if error is not None else None)
 
 
 def ask_repo_id(parent: QWidget, default: str) -> str | None:

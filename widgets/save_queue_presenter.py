@@ -278,3 +278,28 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return "keeping up with recording", True
     return ("slower than recording, takes pile up: lengthen the reset, or choose H.264 video "
             "(File > New dataset)"), False
+
+
+def dataset_job_row(task: str, seconds: float, *, running: str, bar: float | None = None,
+                    done: tuple[str, str] | None = None, failed: tuple[str, str] | None = None,
+                    frames: str = "") -> RowView:
+    """The panel row of a job on the whole dataset (pack, push): running (with a bar), done or failed, each given
+    as (words, progress text)."""
+    if failed is not None:
+        stage, (words, text) = RowStage.FAILED, failed
+    elif done is not None:
+        stage, (words, text) = RowStage.SAVED, done
+    else:
+        stage, words, text = RowStage.COMMITTING, running, ""
+    return RowView(
+        stage=stage,
+        episode="all",
+        task=task,
+        frames=frames,
+        words=words,
+        bar=bar if stage is RowStage.COMMITTING else None,
+        progress_text=text,
+        elapsed=seconds_words(seconds),
+        tooltip=words,
+        tone=TONES[stage],
+    )
