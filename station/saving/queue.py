@@ -39,6 +39,10 @@ class JobStatus(Enum):
     CANCELLED = "cancelled"
 
 
+HELD_FOR_RESET = "the reset"  # the reset phase (or the hold after a stop) may still throw the take away
+HELD_FOR_OPERATOR = "the operator"  # a device failure cut the take: the operator keeps or drops it
+
+
 @dataclass
 class SaveJob:
     id: int
@@ -52,6 +56,7 @@ class SaveJob:
     progress: float = 0.0
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
+    held_for: str = HELD_FOR_RESET  # what the held take waits for (HELD_FOR_RESET or HELD_FOR_OPERATOR)
     episode: int | None = None  # the dataset's episode index, once committed
     submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
@@ -446,7 +451,8 @@ class SaveQueue(QObject):
         self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
         job.status, job.progress = JobStatus.RUNNING, 1.0
-        job.stage = "waiting for the reset to end" if job.held else "waiting to commit"
+        job.stage = ("waiting for the operator's Keep / Drop" if job.held_for == HELD_FOR_OPERATOR
+                     else "waiting for the reset to end") if job.held else "waiting to commit"
         self._changed(job)
         self._pump()
 
