@@ -20,7 +20,8 @@ from station.commands.options import add_session_options
 from station.errors import StationError
 
 # subcommand -> module in station.commands with add_parser(subparsers) and run(args) -> int
-COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench")
+COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate", "cameras", "bench",
+            "episodes", "mark", "exclude", "drop-last")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -34,7 +35,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name in COMMANDS:
-        module = importlib.import_module(f"station.commands.{name}")
+        module = importlib.import_module(f"station.commands.{name.replace('-', '_')}")
         module.add_parser(sub)
         modules[name] = module
     return parser, modules

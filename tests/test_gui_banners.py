@@ -22,6 +22,15 @@ def test_topics_and_their_ends():
     assert ended_topics(topics, facts) == {ARMS, CAMERA + "front", DISK, SAVE + "4"}
 
 
+def test_command_line_advice_becomes_the_windows():
+    from widgets.banners import window_words
+
+    said = window_words("/data/x exists and is not a LeRobot dataset: choose another --root")
+    assert said == "/data/x exists and is not a LeRobot dataset: choose another folder"
+    assert "--" not in window_words("no arms: give --follower-port and --leader-port, or use --demo")
+    assert "--" not in window_words("cannot write to /x: choose a --root you may write to")
+
+
 def test_the_recovery_banner_speaks_plainly():
     assert recovery_words([2]) == "1 take from the last session was not saved: saving it now as episode 2."
     assert recovery_words([4, 5, 6]) == ("3 takes from the last session were not saved: "

@@ -24,7 +24,7 @@ from station.hub.errors import hub_problem
 from station.hub.push import push_dataset
 from tests.hub_server import TOKEN, Fault, HubServer
 from tests.test_dataset_writer import spec_with, tree_digest, write_dataset
-from tests.test_pack import assert_same, snapshot
+from tests.test_pack import assert_same, set_excluded, snapshot
 
 # huggingface_hub's LFS upload passes a file as `data=`, which its HTTP client has deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
@@ -121,9 +121,10 @@ def test_push_command_packs_first_with_yes_and_never_shows_the_token(hub, datase
 
 
 def test_push_command_defaults_the_repo_to_the_user_and_the_folder(hub, dataset, capsys):
+    set_excluded(dataset, {1})
     assert main(["push", str(dataset)]) == 0  # not a terminal and no --yes: pushed as it is
     out = capsys.readouterr().out
-    assert "as it is" in out and "tester/cubes" in out
+    assert "as it is" in out and "1 excluded episode(s) go too" in out and "tester/cubes" in out
     assert len(list((dataset / "data").rglob("*.parquet"))) == 3
 
 

@@ -24,6 +24,8 @@ def test_emulate_prints_ports_and_the_record_command(tmp_path, capsys):
         f"--calibration-dir {tmp_path}"
     )
     assert expected in out
+    window = f"station --follower-port {follower[1]} --leader-port {leader[1]} --calibration-dir {tmp_path}"
+    assert "\n  " + window + "\n" in out
     assert load_calibration(tmp_path / "robots/so_follower/follower.json", "follower", "follower") == (
         demo_calibration("follower")
     )
@@ -38,6 +40,37 @@ def test_emulate_default_calibration_dir_is_a_temp_dir_removed_at_exit(capsys):
     match = re.search(r"Calibration files are in (\S+)", out)
     assert match and "--leader-id l2" in out
     assert not Path(match[1]).exists()
+
+
+def test_emulate_silences_the_leader_as_well_as_the_follower(tmp_path, capsys):
+    import os
+    import signal
+    import threading
+
+    from station.commands.emulate import toggle_silence
+
+    def silence_the_leader() -> None:  # once emulate listens for it (the default action would end pytest)
+        waited = threading.Event()
+        for _ in range(1000):
+            if signal.getsignal(signal.SIGUSR2) not in (signal.SIG_DFL, None):
+                os.kill(os.getpid(), signal.SIGUSR2)
+                return
+            waited.wait(0.01)
+
+    sender = threading.Thread(target=silence_the_leader)
+    sender.start()
+    try:
+        assert main(["emulate", "--calibration-dir", str(tmp_path), "--exit-after", "1.5"]) == 0
+    finally:
+        sender.join()
+    out = capsys.readouterr().out
+    assert "kill -USR2" in out and "leader stopped answering" in out and "follower stopped" not in out
+    with EmulatedBus("leader") as leader:
+        toggle_silence(leader, "leader")
+        assert leader.silent
+        toggle_silence(leader, "leader")
+        assert not leader.silent
+    assert capsys.readouterr().out == "leader stopped answering\nleader answers again\n"
 
 
 MIDDLE_POSE = {1: 2000, 2: 2400, 3: 1500, 4: 2800, 5: 1000, 6: 2100}

@@ -219,3 +219,10 @@ def test_kill_during_pack_leaves_the_old_or_the_packed_dataset(dataset: Path, po
     assert done.returncode == 0, done.stderr
     assert check_dataset(dataset) == [] and not stage_path(dataset).exists()
     assert_same(before, snapshot(dataset))
+
+
+def test_pack_refuses_an_empty_dataset_plainly(tmp_path: Path):
+    root = tmp_path / "empty"
+    DatasetWriter.create(root, "test/empty", spec_with())
+    with pytest.raises(DatasetError, match="no episodes yet"):
+        pack_locked(root)

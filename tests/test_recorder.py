@@ -57,6 +57,7 @@ def test_back_to_back_takes_lose_no_tick(qtbot, make_recorder):
     assert reader.total_episodes == 3
     assert [ep["length"] for ep in reader.episodes()] == [12, 12, 12]  # 0.4 s at 30 fps, exactly
     takes = sorted((ft.take for ft in recorded), key=lambda take: take.first_tick_no)
+    assert len(takes) == 3  # else the check below could pass having compared nothing
     for a, b in zip(takes, takes[1:], strict=False):
         assert b.first_tick_no == a.last_tick_no + 1  # the next take starts on the very next tick
     assert check_dataset(rec.writer.root) == []

@@ -71,3 +71,23 @@ def recovery_words(episodes: list[int]) -> str:
         "episodes " + ", ".join(str(e) for e in episodes)
     return f"{len(episodes)} takes from the last session were not saved: saving them now as {numbers}."
 
+
+
+# The core's messages are written for the command line; in the window the same advice names the window's ways.
+_WINDOW_WORDS = (
+    ("choose a --root you may write to", "choose a folder you may write to (File > New dataset)"),
+    ("choose another --root", "choose another folder"),
+    ("add --resume to append to it", "append to it (File > Open)"),
+    ("use --resume to add episodes to it", "add episodes to it with File > Open"),
+    ("--resume: there is no dataset", "there is no dataset to open"),
+    ("give --follower-port and --leader-port, or use --demo", "connect them with Devices > Connect arms…"),
+    ("give both --follower-port and --leader-port", "choose the port of each arm (Devices > Connect arms…)"),
+    ("--vcodec h264", "H.264 video (File > New dataset)"),
+)
+
+
+def window_words(text: str) -> str:
+    """A message with command-line advice replaced by the window's own (menus and dialogs)."""
+    for cli, window in _WINDOW_WORDS:
+        text = text.replace(cli, window)
+    return text

@@ -28,12 +28,13 @@ from station.session.state import Event, Phase, Step
 from station.thresholds import LOW_DISK_BYTES
 from widgets import dataset_actions, device_actions
 from widgets.about import about_html
-from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words
+from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words, window_words
 from widgets.device_choices import device_advice
 from widgets.display_rate import DisplayRate
 from widgets.keymap import keys_help_html
 from widgets.main_window import MainWindow
 from widgets.messages import Level
+from widgets.pack_action import pack_open_dataset
 from widgets.preflight_banner import Preflight
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
@@ -102,6 +103,7 @@ class Controller(QObject):
         w.queue_panel.discard_requested.connect(self.discard)
         w.new_dataset_action.triggered.connect(self._new_dataset)
         w.open_dataset_action.triggered.connect(self._open_dataset)
+        w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(self))
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
         w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
@@ -271,7 +273,7 @@ class Controller(QObject):
 
     def say(self, text: str, level: Level = Level.ERROR, actions=None, topic: str | None = None) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(text, level, actions, topic)
+        self.window.messages.show_message(window_words(text), level, actions, topic)
 
     # -- from the session --
     def _on_state_changed(self, _step: Step) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QRect, QRunnable, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.default_state: QByteArray = self.saveState()  # the docks' arrangement; sizes come from the rules
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
+        self.pack_job: QRunnable | None = None  # File > Pack dataset, while it runs
         self.device_dialog: QDialog | None = None  # Devices > Connect arms or Cameras, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
@@ -95,8 +96,11 @@ class MainWindow(QMainWindow):
         self.new_dataset_action.setShortcut(QKeySequence.StandardKey.New)
         self.open_dataset_action = QAction("&Open dataset…", self)
         self.open_dataset_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.pack_action = QAction("&Pack dataset", self)
+        self.pack_action.setToolTip("Rewrite the dataset into LeRobot's few large files (station pack)")
         file_menu.addAction(self.new_dataset_action)
         file_menu.addAction(self.open_dataset_action)
+        file_menu.addAction(self.pack_action)
         file_menu.addSeparator()
         file_menu.addAction(self.keys["quit"])
 

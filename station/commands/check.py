@@ -23,6 +23,8 @@ def add_parser(subparsers) -> None:
         action="store_false",
         help="trust the mp4 headers instead of decoding every frame (faster, misses timestamp problems)",
     )
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when an episode has quality warnings (a stalled camera, a very short take, ...)")
 
 
 def _summary(root: Path) -> list[str]:
@@ -60,8 +62,24 @@ def run(args: argparse.Namespace) -> int:
     problems = check_dataset(root, decode_videos=args.decode_videos)
     for problem in problems:
         print(problem)
+    warnings = _quality_warnings(root)
+    for warning in warnings:
+        print(warning)
     if problems:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", flush=True)
         return 1
+    if warnings:
+        print(f"OK, with {len(warnings)} quality warning{'s' if len(warnings) != 1 else ''}", flush=True)
+        return 1 if getattr(args, "strict", False) else 0
     print("OK", flush=True)
     return 0
+
+
+def _quality_warnings(root: Path) -> list[str]:
+    """Per-episode quality warnings (station.dataset.quality); a dataset too broken to read has none to add."""
+    from station.dataset.quality import dataset_warnings
+
+    try:
+        return dataset_warnings(root)
+    except (DatasetError, KeyError, IndexError, TypeError, ValueError) as e:
+        return [f"warning: the quality of the episodes was not checked ({e})"]

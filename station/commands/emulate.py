@@ -19,7 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "emulate",
         help="emulate a leader and a follower SO-101 on pseudo-terminals",
         description="Start two emulated buses of six STS3215 servos, write matching calibration files, print the "
-        "ports and the record command to use, and run until Ctrl-C.",
+        "ports and the commands that record from them (in the window, or headless), and run until Ctrl-C. "
+        "SIGUSR1 silences the follower and SIGUSR2 the leader (again: they answer again).",
     )
     p.add_argument("--calibration-dir", type=Path, help="where to write the calibration (default: a temp dir)")
     p.add_argument("--leader-id", default="leader", help="calibration id of the emulated leader")
@@ -31,12 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def record_command(
-    leader_port: str, follower_port: str, calibration_dir: Path, leader_id: str, follower_id: str
+    leader_port: str, follower_port: str, calibration_dir: Path, leader_id: str, follower_id: str,
+    window: bool = False,
 ) -> str:
-    words = [
-        "station",
-        "record",
-        "--headless",
+    """The command that records from the emulated arms: headless, or (window=True) in the window."""
+    words = ["station"] if window else ["station", "record", "--headless"]
+    words += [
         "--follower-port",
         follower_port,
         "--leader-port",
@@ -51,9 +52,10 @@ def record_command(
     return shlex.join(words)
 
 
-def _toggle_silence(bus: EmulatedBus) -> None:
+def toggle_silence(bus: EmulatedBus, role: str) -> None:
+    """The arm stops answering as if its cable were pulled, or answers again."""
     bus.silent = not bus.silent
-    print(f"follower {'stopped answering' if bus.silent else 'answers again'}", flush=True)
+    print(f"{role} {'stopped answering' if bus.silent else 'answers again'}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,17 +71,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"  leader    {leader_port}")
         print(f"  follower  {follower_port}")
         print(f"Calibration files are in {calibration_dir}")
-        print("Record from them with:")
-        print("  " + record_command(leader_port, follower_port, calibration_dir, args.leader_id, args.follower_id))
-        print(f"`kill -USR1 {os.getpid()}` makes the follower stop answering (and answer again).")
+        ids = (args.leader_id, args.follower_id)
+        print("Record from them in the window with:")
+        print("  " + record_command(leader_port, follower_port, calibration_dir, *ids, window=True))
+        print("or without a window:")
+        print("  " + record_command(leader_port, follower_port, calibration_dir, *ids))
+        print(f"`kill -USR1 {os.getpid()}` makes the follower stop answering (and answer again); "
+              f"`kill -USR2 {os.getpid()}` does the same to the leader.")
         print("Press Ctrl-C to stop.", flush=True)
-        previous = signal.signal(signal.SIGUSR1, lambda *_: _toggle_silence(follower))
+        previous = {
+            signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda *_: toggle_silence(follower, "follower")),
+            signal.SIGUSR2: signal.signal(signal.SIGUSR2, lambda *_: toggle_silence(leader, "leader")),
+        }
         try:
             threading.Event().wait(args.exit_after)
         except KeyboardInterrupt:
             print()
         finally:
-            signal.signal(signal.SIGUSR1, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     finally:
         follower.stop()
         leader.stop()

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from huggingface_hub.utils import logging as hf_logging
 
     from station.commands.pack import pack_locked
-    from station.dataset.pack import pack_recommended
+    from station.dataset.pack import excluded_count, pack_recommended
     from station.dataset.reader import load_info
     from station.dataset.repo_id import repo_id_problem
     from station.hub.errors import hub_problem
@@ -73,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
                                                          "Pack it first?")):
                 print(pack_locked(root).summary(), flush=True)
             else:
-                print(f"pushing {root} as it is, one file per episode (pass --yes or run `station pack` to pack it "
-                      "first)", flush=True)
+                excluded = excluded_count(root)
+                also = f"; its {excluded} excluded episode(s) go too, as pack would leave them out" if excluded else ""
+                print(f"pushing {root} as it is, not packed (pass --yes or run `station pack` to pack it "
+                      f"first){also}", flush=True)
 
         def progress(files: int, total: int, done: int, size: int) -> None:
             print(f"uploading: {files}/{total} files, {done / 1e6:.1f}/{size / 1e6:.1f} MB", file=sys.stderr,

@@ -56,34 +56,28 @@ def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
     from station.preflight import preflight_line
-    from station.saving.queue import SaveJob, SaveQueue
-    from station.saving.recovery import recover_into_queue
+    from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
-    from station.session.builder import check_root, open_dataset
+    from station.session.builder import Session, check_root, open_session
     from station.session.devices import open_devices
-    from station.session.recorder import FinishedTake, Recorder
+    from station.session.recorder import FinishedTake
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
 
     check_root(config)
     devices = open_devices(config)
-    recorder = None
-    queue = None
-    lock = None
+    session: Session | None = None
     stops = None
     try:
         if stopping.requested():  # a stop signal while starting: leave before anything is created
             say("stopped before recording started: nothing recorded")
             return EXIT_INTERRUPTED
-        writer, lock = open_dataset(config, devices)
         app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-        queue = SaveQueue(writer)
-        for line in recover_into_queue(writer, queue):
+        # Nobody is here to ask about a take a crash cut short: recovery drops it (hold_partial=False).
+        session = open_session(config, devices, hold_partial=False)
+        writer, queue, recorder = session.writer, session.queue, session.recorder
+        for line in session.recovered:
             say(line)
-        recorder = Recorder(
-            writer, queue, devices.leader, devices.follower, devices.cameras, config.fps,
-            config.episodes, config.episode_time_s, config.reset_time_s, config.task,
-        )
         failures: list[SaveJob] = []
 
         def on_recorded(ft: FinishedTake) -> None:
@@ -151,13 +145,11 @@ def run_headless(config: SessionConfig) -> int:
     finally:
         if stops is not None:
             stops.close()
-        if recorder is not None:
-            recorder.loop.stop()
-        if queue is not None:
-            queue.shutdown()
+        if session is not None:
+            session.recorder.loop.stop()
+            session.queue.shutdown()
+            session.lock.release()
         devices.close()
-        if lock is not None:
-            lock.release()
 
 
 def tell(text: str) -> None:

@@ -329,6 +329,8 @@ def pack_dataset(
     if len(rows) != reader.total_episodes:
         raise DatasetError(f"{root} counts {reader.total_episodes} episodes but its table has {len(rows)}")
     kept = [row for row in rows if not is_excluded(row)]
+    if not rows:
+        raise DatasetError(f"{root} has no episodes yet: there is nothing to pack")
     if not kept:
         raise DatasetError(f"every episode of {root} is excluded: there is nothing to pack")
     data_limit = int((data_mb if data_mb is not None else info["data_files_size_in_mb"]) * _MB)
@@ -730,3 +732,8 @@ def pack_recommended(root: Path) -> bool:
         if len(locs) > 1 and any(chunks_size * c + f != k for k, (c, f) in enumerate(locs)):
             return True  # gaps in the file numbering: an append after a pack
     return False
+
+
+def excluded_count(root: Path) -> int:
+    """How many episodes of the dataset at `root` are marked excluded (pack leaves them out)."""
+    return sum(1 for row in DatasetReader(Path(root)).episodes() if is_excluded(row))

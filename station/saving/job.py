@@ -19,12 +19,14 @@ from typing import Protocol
 
 import numpy as np
 
+from station.dataset.episode_facts import EpisodeFacts
 from station.dataset.fsutil import write_json_atomic
+from station.dataset.quality import QualityThresholds, take_flags
 from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
-from station.errors import DiskFullError
+from station.errors import DatasetError, DiskFullError
 from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
 from station.saving.memory import release_freed_memory
@@ -144,8 +146,35 @@ def _prepare(
         }
     return EpisodeData(
         task=spool.info.task, action=spool.action, state=spool.state,
-        videos={cam.name: out / f"{cam.name}.mp4" for cam in cams}, image_stats=stats,
+        videos={cam.name: out / f"{cam.name}.mp4" for cam in cams}, image_stats=stats, facts=take_facts(spool),
     )
+
+
+def take_facts(spool: SpoolReader) -> EpisodeFacts:
+    """The take's per-episode facts and quality flags, from its rows and cadence report (no video is read).
+
+    A problem here never fails the save: the take is saved without flags and the problem is logged.
+    """
+    cadence = spool.cadence
+    repeated = dict(cadence.repeated_frames or {}) if cadence else {}
+    # filled ticks: the loop's count of ticks it missed and filled; older reports only count late ticks
+    filled = int(getattr(cadence, "filled_ticks", cadence.late_ticks)) if cadence else 0
+    facts = EpisodeFacts(filled_ticks=filled, repeated_frames=repeated)
+    try:
+        thresholds = QualityThresholds.load(spool.directory.parents[2])  # <root>/.station/spool/<take>
+    except DatasetError as e:
+        log.warning("quality thresholds: %s; using the defaults", e)
+        thresholds = QualityThresholds()
+    try:
+        flags = take_flags(
+            spool.action, spool.state, spool.info.fps, spool.info.joint_names, repeated, filled,
+            (cadence.stalled_cameras or []) if cadence else [], spool.info.episode_time_s, thresholds,
+        )
+    except Exception:
+        log.exception("computing the quality flags of %s failed; saved without flags", spool.directory.name)
+        return facts
+    facts.flags = [f.name for f in flags]
+    return facts
 
 
 def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Reporter, spool_dir: Path | None) -> int:

@@ -161,6 +161,7 @@ class TakeInfo:
     joint_names: list[str]
     cameras: tuple[CameraSpec, ...]  # take.json holds them as {"name", "width", "height"}
     created: float  # time.time() when the take started
+    episode_time_s: float = 0.0  # the planned length of the take (0: not known), for the quality flags
     version: int = SPOOL_VERSION
     pix_fmt: str = ""  # of the frame files; "" = chosen from the cameras (spool_pix_fmt)
 

@@ -208,6 +208,7 @@ class Recorder(QObject):
             joint_names=list(spec.joint_names),
             cameras=tuple(spec.cameras),
             created=time.time(),
+            episode_time_s=self.episode_time_s,
         )
 
     def _new_take(self) -> TakeRecorder:
