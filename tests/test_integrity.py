@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -138,3 +139,132 @@ def test_a_full_disk_while_creating_leaves_nothing(tmp_path, monkeypatch):
     assert files_under(tmp_path / "empty") == []
     monkeypatch.undo()
     DatasetWriter.create(tmp_path / "empty", "test/full", DatasetSpec(fps=30))
+
+
+# ----- item 13: torque off is said only when read back ----------------------------------------------------
+
+
+def test_torque_off_is_confirmed_by_reading_it_back(tmp_path):
+    from station.hardware.emulator import write_demo_calibration
+    from station.hardware.so101 import SO101Follower, SO101Leader
+
+    write_demo_calibration(tmp_path)
+    with EmulatedBus("follower") as emu_f, EmulatedBus("leader") as emu_l:
+        follower = SO101Follower(str(emu_f.port), tmp_path, "follower")
+        leader = SO101Leader(str(emu_l.port), tmp_path, "leader")
+        follower.connect()
+        leader.connect()
+        assert all(emu_f.torque_enabled().values())
+        result = follower.disconnect()
+        assert result.confirmed and result.sentence == "follower torque off, confirmed"
+        assert not any(emu_f.torque_enabled().values())
+        assert leader.disconnect().sentence == "leader torque off, confirmed"
+
+        follower.connect()
+        emu_f.silent = True  # power or cable lost: the switch-off cannot be confirmed
+        result = follower.disconnect()
+        emu_f.silent = False
+        assert not result.confirmed and set(result.unconfirmed) == set(follower.bus.motors)
+        assert result.sentence == "could not switch the follower's torque off: switch its power off"
+        assert all(emu_f.torque_enabled().values())  # the servos answer again, holding torque: the words were right
+
+
+# ----- item 14: rough edges --------------------------------------------------------------------------------
+
+
+def test_the_stall_threshold_scales_with_the_frame_period():
+    from station.hardware.sim import PatternCamera
+    from station.thresholds import STALL_AFTER_S, stall_after_s
+
+    assert stall_after_s(30) == STALL_AFTER_S
+    assert stall_after_s(1) >= 2.0  # at 1 fps a frame comes once a second: 0.5 s without one is normal
+    cam = PatternCamera("front", 8, 6, fps=1)
+    cam.start()
+    try:
+        import time
+
+        frame = cam.latest()
+        deadline = time.monotonic() + 5
+        while frame is None and time.monotonic() < deadline:
+            frame = cam.latest()
+        assert frame is not None
+        object.__setattr__(frame, "t", time.monotonic() - 0.8)  # 0.8 s since the last frame, at 1 fps
+        cam._latest = frame
+        assert not cam.stalled
+    finally:
+        cam.stop()
+
+
+def test_recover_after_a_kill_does_not_report_an_empty_take(tmp_path):
+    root = tmp_path / "ds"
+    killed = station("record", "--headless", "--demo", "--root", str(root), "--episodes", "2", "--episode-time",
+                     "1", "--reset-time", "0", "--camera", "front=testsrc@32x24", "--vcodec", "h264",
+                     env=dict(os.environ, STATION_KILL_AT="spool-row:20"))
+    assert killed.returncode == -9
+    recovered = station("recover", "--root", str(root))
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert "(0 frames)" not in recovered.stdout and ": 0 frames" not in recovered.stdout, recovered.stdout
+    assert not list((root / ".station" / "spool").iterdir())
+
+
+def test_free_space_is_said_in_sensible_units():
+    assert fsutil.size_in_words(0) == "0 bytes"
+    assert fsutil.size_in_words(1_000) == "1.0 kB"
+    assert fsutil.size_in_words(40_000_000) == "40 MB"
+    assert fsutil.size_in_words(1.5e9) == "1.5 GB"
+    assert fsutil.size_in_words(2.5e12) == "2.5 TB"
+
+
+def test_a_spool_cut_short_is_said_in_plain_words(tmp_path):
+    from station.errors import StationError
+    from station.saving.queue import describe_error
+    from station.saving.spool import SpoolCutShort
+
+    error = SpoolCutShort(tmp_path / "take-0001", "front")
+    assert isinstance(error, StationError)
+    assert describe_error(error) == (
+        "the take in take-0001 is cut short on disk: its front camera frames end before its rows (was the disk full?)"
+    )
+
+
+# ----- item 8: recovery trusts nothing on disk -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recorded") / "ds"
+    assert record(root).returncode == 0
+    return root
+
+
+@pytest.mark.parametrize("entry", ["ABSOLUTE", "../outside.json", "meta/../../outside.json", "data/x/../../.."])
+def test_a_journal_naming_paths_outside_the_dataset_is_refused(tmp_path, recorded, entry):
+    root = tmp_path / "ds"
+    shutil.copytree(recorded, root)
+    info = root / "meta" / "info.json"
+    before = info.read_bytes()
+    src = str(info) if entry == "ABSOLUTE" else "meta/info.json"
+    dst = str(tmp_path / "stolen.json") if entry == "ABSOLUTE" else entry
+    journal = root / ".station" / "journal.json"
+    journal.write_text(json.dumps({"commit": "episode 1", "renames": [[src, dst]]}))
+    result = station("recover", "--root", str(root))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "journal" in result.stderr, result.stderr
+    assert info.read_bytes() == before and journal.exists()
+    assert not (tmp_path / "stolen.json").exists() and not (tmp_path / "outside.json").exists()
+
+
+def test_a_spool_that_does_not_match_the_dataset_is_refused_and_kept(tmp_path):
+    root = tmp_path / "ds"
+    killed = record(root, env=dict(os.environ, STATION_KILL_AT="spool-done:1"))
+    assert killed.returncode == -9
+    spools = [p for p in (root / ".station" / "spool").iterdir() if (p / "done.json").exists()]
+    assert len(spools) == 1
+    take = json.loads((spools[0] / "take.json").read_text())
+    take["fps"] = 60
+    (spools[0] / "take.json").write_text(json.dumps(take))
+    result = station("recover", "--root", str(root))
+    lines = [line for line in result.stdout.splitlines() if spools[0].name in line]
+    assert len(lines) == 1 and "refused" in lines[0] and "60 fps" in lines[0], result.stdout
+    assert DatasetReader(root).total_episodes == 0
+    assert spools[0].is_dir() and (spools[0] / "done.json").exists()

@@ -85,7 +85,7 @@ def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
     problems = []
     rec.problem.connect(problems.append)
     assert not rec.try_fire(Event.RECORD)
-    assert rec.phase is Phase.IDLE and problems and "GB needed" in problems[0]
+    assert rec.phase is Phase.IDLE and problems and "1.0 MB free" in problems[0] and "MB needed" in problems[0]
 
 
 def test_a_stalled_camera_is_reported_and_flagged_in_the_take(qtbot, session):

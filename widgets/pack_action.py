@@ -1,13 +1,15 @@
-"""File > Pack dataset: `station pack` on the open dataset, in the background, then back to recording.
+"""File > Pack dataset: `station pack` on the open dataset, as a job in the save-queue panel, then back to
+recording.
 
 The session closes first (its saves must be finished and no take running), which releases the dataset;
-the pack takes it, so nothing can record into it meanwhile. Progress and the outcome are said in the
-window; afterwards the same dataset is opened again to append. A pack is crash-safe, so quitting while it
-runs leaves the old or the packed dataset.
+the pack takes it, so nothing can record into it meanwhile. The job's row in the save-queue panel shows its
+progress and outcome; afterwards the same dataset is opened again to append. A pack is crash-safe, so
+quitting while it runs leaves the old or the packed dataset.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +18,13 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from station.errors import StationError
 from widgets.messages import Level
+from widgets.save_queue_presenter import TONES, RowStage, RowView, seconds_words
 
 if TYPE_CHECKING:
     from station.dataset.pack import PackResult
     from widgets.controller import Controller
 
+TASK = "pack the dataset"
 TOPIC = "pack"  # not a dataset: topic, whose banners go when a dataset opens (the reopened one)
 
 
@@ -50,6 +54,29 @@ class PackRunnable(QRunnable):
             self.signals.finished.emit(result)
 
 
+def pack_row(done: int, total: int, seconds: float, result: PackResult | None = None,
+             error: str | None = None) -> RowView:
+    """The panel row of a pack job: running with a bar, packed, or failed."""
+    if error is not None:
+        stage, words, text = RowStage.FAILED, f"not packed, the dataset is unchanged: {error}", "not packed"
+    elif result is not None:
+        stage, words, text = RowStage.SAVED, result.summary(), "✓ packed"
+    else:
+        stage, words, text = RowStage.COMMITTING, f"packing · {done} of {total} episodes", ""
+    return RowView(
+        stage=stage,
+        episode="all",
+        task=TASK,
+        frames=str(result.frames) if result is not None else "",
+        words=words,
+        bar=None if stage is not RowStage.COMMITTING else done / max(1, total),
+        progress_text=text,
+        elapsed=seconds_words(seconds),
+        tooltip=words,
+        tone=TONES[stage],
+    )
+
+
 def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
     """Close the session, pack its dataset on a worker thread, reopen it. Returns the job, None if refused."""
     if ctrl.session is None:
@@ -62,14 +89,14 @@ def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
     root = ctrl.session.writer.root
     config = replace(ctrl.config, resume=True)
     ctrl._close_session()
-    ctrl.say(f"Packing {root}: recording resumes when it is done.", Level.INFO, topic=TOPIC)
+    ctrl.say(f"Packing {root} (see the save queue): recording resumes when it is done.", Level.INFO, topic=TOPIC)
     job = PackRunnable(root)
-    step = [0]
+    started = time.monotonic()
+    model = ctrl.window.queue_model
+    model.show_dataset_job(pack_row(0, 1, 0.0))
 
     def progress(done: int, total: int) -> None:
-        if done == total or done * 10 // max(1, total) != step[0]:
-            step[0] = done * 10 // max(1, total)
-            ctrl.say(f"Packing {root}: {done} of {total} episodes.", Level.INFO, topic=TOPIC)
+        model.show_dataset_job(pack_row(done, total, time.monotonic() - started))
 
     def reopen() -> None:
         ctrl.window.pack_job = None
@@ -78,10 +105,12 @@ def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
         ctrl._refresh_all()
 
     def finished(result: PackResult) -> None:
+        model.show_dataset_job(pack_row(0, 0, time.monotonic() - started, result=result))
         ctrl.say(result.summary()[:1].upper() + result.summary()[1:] + ".", Level.INFO, topic=TOPIC)
         reopen()
 
     def failed(message: str) -> None:
+        model.show_dataset_job(pack_row(0, 0, time.monotonic() - started, error=message))
         ctrl.say(f"The dataset could not be packed and is unchanged: {message}", Level.ERROR, topic=TOPIC)
         reopen()
 

@@ -21,6 +21,11 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 for the progress-bar 
 JOB_ROLE = Qt.ItemDataRole.UserRole + 2  # the SaveJob itself
 STAGE_ROLE = Qt.ItemDataRole.UserRole + 3  # its RowStage
 
+_SERVED_ROLES = frozenset(int(r) for r in (  # the roles _cell answers; the view asks ~ten per cell it paints
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, PROGRESS_ROLE, Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.TextAlignmentRole,
+))
+
 TONE_COLOURS = {Tone.QUIET: "#757575", Tone.BUSY: "#1565c0", Tone.DONE: "#2e7d32", Tone.BAD: "#c62828"}
 DARK_TONE_COLOURS = {Tone.QUIET: "#9e9e9e", Tone.BUSY: "#64b5f6", Tone.DONE: "#81c784", Tone.BAD: "#ff8a80"}
 
@@ -37,10 +42,15 @@ class SaveQueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.queue: SaveQueue | None = None
         self._rows = 0
+        self._dataset_job: RowView | None = None  # one dataset-wide job (File > Pack dataset), after the takes
+        # Each row's view, computed once per change rather than once per cell and role: a repaint asks
+        # data() thousands of times a second while takes save (measured 140 ms/s of the GUI thread).
+        self._views: dict[int, RowView] = {}
         if queue is not None:
             self.set_queue(queue)
 
     def set_queue(self, queue: SaveQueue | None) -> None:
+        self._views.clear()
         self.beginResetModel()
         if self.queue is not None:
             self.queue.job_added.disconnect(self._on_added)
@@ -55,12 +65,14 @@ class SaveQueueModel(QAbstractTableModel):
     # -- queue notifications --
     def _on_added(self, row: int) -> None:
         assert self.queue is not None
+        self._views.clear()
         while self._rows < len(self.queue.jobs):
             self.beginInsertRows(QModelIndex(), self._rows, self._rows)
             self._rows += 1
             self.endInsertRows()
 
     def _on_changed(self, row: int) -> None:
+        self._views.clear()  # this row, and the expected episode numbers of the rows behind it
         if 0 <= row < self._rows:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
             if self._rows > 1:  # expected episode numbers of the rows behind may shift
@@ -70,10 +82,27 @@ class SaveQueueModel(QAbstractTableModel):
         """Refresh the save time of unfinished rows."""
         if self.queue is None:
             return
+        self._views.clear()  # twice a second: nothing shown is older than that
         for row, job in enumerate(self.queue.jobs[: self._rows]):
             if stage_of(job) in UNFINISHED:
                 index = self.index(row, ELAPSED)
                 self.dataChanged.emit(index, index)
+
+    def show_dataset_job(self, view: RowView | None) -> None:
+        """Show, update, or (None) remove the row of a dataset-wide job, kept after the takes' rows."""
+        row = self._rows
+        if view is None:
+            if self._dataset_job is not None:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                self._dataset_job = None
+                self.endRemoveRows()
+        elif self._dataset_job is None:
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._dataset_job = view
+            self.endInsertRows()
+        else:
+            self._dataset_job = view
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def expected_episode(self, job: SaveJob) -> int | None:
         """The episode index the take gets if everything ahead of it commits (the queue counts them)."""
@@ -86,7 +115,7 @@ class SaveQueueModel(QAbstractTableModel):
 
     # -- the model --
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._rows
+        return 0 if parent.isValid() else self._rows + (self._dataset_job is not None)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -103,13 +132,24 @@ class SaveQueueModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def view_at(self, row: int) -> RowView | None:
+        if row == self._rows and self._dataset_job is not None:
+            return self._dataset_job
         job = self.job_at(row)
         if job is None or self.queue is None:
             return None
-        return row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+        view = self._views.get(row)
+        if view is None:
+            view = self._views[row] = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+        return view
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.queue is None:
+        if not index.isValid():
+            return None
+        if index.row() == self._rows and self._dataset_job is not None:
+            if role == STAGE_ROLE:
+                return self._dataset_job.stage
+            return None if role == JOB_ROLE else self._cell(self._dataset_job, index.column(), role)
+        if self.queue is None:
             return None
         job = self.job_at(index.row())
         if job is None:
@@ -118,8 +158,12 @@ class SaveQueueModel(QAbstractTableModel):
             return job
         if role == STAGE_ROLE:
             return stage_of(job)
-        col = index.column()
-        view = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+        if int(role) not in _SERVED_ROLES:
+            return None
+        view = self.view_at(index.row())
+        return None if view is None else self._cell(view, index.column(), role)
+
+    def _cell(self, view: RowView, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return {EPISODE: view.episode, TASK: view.task, FRAMES: view.frames, STAGE: view.words,
                     PROGRESS: view.progress_text, ELAPSED: view.elapsed}.get(col)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -129,6 +130,16 @@ def iter_temp_files(root: Path, folders: tuple[str, ...]) -> Iterator[Path]:
                     yield Path(dirpath) / fname
 
 
+def size_in_words(n: float) -> str:
+    """A byte count as people say it: "0 bytes", "812 kB", "40 MB", "1.5 GB" (powers of 1000, like df -H)."""
+    if n < 1000:
+        return f"{int(n)} bytes"
+    units = ("kB", "MB", "GB", "TB")
+    power = min(len(units), int(math.log10(n) // 3))
+    value = n / 1000**power
+    return f"{value:.1f} {units[power - 1]}" if value < 10 else f"{value:.0f} {units[power - 1]}"
+
+
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -142,11 +153,22 @@ JOURNAL_PATH = ".station/journal.json"
 
 
 def _to_journal(root: Path, path: Path) -> str:
-    """Paths inside the dataset are stored relative (the folder may be moved); others absolute."""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path.resolve())
+    """Paths are stored relative to the dataset (the folder may be moved); every one is inside it."""
+    return str(path.relative_to(root))
+
+
+_PUBLISHED = ("meta", "data", "videos")  # the only folders a commit renames files into
+
+
+def _journal_path(root: Path, entry: object) -> Path:
+    """A journal entry as a path inside `root`; ValueError for anything else (absolute, `..`, a symlink out)."""
+    if not isinstance(entry, str) or not entry or os.path.isabs(entry):
+        raise ValueError(f"{entry!r} is not a path inside the dataset")
+    path = root / entry
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root or ".." in Path(entry).parts:
+        raise ValueError(f"{entry!r} is not a path inside the dataset")
+    return path
 
 
 def write_journal(root: Path, label: str, renames: list[tuple[Path, Path]]) -> None:
@@ -162,10 +184,17 @@ def roll_forward(root: Path) -> str | None:
         return None
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
-        entries = [(root / src, root / dst) for src, dst in data["renames"]]
+        entries = [(_journal_path(root, src), _journal_path(root, dst)) for src, dst in data["renames"]]
         label = str(data["commit"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise OSError(f"the commit journal {journal} is unreadable ({e})") from e
+    for src, dst in entries:
+        from_ok = is_temp_name(src.name) or src.relative_to(root).parts[0] == ".station"  # a temp file or a spool's
+        if not from_ok or is_temp_name(dst.name) or dst.relative_to(root).parts[0] not in _PUBLISHED:
+            raise OSError(
+                f"the commit journal {journal} asks to move {src.relative_to(root)} to {dst.relative_to(root)}, "
+                "which no save does: it was not written by a station (delete it if you know why it is there)"
+            )
     for src, dst in entries:
         if src.exists():
             replace_durably(src, dst)

@@ -232,7 +232,10 @@ class DatasetWriter:
             for cam in self.spec.cameras:
                 src, final = Path(ep.videos[cam.name]), video_file(self.root, cam.key, chunk, file)
                 fsutil.make_dirs(final.parent)
-                if not fsutil.same_filesystem(src, final.parent):
+                inside = src.resolve().is_relative_to(self.root.resolve())  # the journal names only paths inside
+                if inside and fsutil.same_filesystem(src, final.parent):
+                    src = self.root / src.resolve().relative_to(self.root.resolve())
+                else:
                     src = fsutil.copy_to_temp(src, final)
                     temps.append(src)
                 renames.append((src, final))
@@ -413,14 +416,16 @@ def repair_dataset(root: Path) -> list[str]:
 # ----- resume compatibility ----------------------------------------------------------------------
 
 
-def compatibility_problem(info: dict[str, Any], spec: DatasetSpec) -> str | None:
-    """The first difference that makes appending `spec` episodes to this dataset wrong, or None."""
+def compatibility_problem(info: dict[str, Any], spec: DatasetSpec, what: str = "this session") -> str | None:
+    """The first difference that makes appending `spec` episodes to this dataset wrong, or None.
+
+    `what` names where `spec` comes from in the sentence ("this session", "the take in take-...")."""
     have = spec_from_info(info)
     where = "the dataset"
     if have.fps != spec.fps:
-        return f"{where} records at {have.fps} fps but this session is set to {spec.fps} fps"
+        return f"{where} records at {have.fps} fps but {what} is at {spec.fps} fps"
     if have.robot_type != spec.robot_type:
-        return f"{where} is for robot type {have.robot_type!r} but this session records {spec.robot_type!r}"
+        return f"{where} is for robot type {have.robot_type!r} but {what} records {spec.robot_type!r}"
     if tuple(have.joint_names) != tuple(spec.joint_names):
         return f"{where} has joints {', '.join(have.joint_names)}, not {', '.join(spec.joint_names)}"
     old = {c.name: c for c in have.cameras}
@@ -428,7 +433,7 @@ def compatibility_problem(info: dict[str, Any], spec: DatasetSpec) -> str | None
     if set(old) != set(new):
         return (
             f"{where} has cameras {', '.join(sorted(old)) or 'none'} "
-            f"but this session has {', '.join(sorted(new)) or 'none'}"
+            f"but {what} has {', '.join(sorted(new)) or 'none'}"
         )
     expected = set(build_info(spec)["features"])
     extra = sorted(set(info["features"]) - expected - set(video_keys(info["features"])))

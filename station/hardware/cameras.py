@@ -5,7 +5,7 @@ when the device offers it), or a video file (looped). lavfi and files produce fr
 for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are RGB uint8
 (H, W, 3), converted and scaled in one swscale pass only when needed, and read-only.
 
-A camera that delivers nothing for STALL_AFTER_S (station.thresholds) is `stalled`; one whose thread ended
+A camera that delivers nothing for stall_after_s(fps) (station.thresholds) is `stalled`; one whose thread ended
 keeps the reason in `.error`.
 `list_v4l2_devices()` asks the V4L2 driver itself (ioctl) for the formats, sizes and rates each device offers.
 """
@@ -35,7 +35,7 @@ from station.dataset.video import encodable_size_problem
 from station.errors import ConfigError, HardwareError
 from station.hardware.interfaces import Frame
 from station.priority import raise_current_thread
-from station.thresholds import STALL_AFTER_S
+from station.thresholds import stall_after_s
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class PyAVCamera:
     def stalled(self) -> bool:
         if self._thread is None or not self._thread.is_alive():
             return True
-        return time.monotonic() - self._last_t > STALL_AFTER_S
+        return time.monotonic() - self._last_t > stall_after_s(self.fps)
 
 
 def _ffmpeg_reason(exc: BaseException) -> str:

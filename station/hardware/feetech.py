@@ -204,18 +204,36 @@ class FeetechBus:
             self._close_port()
             raise
 
-    def close(self, *, disable_torque: bool = False) -> None:
-        """Close the port, first turning torque off on every motor if asked. Any thread; idempotent."""
+    def close(self, *, disable_torque: bool = False) -> dict[str, int | None]:
+        """Close the port, first turning torque off on every motor if asked. Any thread; idempotent.
+
+        With disable_torque, returns each motor's Torque_Enable as read back after the switch-off (None: it
+        did not answer); {} when the port was not open or torque was not asked off.
+        """
         if self._handler is None:
-            return
+            return {}
         with self._lock:  # waits for a call in progress on another thread (bounded by the packet timeout)
             try:
-                if disable_torque:
-                    failed = self._disable_torque(tries=5)
-                    if failed:
-                        log.error("torque may still be on for %s on %s", ", ".join(failed), self.port)
+                if not disable_torque:
+                    return {}
+                self._disable_torque(tries=5)
+                states = self._torque_states()
+                still = [m for m, v in states.items() if v != 0]
+                if still:
+                    log.error("torque may still be on for %s on %s", ", ".join(still), self.port)
+                return states
             finally:
                 self._close_port()
+
+    def _torque_states(self) -> dict[str, int | None]:
+        states: dict[str, int | None] = {}
+        for motor in self.motors:
+            try:
+                states[motor] = self._read(motor, "Torque_Enable")
+            except HardwareError as exc:
+                log.warning("%s", exc)
+                states[motor] = None
+        return states
 
     def _close_port(self) -> None:
         handler, self._handler = self._handler, None

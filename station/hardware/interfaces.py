@@ -13,12 +13,29 @@ from typing import Protocol
 import numpy as np
 
 
+@dataclass(frozen=True)
+class TorqueOff:
+    """What switching an arm's torque off achieved, as read back from its motors (Torque_Enable)."""
+
+    arm: str  # "follower" or "leader"
+    confirmed: bool  # every motor answered and read back Torque_Enable = 0
+    unconfirmed: tuple[str, ...] = ()  # motors that read back 1 or did not answer
+
+    @property
+    def sentence(self) -> str:
+        if self.confirmed:
+            return f"{self.arm} torque off, confirmed"
+        return f"could not switch the {self.arm}'s torque off: switch its power off"
+
+
 class Arm(Protocol):
     name: str
 
     def connect(self) -> None: ...
 
-    def disconnect(self) -> None: ...
+    def disconnect(self) -> TorqueOff | None:
+        """Torque off and close; returns what was read back (None when the arm cannot tell)."""
+        ...
 
     def read(self) -> np.ndarray:
         """Present joint values, shape (6,), float32. Raises HardwareError when the bus stops answering."""

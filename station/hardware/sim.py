@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from station.hardware.interfaces import Frame
-from station.thresholds import STALL_AFTER_S
+from station.hardware.interfaces import Frame, TorqueOff
+from station.thresholds import stall_after_s
 
 # (centre, amplitude, period_s) per joint; degrees for joints 1-5, 0..100 for the gripper.
 _MOTION = (
@@ -39,8 +39,9 @@ class SimulatedLeader:
         self._t0 = self._clock()
         self.connected = True
 
-    def disconnect(self) -> None:
+    def disconnect(self) -> TorqueOff:
         self.connected = False
+        return TorqueOff("leader", confirmed=True)  # a simulated leader never holds torque
 
     def read(self) -> np.ndarray:
         t = self._clock() - self._t0
@@ -69,9 +70,10 @@ class SimulatedFollower:
         self.connected = True
         self.torque_enabled = True
 
-    def disconnect(self) -> None:
+    def disconnect(self) -> TorqueOff:
         self.torque_enabled = False
         self.connected = False
+        return TorqueOff("follower", confirmed=not self.torque_enabled)
 
     def _advance(self) -> None:
         now = self._clock()
@@ -155,4 +157,4 @@ class PatternCamera:
     @property
     def stalled(self) -> bool:
         frame = self._latest
-        return frame is None or time.monotonic() - frame.t > STALL_AFTER_S
+        return frame is None or time.monotonic() - frame.t > stall_after_s(1.0 / self._period)

@@ -31,7 +31,7 @@ from station.hardware.calibration import (
     values_to_raw,
 )
 from station.hardware.feetech import FeetechBus
-from station.hardware.interfaces import Arm, Follower
+from station.hardware.interfaces import Arm, Follower, TorqueOff
 from station.joints import JOINTS, MOTOR_IDS, ROBOT_TYPE
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class _SO101Arm:
         self.calibration_path = find_calibration(Path(calibration_dir), self.role, arm_id, robot_type)
         self.bus = bus if bus is not None else FeetechBus(port, dict(MOTOR_IDS))
         self.calibration: Calibration | None = None
+        self.last_torque_off: TorqueOff | None = None
 
     @property
     def is_connected(self) -> bool:
@@ -109,9 +110,18 @@ class _SO101Arm:
             raise HardwareError(f"{self.name} is not connected")
         return raw_to_values(self.bus.sync_read("Present_Position"), self.calibration)
 
-    def disconnect(self) -> None:
-        """Torque off and close the port; safe to call twice or after a failed connect."""
-        self.bus.close(disable_torque=True)
+    def disconnect(self) -> TorqueOff:
+        """Torque off, read back, and close the port; safe to call twice or after a failed connect.
+
+        The result says the state the motors reported, never the one asked for: a motor that does not
+        answer, or answers Torque_Enable = 1, makes it unconfirmed. `last_torque_off` keeps it.
+        """
+        states = self.bus.close(disable_torque=True)
+        if states or self.last_torque_off is None:  # a port that was never open: nothing could be read back
+            unconfirmed = tuple(m for m, v in states.items() if v != 0)
+            self.last_torque_off = TorqueOff(self.role, confirmed=bool(states) and not unconfirmed,
+                                             unconfirmed=unconfirmed)
+        return self.last_torque_off
 
 
 class SO101Leader(_SO101Arm):

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from station.dataset.episode_facts import EpisodeFacts
-from station.dataset.fsutil import write_json_atomic
+from station.dataset.fsutil import size_in_words, write_json_atomic
 from station.dataset.quality import QualityThresholds, take_flags
 from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
@@ -225,7 +225,7 @@ def disk_errors_in_plain_words(where: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        free = shutil.disk_usage(where).free / 1e6 if where.exists() else 0.0
+        free = size_in_words(shutil.disk_usage(where).free if where.exists() else 0)
         raise DiskFullError(
-            f"the disk holding {where} is full ({free:.0f} MB free): free some space, then save it again"
+            f"the disk holding {where} is full ({free} free): free some space, then save it again"
         ) from exc

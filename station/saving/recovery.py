@@ -56,6 +56,21 @@ def already_committed(writer: DatasetWriter, path: Path) -> int | None:
     return None
 
 
+def take_mismatch(writer: DatasetWriter, path: Path) -> str | None:
+    """Why the take in spool `path` does not belong in this dataset (fps, robot, joints, cameras and their
+    sizes), or None. A spool is not trusted: one from another session or station is refused, never mixed in."""
+    from station.dataset.spec import DatasetSpec
+    from station.dataset.writer import compatibility_problem
+
+    try:
+        info = SpoolReader(path).info
+        spec = DatasetSpec(fps=int(info.fps), cameras=tuple(info.cameras), robot_type=str(info.robot_type),
+                           joint_names=tuple(info.joint_names), video=writer.spec.video)
+    except (ValueError, TypeError) as e:
+        return str(e)
+    return compatibility_problem(writer.info, spec, what="the take")
+
+
 def held_partial_takes(queue: SaveQueue) -> list[SaveJob]:
     """Recovered takes cut short by a crash that wait for the operator's keep-or-drop."""
     return [j for j in queue.jobs if j.held and j.pending]
@@ -90,8 +105,15 @@ def recover_into_queue(
     for path in partial:
         try:
             frames = SpoolReader(path).frames
-        except ValueError:
+        except ValueError as e:
+            rows = path / "rows.bin"
+            if rows.exists() and rows.stat().st_size > 0:  # something was recorded: never delete it unread
+                said.append(f"could not read the take cut short in {path.name}, kept as it is: {e}")
+                continue
             frames = 0
+        if frames == 0:  # nothing of a take reached it (the spool opened for the next take): not worth a word
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         if keep_partial and frames >= MIN_KEEP_FRAMES:
             seal_partial(path)
             complete.append(path)
@@ -106,6 +128,10 @@ def recover_into_queue(
         if committed is not None:
             remove_spool(path)
             said.append(f"take {path.name} was already saved as episode {committed}: removed its spool")
+            continue
+        mismatch = take_mismatch(writer, path)
+        if mismatch:
+            said.append(f"refused the take in {path.name}, kept as it is: {mismatch}")
             continue
         (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash

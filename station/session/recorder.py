@@ -17,9 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
-from station.hardware.interfaces import Arm, Camera, Follower
+from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
 from station.saving.job import save_episode
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
@@ -88,6 +89,7 @@ class Recorder(QObject):
         # Why the session stopped (or could not start the next take) by itself, not because it was asked
         # to: an arm error, a disk that filled up. "" while nothing like that happened.
         self.stopped_by = ""
+        self.torque_off: TorqueOff | None = None  # after an arm error: the follower's torque as read back
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
         self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
@@ -324,11 +326,13 @@ class Recorder(QObject):
         self.stopped_by = f"arm error: {message}"
         if self.machine.allowed(Event.STOP):
             self.fire(Event.STOP)
+        torque: TorqueOff | None = None
         try:
-            self.follower.disconnect()
+            torque = self.follower.disconnect()
         except Exception:
             log.exception("disabling follower torque after an arm error failed")
-        self.problem.emit(f"arm error, recording stopped and follower torque off: {message}")
+        self.torque_off = torque or TorqueOff("follower", confirmed=False)
+        self.problem.emit(f"arm error, recording stopped; {self.torque_off.sentence}: {message}")
 
     def _on_spool_failed(self, spool: SpoolWriter, reason: str) -> None:
         """The disk refused a write of the take being recorded: it ends at its last whole frame, and the
@@ -368,7 +372,7 @@ class Recorder(QObject):
             return ""
         return (
             f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
-            f"{free / 1e9:.1f} GB free, {need / 1e9:.1f} GB needed; free some space first"
+            f"{size_in_words(free)} free, {size_in_words(need)} needed; free some space first"
         )
 
     def _check_finished(self, *_args: object) -> None:
