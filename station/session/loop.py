@@ -197,7 +197,8 @@ class ControlLoop:
             if take is not None and not take.add(t, action, state, frames, self.ticks) and take.next is not None:
                 self._take = take = take.next  # full: back-to-back takes switch here, losing no tick
                 take.add(t, action, state, frames, self.ticks)
-        self._note_stalls(take)
+            # Under the lock: once swap_take has handed the take over, its cadence is being serialised.
+            self._note_stalls(take)
 
     def _note_stalls(self, take: TakeRecorder | None) -> None:
         if take is None:
