@@ -67,7 +67,8 @@ def fill(disk: Path) -> Path:
 
 
 def info(w: int = 64, h: int = 48) -> TakeInfo:
-    return TakeInfo(task="stack", fps=30, robot_type="so_follower", joint_names=[f"j{i}.pos" for i in range(6)],
+    spec = DatasetSpec(fps=30)
+    return TakeInfo(task="stack", fps=30, robot_type=spec.robot_type, joint_names=list(spec.joint_names),
                     cameras=[{"name": "front", "width": w, "height": h}], created=time.time())
 
 

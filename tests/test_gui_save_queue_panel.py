@@ -83,7 +83,8 @@ def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
 
 def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
     queue, model, panel = make_panel(qtbot)
-    job = queue.add(state=JobState.RECORDING, owner=SpoolOwner.RECORDER, held=True, progress=0.97, frames=150)
+    job = queue.add(state=JobState.RECORDING, owner=SpoolOwner.RECORDER, held=True, progress=0.97, frames=150,
+                    started_at=0.5)
     assert model.index(0, PROGRESS).data() == "live"
     queue.change(job, state=JobState.HELD, owner=SpoolOwner.QUEUE, ended_at=1.0, progress=1.0, prepared=object())
     assert model.index(0, STAGE).data() == "encoded · held until the reset ends, not saved yet"

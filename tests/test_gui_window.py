@@ -13,6 +13,7 @@ from station.config import CameraSource, SessionConfig
 from station.dataset.reader import DatasetReader
 from station.errors import DiskFullError, HardwareError
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.joints import JOINT_FEATURE_NAMES
 from station.saving.job import Cancelled, prepare_episode, prepare_live
 from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import find_spools
@@ -470,7 +471,7 @@ def crash_cut_take(root: Path, rows: int = 12) -> Path:
 
     from station.saving.spool import SpoolWriter, TakeInfo
 
-    info = TakeInfo("stack", 30, "so_follower", [f"j{i}" for i in range(6)],
+    info = TakeInfo("stack", 30, "so_follower", list(JOINT_FEATURE_NAMES),  # the dataset's own joints
                     [{"name": "front", "width": 32, "height": 24}, {"name": "wrist", "width": 16, "height": 12}],
                     _time.time())
     writer = SpoolWriter.create(root, info)

@@ -57,6 +57,9 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
         RowStage.RECORDING, RowStage.ENCODING, RowStage.HELD, RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING,
         RowStage.SAVED, RowStage.FAILED, RowStage.WAITING_TO_ENCODE]
     assert views["recording"].words == "recording · encoded as it goes, 0.5 s behind"  # 15 of 150 frames
+    waiting = row_view(live_take(started_at=None, frames=0, progress=0.0), 3, FPS)  # no encoder yet
+    assert waiting.stage is RowStage.RECORDING and "starts once the take ahead is encoded" in waiting.words
+    assert waiting.progress_text == "waiting"  # not "encoded as it goes, 0.0 s behind"
     assert views["recording"].progress_text == "live"
     assert views["ended"].bar == pytest.approx(0.6) and "then held until the reset ends" in views["ended"].words
     assert views["held"].words == "encoded · held until the reset ends, not saved yet"
@@ -110,7 +113,7 @@ def test_the_summary_keeps_one_order_and_never_contradicts_itself():
     slow = summary_view(facts(saved=2, saving=3, backlog=2, drain_s=41.6, encode_fps=20.0, failed=1))
     parts = slow.text.split("  ·  ")
     assert parts[0] == "2 saved" and parts[1] == "3 saving, about 42 s left"
-    assert parts[2].startswith("saving is slower than recording") and parts[3].startswith("1 failed")
+    assert parts[2].startswith("slower than recording") and parts[3].startswith("1 failed")
     assert slow.tone is Tone.BAD
     assert "--" not in slow.text and "vcodec" not in slow.text  # window words, not command-line flags
     failed_only = summary_view(facts(saved=1, failed=1))

@@ -154,7 +154,7 @@ class CameraGrid(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
         self.views: list[CameraView] = []
-        self._empty = QLabel("No cameras: add one with --camera NAME=SOURCE (e.g. front=/dev/video0)")
+        self._empty = QLabel("No cameras: add one with Devices > Cameras…")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self._empty, 0, 0)
 

@@ -133,7 +133,7 @@ class Controller(QObject):
         if self.config.demo:
             self.say(
                 "Demo set-up: simulated arms and test-pattern cameras, since no arms were given. "
-                "To record with real arms, use Devices > Connect arms….",
+                "To record with real arms, connect them with Devices > Connect arms…",
                 Level.INFO,
             )
         self.window.session_bar.show_task(self.config.task)
@@ -149,7 +149,8 @@ class Controller(QObject):
         try:
             self.devices = open_devices(self.config)
         except CalibrationNeeded as e:
-            self.say(f"{e} — or use Devices > Calibrate an arm…, then Devices > Connect arms….", topic=DEVICES)
+            self.say(f"{e} — calibrate it with Devices > Calibrate an arm…, then connect with Devices > Connect arms…",
+                     topic=DEVICES)
             return False
         except StationError as e:
             self.say(device_advice(str(e)), topic=DEVICES)

@@ -66,4 +66,4 @@ def device_advice(error: str) -> str:
     """A device that would not open, with what to do about it: a camera is changed, an arm is reconnected."""
     if "camera" in error.lower().split(":")[0]:
         return f"{error} — choose another source in Devices > Cameras…; the arms are not the problem."
-    return f"{error} — check the cables and power, then use Devices > Connect arms…."
+    return f"{error} — check the cables and power, then connect with Devices > Connect arms…"

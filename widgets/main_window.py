@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QRect, QRunnable, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
 from widgets.camera_view import CameraGrid
 from widgets.controls import Controls
@@ -18,7 +19,7 @@ from widgets.save_queue_panel import SaveQueuePanel
 from widgets.session_bar import SessionBar
 from widgets.status_bar import StationStatusBar
 from widgets.theme import THEME_NAMES, THEMES, apply_theme
-from widgets.window_layout import Rect, default_shares, fits, initial_rect, usable
+from widgets.window_layout import MIN_PLOTS_HEIGHT, Rect, default_shares, fits, initial_rect, usable
 
 
 def compact_plots(joints: JointPlots) -> None:
@@ -27,6 +28,8 @@ def compact_plots(joints: JointPlots) -> None:
     for i, plot in enumerate(joints.plots):
         if i < bottom_row:
             plot.hideAxis("bottom")
+        else:
+            plot.getAxis("bottom").setHeight(24)
         plot.titleLabel.setMaximumHeight(18)
         plot.layout.setRowFixedHeight(0, 18)
 
@@ -51,6 +54,7 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("liveSplitter")
         self.splitter.addWidget(self.cameras)
         self.splitter.addWidget(self.joints)
+        self.splitter.setMinimumHeight(MIN_PLOTS_HEIGHT)  # the save queue gives way first, not the live view
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
@@ -65,24 +69,24 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.messages)
         layout.addWidget(self.session_bar)
         layout.addWidget(self.controls)
-        layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
 
         self.queue_model = SaveQueueModel(parent=self)
         self.queue_panel = SaveQueuePanel(self.queue_model)
-        self.queue_dock = QDockWidget("Save queue", self)
-        self.queue_dock.setObjectName("saveQueueDock")
-        self.queue_dock.setWidget(self.queue_panel)
-        self.queue_dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue_dock)
+        # live view above, save queue below: a window that grows or shrinks changes the live view, the queue
+        # keeps its rows (a splitter does this exactly; a dock area re-fits itself from size hints)
+        self.vsplitter = QSplitter(Qt.Orientation.Vertical)
+        self.vsplitter.setObjectName("queueSplitter")
+        self.vsplitter.addWidget(self.splitter)
+        self.vsplitter.addWidget(self.queue_panel)
+        self.vsplitter.setStretchFactor(0, 1)
+        self.vsplitter.setStretchFactor(1, 0)
+        self.vsplitter.setCollapsible(0, False)
+        layout.addWidget(self.vsplitter, 1)
+        self.setCentralWidget(central)
 
         self.status = StationStatusBar()
         self.setStatusBar(self.status)
         self._build_menus()
-        self.default_state: QByteArray = self.saveState()  # the docks' arrangement; sizes come from the rules
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.pack_job: QRunnable | None = None  # File > Pack dataset, while it runs
@@ -123,7 +127,10 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         self.reset_layout_action = QAction("&Reset layout", self)
-        view_menu.addAction(self.queue_dock.toggleViewAction())
+        self.queue_action = QAction("&Save queue", self, checkable=True)
+        self.queue_action.setChecked(True)
+        self.queue_action.toggled.connect(self.queue_panel.setVisible)
+        view_menu.addAction(self.queue_action)
         view_menu.addAction(self.reset_layout_action)
         theme_menu = view_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
@@ -170,42 +177,56 @@ class MainWindow(QMainWindow):
         self.setGeometry(QRect(x, y, w, h))
 
     def restore_layout(self, state: QByteArray | None, splitter: QByteArray | None) -> None:
-        """A remembered layout, checked once the window is shown: an unusable one gives way to the default."""
-        restored = state is not None and self.restoreState(state)
+        """A remembered layout (queue and camera/plot splits), checked once the window is shown: an unusable
+        one gives way to the default."""
+        restored = state is not None and self.vsplitter.restoreState(state)
         restored = (splitter is not None and self.splitter.restoreState(splitter)) and restored
+        self.queue_action.setChecked(not self.queue_panel.isHidden())
         self._layout_pending = "check" if restored else "default"  # applied once the window has its size
+
+    def layout_settled(self) -> bool:
+        """The remembered or default layout has been applied to the shown window."""
+        return not self._layout_pending
 
     def layout_usable(self) -> bool:
         sizes = self.splitter.sizes()
-        return usable(self.joints.height(), sizes[0], sizes[1], self.queue_dock.isVisible(),
-                      self.queue_dock.height(), self.height())
+        queue = self.vsplitter.sizes()[1]
+        return usable(self.joints.height(), sizes[0], sizes[1], self.queue_panel.isVisible(), queue, self.height())
 
     def reset_layout(self) -> None:
         """The default layout for the window's current size."""
-        self.restoreState(self.default_state)
-        self.queue_dock.setFloating(False)
-        self.queue_dock.show()
+        self.queue_panel.show()
+        self.queue_action.setChecked(True)
         row_h = self.queue_panel.table.verticalHeader().defaultSectionSize()
         shares = default_shares(self.width(), self.height(), row_h)
-        self.resizeDocks([self.queue_dock], [shares.queue_height], Qt.Orientation.Vertical)
+        total = sum(self.vsplitter.sizes()) or self.height()
+        self.vsplitter.setSizes([max(1, total - shares.queue_height), shares.queue_height])
         self.splitter.setSizes([shares.cameras_width, shares.plots_width])
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._layout_pending:
-            QTimer.singleShot(0, self._settle_layout)
+            QTimer.singleShot(0, self, self._settle_layout)
 
-    def _settle_layout(self) -> None:
+    def _settle_layout(self, tries: int = 0) -> None:
+        if tries < 50 and any(not view.isVisible() for view in self.cameras.views if shiboken6.isValid(view)):
+            # camera views just added are shown by Qt a moment later: lay out with them (context: the window)
+            QTimer.singleShot(10, self, lambda: self._settle_layout(tries + 1))
+            return
+        central = self.centralWidget()
+        central_layout = central.layout() if central is not None else None
+        if central_layout is not None:
+            central_layout.activate()  # the splitters have their final heights before they are shared out
         pending, self._layout_pending = self._layout_pending, ""
         if pending == "default" or (pending == "check" and not self.layout_usable()):
             self.reset_layout()
 
     def layout_to_remember(self) -> tuple[QByteArray | None, QByteArray | None, QByteArray | None]:
-        """(geometry, dock state, splitter state), each None when it should not be remembered."""
+        """(geometry, queue split, camera/plot split), each None when it should not be remembered."""
         g = self.frameGeometry()
         fitting = fits((g.x(), g.y(), g.width(), g.height()), self.available_rect())
         good = self.layout_usable()
-        return (self.saveGeometry() if fitting else None, self.saveState() if good else None,
+        return (self.saveGeometry() if fitting else None, self.vsplitter.saveState() if good else None,
                 self.splitter.saveState() if good else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:

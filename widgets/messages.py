@@ -12,9 +12,19 @@ import time
 from collections.abc import Callable
 from enum import Enum
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPalette, QResizeEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from widgets.banners import topic_of
 
@@ -94,16 +104,58 @@ class Banner(QFrame):
 
 
 class MessageArea(QWidget):
+    """The banners, newest last. Above MAX_HEIGHT they scroll: messages never squash the live view."""
+
     MAX = 5
+    MAX_HEIGHT = 120
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageArea")
-        self._layout = QVBoxLayout(self)
+        self._inner = QWidget()
+        self._inner.setObjectName("messageList")
+        self._layout = QVBoxLayout(self._inner)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(3)
+        self._scroll = QScrollArea()
+        self._scroll.setWidget(self._inner)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._scroll)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.banners: list[Banner] = []
         self.setVisible(False)
+
+    def _wanted_height(self) -> int:
+        """The banners' height at the width they have (wrapped lines included), up to MAX_HEIGHT."""
+        width = self.width() if self.width() > 50 else 1000
+        layout = self._layout
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        return min(max(0, height) + 2, self.MAX_HEIGHT)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._inner.sizeHint().width(), self._wanted_height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, self._wanted_height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._relayout()
+
+    def _relayout(self) -> None:
+        height = self._wanted_height()
+        if self.height() != height or self.maximumHeight() != height:
+            self.setFixedHeight(height)
+        scrolls = height >= self.MAX_HEIGHT  # a scroll bar only when the banners do not all fit
+        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if scrolls
+                                                else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        if self.banners:
+            self._scroll.ensureWidgetVisible(self.banners[-1])
 
     def show_message(self, text: str, level: Level = Level.ERROR,
                      actions: list[tuple[str, Callable[[], None]]] | None = None,
@@ -113,6 +165,7 @@ class MessageArea(QWidget):
         for banner in self.banners:
             if banner.topic == topic and not actions and not banner.buttons:
                 banner.said(text, level)
+                self._relayout()
                 return banner
         self.clear(topic)
         banner = Banner(text, level, actions or [], self.dismiss, topic)
@@ -121,6 +174,7 @@ class MessageArea(QWidget):
         while len(self.banners) > self.MAX:
             self.dismiss(self.banners[0])
         self.setVisible(True)
+        self._relayout()
         return banner
 
     def dismiss(self, banner: Banner) -> None:
@@ -130,6 +184,7 @@ class MessageArea(QWidget):
             banner.hide()
             banner.deleteLater()
         self.setVisible(bool(self.banners))
+        self._relayout()
 
     def clear(self, topic: str) -> None:
         """Take away the banners on a topic whose condition has ended."""

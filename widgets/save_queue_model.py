@@ -79,14 +79,13 @@ class SaveQueueModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, EPISODE), self.index(self._rows - 1, EPISODE))
 
     def tick(self) -> None:
-        """Refresh the save time of unfinished rows."""
+        """Refresh unfinished rows: their save time, and the frames of a take being recorded."""
         if self.queue is None:
             return
         self._views.clear()  # twice a second: nothing shown is older than that
         for row, job in enumerate(self.queue.jobs[: self._rows]):
             if stage_of(job) in UNFINISHED:
-                index = self.index(row, ELAPSED)
-                self.dataChanged.emit(index, index)
+                self.dataChanged.emit(self.index(row, FRAMES), self.index(row, ELAPSED))
 
     def show_dataset_job(self, view: RowView | None) -> None:
         """Show, update, or (None) remove the row of a dataset-wide job, kept after the takes' rows."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.saving.queue import JobStatus
+from widgets.elided_label import ElidedLabel
 from widgets.save_queue_model import (
     ELAPSED,
     EPISODE,
@@ -99,10 +99,8 @@ class SaveQueuePanel(QWidget):
         self.model = model
         self.kept = KeptTakes(self)
         self.kept.setSourceModel(model)
-        self.summary = QLabel("Nothing to save yet")
+        self.summary = ElidedLabel("Nothing to save yet")  # one line: the rows below never move
         self.summary.setObjectName("queueSummary")
-        self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.thrown_away_button = QToolButton()
         self.thrown_away_button.setObjectName("thrownAwayButton")
         self.thrown_away_button.setCheckable(True)
@@ -138,7 +136,11 @@ class SaveQueuePanel(QWidget):
         self.discard_button.setToolTip("Give up on the selected failed take: its recording is deleted")
         self.retry_button.clicked.connect(lambda: self._emit(self.retry_requested))
         self.discard_button.clicked.connect(lambda: self._emit(self.discard_requested))
+        title = QLabel("Save queue")
+        title.setObjectName("queueTitle")
         buttons = QHBoxLayout()  # the buttons first: a longer summary or the fold appearing never moves them
+        buttons.addWidget(title)
+        buttons.addSpacing(8)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.discard_button)
         buttons.addSpacing(8)
@@ -225,6 +227,4 @@ class SaveQueuePanel(QWidget):
         style = f"color:{tone_colour(Tone.BAD)}; font-weight:bold;" if view.tone is Tone.BAD else ""
         if self.summary.styleSheet() != style:
             self.summary.setStyleSheet(style)
-        if self.summary.text() != view.text:
-            self.summary.setText(view.text)
-            self.summary.setToolTip(view.text)
+        self.summary.setText(view.text)

@@ -80,9 +80,15 @@ def save_seconds(job: SaveJob, now: float | None = None) -> float | None:
     return max(0.0, (end if end is not None else (time.monotonic() if now is None else now)) - start)
 
 
+def recorded_frames(job: SaveJob) -> int:
+    """Frames of the take on disk so far (a live take's spool counts them as they are written)."""
+    return job.live.written if job.live is not None and not job.recorded else job.frames
+
+
 def encoder_behind_s(job: SaveJob, fps: int) -> float:
-    """How far the encoding of a take being recorded is behind its recording."""
-    return job.frames * (1.0 - job.progress) / max(1, fps)
+    """How far the encoding of a take being recorded is behind its recording (all of it, if not started)."""
+    encoded = job.progress * job.frames if job.status is JobStatus.RUNNING else 0.0
+    return max(0.0, recorded_frames(job) - encoded) / max(1, fps)
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,10 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     bar: float | None = None
     progress_text = ""
     tooltip = ""
-    if stage is RowStage.RECORDING:
+    if stage is RowStage.RECORDING and job.status is JobStatus.QUEUED:
+        words = "recording · its encoding starts once the take ahead is encoded"
+        progress_text = "waiting"
+    elif stage is RowStage.RECORDING:
         words = f"recording · encoded as it goes, {seconds_words(encoder_behind_s(job, fps))} behind"
         progress_text = "live"
     elif stage is RowStage.WAITING_TO_ENCODE:
@@ -138,7 +147,7 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
         stage=stage,
         episode="—" if episode is None else str(episode),
         task=job.task,
-        frames=str(job.frames),
+        frames=str(recorded_frames(job)),
         words=words,
         bar=bar,
         progress_text=progress_text,
@@ -200,7 +209,8 @@ def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_tim
         drain_s=queue.drain_estimate_s(),
         backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
                     if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
-        lag_s=queue.encoder_lag_s(fps),
+        lag_s=next((encoder_behind_s(j, fps) for j, s in zip(queue.jobs, stages, strict=True)
+                    if s is RowStage.RECORDING), None),
         encode_fps=queue.encode_fps,
         need_fps=fps * max(1, cameras) * duty,
     )
@@ -256,5 +266,5 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:
         return "keeping up with recording", True
-    return ("saving is slower than recording, so takes will pile up: a longer reset gives it time, "
-            "or choose H.264 video for the next dataset (File > New dataset)"), False
+    return ("slower than recording, takes pile up: lengthen the reset, or choose H.264 video "
+            "(File > New dataset)"), False

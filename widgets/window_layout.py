@@ -20,9 +20,9 @@ QUEUE_ROWS_LARGE = 6
 
 
 def initial_rect(available: Rect, preferred: tuple[int, int] = PREFERRED_SIZE) -> Rect:
-    """The preferred size where it fits, else the whole available area of the screen, centred."""
+    """Nine tenths of a large screen (at least the preferred size), the whole of a small one; centred."""
     ax, ay, aw, ah = available
-    w, h = min(preferred[0], aw), min(preferred[1], ah)
+    w, h = min(max(preferred[0], aw * 9 // 10), aw), min(max(preferred[1], ah * 9 // 10), ah)
     if aw - w < 80 and ah - h < 80:  # nearly the whole screen: take all of it rather than leave a sliver
         w, h = aw, ah
     return ax + (aw - w) // 2, ay + (ah - h) // 2, w, h
@@ -38,7 +38,7 @@ def fits(rect: Rect, available: Rect, slack: int = 8) -> bool:
 
 @dataclass(frozen=True)
 class Shares:
-    queue_height: int  # the save-queue dock, title included
+    queue_height: int  # the save-queue panel
     cameras_width: int
     plots_width: int
 
@@ -46,7 +46,7 @@ class Shares:
 def default_shares(window_w: int, window_h: int, row_h: int = 26) -> Shares:
     """How the default layout shares the window: a few queue rows, cameras and plots side by side."""
     rows = QUEUE_ROWS_SMALL if window_h < 900 else QUEUE_ROWS_LARGE
-    queue = 96 + rows * row_h  # dock title, summary line and table header, then the rows
+    queue = 64 + rows * row_h  # the summary line and the table's header, then the rows
     live_w = max(0, window_w - 20)
     plots = max(MIN_PLOTS_WIDTH, int(live_w * 0.46))
     return Shares(queue_height=queue, cameras_width=max(0, live_w - plots), plots_width=plots)

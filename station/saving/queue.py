@@ -110,6 +110,8 @@ class SaveJob:
 
     @property
     def status(self) -> JobStatus:
+        if self.state is JobState.RECORDING and self.started_at is None:
+            return JobStatus.QUEUED  # recorded, but its encoder waits for the take ahead of it
         return _STATUS.get(self.state, JobStatus.RUNNING)
 
     @property
