@@ -447,7 +447,7 @@ ROUTES = [
 
 
 class HubServer(ThreadingHTTPServer):
-    daemon_threads = True
+    daemon_threads = False  # server_close() joins the handler threads: a test ends with none left running
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)

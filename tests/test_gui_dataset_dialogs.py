@@ -36,6 +36,16 @@ def test_new_dataset_problems_follow_the_command_lines_rule(tmp_path):
                                                     "Say what the operator does in each take (the task)."]
 
 
+def test_every_difference_is_listed():
+    from widgets.dataset_summary import differences
+
+    station = DatasetSpec(fps=30, cameras=CAMS)
+    other = DatasetSpec(fps=15, cameras=(CameraSpec("front", 64, 48), CameraSpec("wrist", 16, 12)))
+    assert differences(other, station) == ["rate: the dataset 15 fps, the station 30 fps",
+                                           "camera front: the dataset 64x48, connected 32x24"]
+    assert differences(station, station) == []
+
+
 def test_a_datasets_own_name_and_camera_mappings(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_LEROBOT_HOME", str(tmp_path / "hf"))
     assert dataset_repo_id(tmp_path / "hf" / "op" / "heavy") == "op/heavy"
@@ -95,7 +105,8 @@ def test_file_open_of_an_incompatible_dataset_says_what_differs_and_keeps_the_se
     dialog = window.dataset_dialog
     assert isinstance(dialog, OpenDatasetDialog)
     assert dialog.values["Rate"].text() == "15 fps" and dialog.values["Episodes"].text().startswith("0 ")
-    assert "15 fps" in dialog.verdict_label.text() and "current dataset stays open" in dialog.verdict_label.text()
+    said = dialog.verdict_label.text()
+    assert "rate: the dataset 15 fps, the station 30 fps" in said and "current dataset stays open" in said
     assert not dialog.open_button.isEnabled()
     dialog.reject()
     assert controller.session is working and working.config.root == tmp_path / "ds"

@@ -96,3 +96,29 @@ def test_calibration_releases_the_arms_and_connects_them_again(station, qtbot, m
     assert controller.session is not None and controller.devices is not None
     assert controller.settings.value("calibration/port") == "/dev/ttyCAL"
     assert controller.settings.value("calibration/id") == "f7"
+
+
+def test_a_wrong_camera_at_start_points_to_the_cameras_menu_and_is_fixed_there(qtbot, tmp_path, no_leaked_windows):
+    from PySide6.QtCore import QSettings
+
+    from station.config import SessionConfig
+    from widgets.app import build_window
+
+    config = SessionConfig(root=tmp_path / "ds", repo_id="local/cams", fps=30, vcodec="h264",
+                           cameras=(CameraSource("front", str(tmp_path / "no-such-video.mp4")),))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window, controller = build_window(config, settings)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        controller.start()
+        assert controller.session is None
+        said = " ".join(window.messages.texts())
+        assert "Devices > Cameras" in said and "cables" not in said
+        assert device_actions.set_cameras(controller, (CameraSource("front", "testsrc", 32, 24),))
+        assert controller.session is not None and controller.session.recorder.loop.running
+        qtbot.waitUntil(lambda: DEVICES not in window.messages.topics(), timeout=3000)
+    finally:
+        controller._quit_anyway = True
+        window.close()
+        controller.shutdown()

@@ -93,5 +93,6 @@ def test_the_save_job_stores_facts_and_flags_with_each_episode(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     facts = read_episode_facts(root)[0]
-    assert facts.flags == [TOO_SHORT]  # 0.5 s; the demo leader moves and the follower tracks it
+    # 0.5 s; the demo leader moves and the follower tracks it (on a loaded machine the loop may fall behind)
+    assert TOO_SHORT in facts.flags and set(facts.flags) <= {TOO_SHORT, LOOP_BEHIND, CAMERA_STALLED}
     assert set(facts.repeated_frames) == {"front"} and facts.outcome == "unknown" and not facts.excluded

@@ -36,7 +36,9 @@ from widgets.main_window import MainWindow
 from widgets.messages import Level
 from widgets.pack_action import pack_open_dataset
 from widgets.preflight_banner import Preflight
+from widgets.push_action import push_open_dataset
 from widgets.quit_dialog import QuitDialog
+from widgets.review_actions import Review, wire_review_keys
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 from widgets.session_bar import SessionView
 
@@ -92,10 +94,12 @@ class Controller(QObject):
     # -- set-up --
     def _wire_views(self) -> None:
         w = self.window
+        self.review = Review(self)
+        wire_review_keys(self)
         for name, action in w.keys.items():
             if name == "quit":
                 action.triggered.connect(w.close)
-            else:
+            elif action.data() is not None:
                 event = action.data()
                 action.triggered.connect(lambda _checked=False, e=event: self.fire(e))
         w.session_bar.task_edited.connect(self._on_task_edited)
@@ -104,6 +108,7 @@ class Controller(QObject):
         w.new_dataset_action.triggered.connect(self._new_dataset)
         w.open_dataset_action.triggered.connect(self._open_dataset)
         w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(self))
+        w.push_action.triggered.connect(lambda _checked=False: push_open_dataset(self))
         w.connect_arms_action.triggered.connect(self._connect_arms)
         w.calibrate_action.triggered.connect(self._calibrate)
         w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
@@ -184,6 +189,7 @@ class Controller(QObject):
                 self.window.messages.clear(topic)
         self.config = config
         self.session = session
+        self.review.attach(session)
         dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)

@@ -100,6 +100,30 @@ def connected_spec(s: DatasetSummary, station: DatasetSpec) -> DatasetSpec:
 class Verdict:
     problem: str | None  # None: the station can add episodes as connected
     mapping: dict[str, str] | None  # connected camera name -> dataset camera name, when a renaming fixes it
+    differences: tuple[str, ...] = ()  # every difference found, in words (the problem names the first)
+
+
+def differences(dataset: DatasetSpec, connected: DatasetSpec) -> list[str]:
+    """What differs between the dataset and the station as connected, every item in words."""
+    found = []
+    if dataset.fps != connected.fps:
+        found.append(f"rate: the dataset {dataset.fps} fps, the station {connected.fps} fps")
+    if dataset.robot_type != connected.robot_type:
+        found.append(f"robot: the dataset {dataset.robot_type}, the station {connected.robot_type}")
+    if tuple(dataset.joint_names) != tuple(connected.joint_names):
+        found.append("joints: the dataset " + ", ".join(dataset.joint_names) + "; the station "
+                     + ", ".join(connected.joint_names))
+    have = {c.name: c for c in dataset.cameras}
+    want = {c.name: c for c in connected.cameras}
+    if set(have) != set(want):
+        found.append(f"cameras: the dataset {camera_words(dataset.cameras)}; connected "
+                     f"{camera_words(connected.cameras)}")
+    else:
+        for n in sorted(have):
+            a, b = have[n], want[n]
+            if (a.width, a.height) != (b.width, b.height):
+                found.append(f"camera {n}: the dataset {a.width}x{a.height}, connected {b.width}x{b.height}")
+    return found
 
 
 def verdict(s: DatasetSummary, connected: DatasetSpec) -> Verdict:
@@ -107,10 +131,11 @@ def verdict(s: DatasetSummary, connected: DatasetSpec) -> Verdict:
     problem = compatibility_problem(_info_of(s), connected)
     if problem is None:
         return Verdict(None, None)
+    found = tuple(differences(s.spec, connected))
     mapping = propose_mapping(s.spec.cameras, connected.cameras)
     if mapping is not None and mapping_problem(s, connected, mapping) is None:
-        return Verdict(problem, mapping)
-    return Verdict(problem, None)
+        return Verdict(problem, mapping, found)
+    return Verdict(problem, None, found)
 
 
 def mapping_problem(s: DatasetSummary, connected: DatasetSpec, mapping: dict[str, str]) -> str | None:

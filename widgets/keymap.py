@@ -34,7 +34,14 @@ KEYMAP: tuple[KeyBinding, ...] = (
                Event.RESET),
     KeyBinding("stop", "Stop", ("Escape", "Q"), "keep the take in progress and end the session", Event.STOP),
     KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (waits for saves to finish)"),
+    # Reviewing takes (not LeRobot's keys: none of Space, arrows, Esc, R, N, Q)
+    KeyBinding("mark_success", "Mark success", ("S",), "mark the last take a success"),
+    KeyBinding("mark_failure", "Mark failure", ("F",), "mark the last take a failure"),
+    KeyBinding("note", "Note…", ("E",), "write a short note on the last take"),
+    KeyBinding("replay", "Replay last take", ("P",), "play the last take back: cameras and joints"),
+    KeyBinding("episodes", "Episodes…", ("Ctrl+E",), "every episode of the dataset: outcome, note, flags"),
 )
+REVIEW_KEYS = ("mark_success", "mark_failure", "note", "replay", "episodes")
 
 
 def key_names(binding: KeyBinding) -> str:

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.pack_job: QRunnable | None = None  # File > Pack dataset, while it runs
+        self.push_job: QRunnable | None = None  # File > Push to Hub, while it runs
         self.device_dialog: QDialog | None = None  # Devices > Connect arms or Cameras, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
@@ -102,9 +103,12 @@ class MainWindow(QMainWindow):
         self.open_dataset_action.setShortcut(QKeySequence.StandardKey.Open)
         self.pack_action = QAction("&Pack dataset", self)
         self.pack_action.setToolTip("Rewrite the dataset into LeRobot's few large files (station pack)")
+        self.push_action = QAction("P&ush to Hub…", self)
+        self.push_action.setToolTip("Upload the dataset to the Hugging Face Hub while recording goes on")
         file_menu.addAction(self.new_dataset_action)
         file_menu.addAction(self.open_dataset_action)
         file_menu.addAction(self.pack_action)
+        file_menu.addAction(self.push_action)
         file_menu.addSeparator()
         file_menu.addAction(self.keys["quit"])
 

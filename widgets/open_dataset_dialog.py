@@ -60,8 +60,9 @@ class OpenDatasetDialog(QDialog):
                 mapping_form.addRow(f"connected {name} records as", box)
                 self.mapping_boxes[name] = box
         else:
+            listed = "".join(f"<li>{d}</li>" for d in verdict.differences) or f"<li>{verdict.problem}</li>"
             self.verdict_label.setText(
-                f"This station cannot add episodes to it as connected: {verdict.problem}. "
+                f"This station cannot add episodes to it as connected:<ul>{listed}</ul>"
                 "Your current dataset stays open.")
             self.verdict_label.setStyleSheet("font-weight:bold;")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)

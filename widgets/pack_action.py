@@ -82,6 +82,9 @@ def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
     if ctrl.session is None:
         ctrl.say("No dataset is open to pack.", Level.WARNING, topic=TOPIC)
         return None
+    if ctrl.window.push_job is not None:
+        ctrl.say("Wait for the push under way to finish before packing the dataset.", Level.WARNING, topic=TOPIC)
+        return None
     if not ctrl._can_switch():
         ctrl.say("Stop the session and let its saves finish before packing the dataset.", Level.WARNING,
                  topic=TOPIC)

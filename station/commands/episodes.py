@@ -20,31 +20,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON list (for other tools)")
 
 
-def episode_rows(root: Path) -> list[dict[str, Any]]:
-    """The rows `station episodes` prints, as plain values."""
-    from station.dataset.episode_facts import EpisodeFacts, read_episode_facts
-    from station.dataset.reader import DatasetReader
-
-    reader = DatasetReader(root)
-    facts = read_episode_facts(root)
-    rows = []
-    for ep in reader.episodes():
-        e = int(ep["episode_index"])
-        f = facts.get(e, EpisodeFacts())
-        rows.append({
-            "episode_index": e,
-            "length": int(ep["length"]),
-            "task": ", ".join(ep.get("tasks") or []),
-            "outcome": f.outcome,
-            "note": f.note,
-            "excluded": f.excluded,
-            "filled_ticks": f.filled_ticks,
-            "repeated_frames": dict(f.repeated_frames),
-            "flags": list(f.flags),
-        })
-    return rows
-
-
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     head = ("episode", "length", "outcome", "excluded", "filled", "repeated", "flags", "task", "note")
     cells = [
@@ -62,7 +37,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.dataset.curation import reading
+    from station.dataset.curation import episode_rows, reading
 
     with reading(args.root):
         rows = episode_rows(args.root)

@@ -29,7 +29,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
-from station.dataset.episode_facts import OUTCOMES, EpisodeFacts, facts_of_table, has_fact_columns, with_facts
+from station.dataset.episode_facts import (
+    OUTCOMES,
+    EpisodeFacts,
+    facts_of_table,
+    has_fact_columns,
+    read_episode_facts,
+    with_facts,
+)
 from station.dataset.features import INFO_PATH, STATS_PATH, TASKS_PATH, data_file, video_keys
 from station.dataset.reader import DatasetReader, episode_files, load_info, read_parquet
 from station.dataset.stats import aggregate_stats, stats_to_json
@@ -64,41 +71,46 @@ def editing(root: Path) -> Iterator[None]:
 # ----- mark and exclude ---------------------------------------------------------------------------
 
 
-def mark_episode(root: Path, episode: int, outcome: str, note: str | None = None) -> EpisodeFacts:
-    """Set an episode's outcome (success|failure|unknown) and, when given, its note."""
-    if outcome not in OUTCOMES:
+def mark_episode(root: Path, episode: int, outcome: str | None, note: str | None = None,
+                 repair: bool = True) -> EpisodeFacts:
+    """Set an episode's outcome (success|failure|unknown) and/or its note (None leaves either as it is)."""
+    if outcome is not None and outcome not in OUTCOMES:
         raise DatasetError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if note is not None and len(note) > MAX_NOTE:
         raise DatasetError(f"the note is {len(note)} characters long; keep it under {MAX_NOTE}")
 
     def change(facts: EpisodeFacts) -> None:
-        facts.outcome = outcome
+        if outcome is not None:
+            facts.outcome = outcome
         if note is not None:
             facts.note = note
 
-    return update_facts(root, episode, change)
+    return update_facts(root, episode, change, repair)
 
 
-def set_excluded(root: Path, episode: int, excluded: bool) -> EpisodeFacts:
+def set_excluded(root: Path, episode: int, excluded: bool, repair: bool = True) -> EpisodeFacts:
     """Exclude an episode (kept on disk, left out by `station pack`) or include it again."""
 
     def change(facts: EpisodeFacts) -> None:
         facts.excluded = excluded
 
-    return update_facts(root, episode, change)
+    return update_facts(root, episode, change, repair)
 
 
-def update_facts(root: Path, episode: int, change: Callable[[EpisodeFacts], None]) -> EpisodeFacts:
+def update_facts(root: Path, episode: int, change: Callable[[EpisodeFacts], None],
+                 repair: bool = True) -> EpisodeFacts:
     """Apply `change` to one episode's facts and rewrite its episodes file atomically; returns the new facts.
 
     A dataset whose episodes files lack the station columns gets them in all its files at once (one journaled
-    commit), since LeRobot refuses episodes files whose columns differ.
+    commit), since LeRobot refuses episodes files whose columns differ. `repair=False` is for the window, whose
+    save queue may be committing meanwhile: nothing is repaired and no journal is written (the commit owns it).
     """
     root = Path(root)
     reader = DatasetReader(root)  # not a dataset / corrupt info.json -> DatasetError, nothing changed
     if not 0 <= episode < reader.total_episodes:
         raise DatasetError(_no_such_episode(root, episode, reader.total_episodes))
-    repair_dataset(root)
+    if repair:
+        repair_dataset(root)
     files = episode_files(root)
     tables = {path: read_parquet(path) for path in files}
     where = _find_episode(tables, episode)
@@ -116,6 +128,9 @@ def update_facts(root: Path, episode: int, change: Callable[[EpisodeFacts], None
             change(facts[row])
             result = facts[row]
         changed[p] = with_facts(table, facts)
+    if len(changed) > 1 and not repair:
+        raise DatasetError(f"{root} was recorded without the station's episode columns: mark or exclude its "
+                           "episodes with `station mark` / `station exclude` once no station has it open")
     if len(changed) == 1:
         tmp = _write_temp_parquet(path, changed[path])
         checkpoint("edit-temp-file")
@@ -159,6 +174,19 @@ def _publish(root: Path, label: str, renames: list[tuple[Path, Path]]) -> None:
         fsutil.replace_durably(src, dst)
     fsutil.remove_quietly(root / fsutil.JOURNAL_PATH)
     fsutil.fsync_dir((root / fsutil.JOURNAL_PATH).parent)
+
+
+def episode_rows(root: Path) -> list[dict[str, Any]]:
+    """Every episode as plain values: episode_index, length, task, then its facts (`station episodes` prints
+    these; the window's episodes view shows them)."""
+    reader = DatasetReader(root)
+    facts = read_episode_facts(root)
+    rows = []
+    for ep in reader.episodes():
+        e = int(ep["episode_index"])
+        rows.append({"episode_index": e, "length": int(ep["length"]), "task": ", ".join(ep.get("tasks") or []),
+                     **facts.get(e, EpisodeFacts()).to_json()})
+    return rows
 
 
 # ----- drop the last episode ----------------------------------------------------------------------
@@ -280,7 +308,7 @@ def last_drop(root: Path) -> Drop | None:
     if not base.is_dir():
         return None
     total = DatasetReader(root).total_episodes
-    for folder in sorted((p for p in base.iterdir() if p.is_dir() and not fsutil.is_temp_name(p.name)),
+    for folder in sorted((p for p in base.glob("episode-*") if p.is_dir()),
                          key=lambda p: p.name.rsplit("-", 1)[-1], reverse=True):
         try:
             record = json.loads((folder / DROP_RECORD).read_text(encoding="utf-8"))
@@ -309,7 +337,8 @@ def undo_drop(root: Path) -> Drop:
             shutil.copyfile(kept, tmp)
             fsutil.fsync_file(tmp)
             renames.append((tmp, root / rel))
-    renames.append((drop.folder, fsutil.temp_path_for(drop.folder)))  # the record goes: the drop is undone
+    undone = drop.folder.parent / "undone" / drop.folder.name
+    renames.append((drop.folder, undone))  # the record goes: the drop is undone
     _publish(root, f"undo of the drop of episode {drop.episode_index}", renames)
-    shutil.rmtree(fsutil.temp_path_for(drop.folder), ignore_errors=True)
+    shutil.rmtree(undone.parent, ignore_errors=True)
     return drop

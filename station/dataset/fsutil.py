@@ -158,6 +158,7 @@ def _to_journal(root: Path, path: Path) -> str:
 
 
 _PUBLISHED = ("meta", "data", "videos")  # the only folders a commit renames files into
+_DROPPED = (".station", "dropped")  # where drop-last moves an episode's files (station.dataset.curation)
 
 
 def _journal_path(root: Path, entry: object) -> Path:
@@ -190,7 +191,8 @@ def roll_forward(root: Path) -> str | None:
         raise OSError(f"the commit journal {journal} is unreadable ({e})") from e
     for src, dst in entries:
         from_ok = is_temp_name(src.name) or src.relative_to(root).parts[0] == ".station"  # a temp file or a spool's
-        if not from_ok or is_temp_name(dst.name) or dst.relative_to(root).parts[0] not in _PUBLISHED:
+        dropped = dst.relative_to(root).parts[:2] == _DROPPED and not is_temp_name(dst.name)
+        if not dropped and (not from_ok or is_temp_name(dst.name) or dst.relative_to(root).parts[0] not in _PUBLISHED):
             raise OSError(
                 f"the commit journal {journal} asks to move {src.relative_to(root)} to {dst.relative_to(root)}, "
                 "which no save does: it was not written by a station (delete it if you know why it is there)"

@@ -57,7 +57,8 @@ from station.errors import DatasetError
 LOCK_PATH = ".station/lock"  # the lock file of older stations (DatasetLock now locks the dataset folder itself)
 PACKED_RECORD = ".station/packed.json"  # which files the last pack wrote (the sealed ones are reused next time)
 _STATION_DIR = ".station"
-_NOT_COPIED = {"lock", "spool", "journal.json", "packed.json"}  # per-tree .station entries a pack never carries
+# per-tree .station entries a pack never carries
+_NOT_COPIED = {"lock", "spool", "journal.json", "packed.json", "push-snapshot"}
 _RENUMBERED = ("episode_index", "index", "task_index")  # columns whose per-episode stats change with renumbering
 _MB = 1024 * 1024
 

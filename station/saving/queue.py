@@ -390,6 +390,11 @@ class SaveQueue(QObject):
         return len(self._workers)
 
     @property
+    def commit_in_flight(self) -> bool:
+        """A commit is changing the dataset's files now (none starts until the GUI thread pumps the queue)."""
+        return any(j.state is JobState.COMMITTING for j in self.jobs)
+
+    @property
     def stuck_on(self) -> SaveJob | None:
         """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
         head = self._head()

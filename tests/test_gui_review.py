@@ -1,0 +1,126 @@
+"""Reviewing in the window: mark keys, the episodes view, drop-last, replay (simulated arms, tiny cameras)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from station.dataset.curation import episode_rows
+from station.dataset.episode_facts import read_episode_facts
+from station.dataset.reader import DatasetReader
+from station.session.state import Phase
+from tests.test_gui_window import Station, station  # noqa: F401  (the fixture)
+from widgets.episodes_view import EPISODE, FILTERS, EpisodesDialog, row_matches, show_episodes
+from widgets.keymap import KEYMAP
+from widgets.replay_view import Playhead, ReplayDialog
+
+
+def record_takes(window, controller, qtbot, n: int) -> None:
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    for i in range(n):
+        qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 5, timeout=5000)
+        if i == n - 1:
+            with qtbot.waitSignal(recorder.finished, timeout=30000):
+                window.keys["stop"].trigger()
+        else:
+            window.keys["next"].trigger()
+    assert recorder.phase is Phase.STOPPED
+
+
+def test_review_keys_do_not_clash_with_lerobots_and_show_in_help():
+    lerobot = {"Space", "Right", "Left", "Escape", "R", "N", "Q"}
+    mine = {k for b in KEYMAP if b.name in ("mark_success", "mark_failure", "note", "replay", "episodes")
+            for k in b.keys}
+    assert mine and not mine & lerobot
+    from widgets.keymap import keys_help_html
+
+    assert "Mark success" in keys_help_html() and "Mark failure" in keys_help_html()
+
+
+def test_mark_keys_mark_the_last_take_even_before_it_is_saved(station, qtbot):  # noqa: F811
+    window, controller = station.open(episodes=2, reset_time_s=0.0)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 5, timeout=5000)
+    window.keys["next"].trigger()  # take 0 ends, take 1 starts at once
+    window.keys["mark_failure"].trigger()  # the last take is 0, maybe not committed yet
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 5, timeout=5000)
+    with qtbot.waitSignal(recorder.finished, timeout=30000):
+        window.keys["stop"].trigger()
+    window.keys["mark_success"].trigger()  # take 1, committed by now
+    controller.review.mark_last(None, "clean grasp")
+    facts = read_episode_facts(controller.config.root)
+    assert (facts[0].outcome, facts[1].outcome, facts[1].note) == ("failure", "success", "clean grasp")
+
+
+def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  # noqa: F811
+    window, controller = station.open(episodes=3, reset_time_s=0.0)
+    record_takes(window, controller, qtbot, 3)
+    root = controller.config.root
+    window.keys["episodes"].trigger()
+    dialog = controller.review.episodes_dialog
+    assert isinstance(dialog, EpisodesDialog) and dialog.isVisible()
+    assert dialog.model.rowCount() == 3
+    qtbot.waitUntil(lambda: len(dialog.model.thumbs) == 3, timeout=10000)  # decoded off the GUI thread
+
+    dialog.select(1)
+    dialog.mark("failure")
+    dialog.select(2)
+    dialog.toggle_excluded()
+    rows = {r["episode_index"]: r for r in episode_rows(root)}
+    assert rows[1]["outcome"] == "failure" and rows[2]["excluded"]
+    assert dialog.buttons["exclude"].text() == "Include"  # the selection stayed on episode 2
+
+    dialog.filter_box.setCurrentText("failures")
+    assert dialog.proxy.rowCount() == 1 and dialog.proxy.index(0, EPISODE).data() == "1"
+    dialog.filter_box.setCurrentText("kept")
+    assert dialog.proxy.rowCount() == 2
+    dialog.filter_box.setCurrentText("all episodes")
+    dialog.table.sortByColumn(EPISODE, dialog.table.horizontalHeader().sortIndicatorOrder().DescendingOrder)
+    assert dialog.proxy.index(0, EPISODE).data() == "2"
+
+    assert controller.review.drop_last()
+    assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
+    assert controller.session.writer.total_episodes == 2
+    assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
+    assert show_episodes(controller) is dialog
+    dialog.close()
+
+
+def test_row_filters():
+    row = {"outcome": "failure", "flags": ["too-short"], "excluded": False, "task": "Pick", "note": "slipped"}
+    assert [f for f in FILTERS if row_matches(row, f, "")] == ["all episodes", "failures", "flagged", "kept"]
+    assert row_matches(row, "all episodes", "SLIP") and not row_matches(row, "all episodes", "place")
+
+
+def test_replay_plays_a_committed_take_and_a_take_from_its_spool(station, qtbot):  # noqa: F811
+    window, controller = station.open(episodes=1, reset_time_s=0.0)
+    record_takes(window, controller, qtbot, 1)
+    window.keys["replay"].trigger()
+    dialog = controller.review.replay_dialog
+    assert isinstance(dialog, ReplayDialog) and dialog.playhead.playing
+    assert set(dialog.canvases) == {"front", "wrist"}
+    qtbot.waitUntil(lambda: dialog.shown_frame >= 0, timeout=5000)
+    dialog.speed_box.setCurrentIndex(2)
+    assert dialog.playhead.speed == 4
+    qtbot.waitUntil(lambda: not dialog.playhead.playing, timeout=10000)  # played to the end
+    assert dialog.slider.value() == dialog.source.length - 1
+    qtbot.waitUntil(lambda: dialog.shown_frame == dialog.source.length - 1, timeout=5000)
+    dialog.slider.setValue(2)  # scrub
+    qtbot.waitUntil(lambda: dialog.shown_frame == 2, timeout=5000)
+    dialog.close()
+    QApplication.processEvents()
+
+
+def test_playhead_advances_by_wall_time_and_speed():
+    p = Playhead(length=100, fps=10)
+    p.play(now=0.0)
+    p.advance(1.0)
+    assert p.frame == 10
+    p.speed = 4
+    p.advance(2.0)
+    assert p.frame == 50
+    p.advance(10.0)
+    assert p.frame == 99 and not p.playing
+    p.seek(500)
+    assert p.frame == 99

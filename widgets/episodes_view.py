@@ -1,0 +1,337 @@
+"""The episodes view: every episode of the open dataset — thumbnail, index, task, length, outcome, note, quality
+flags, excluded — sortable and filterable; mark, note, exclude/include, replay, drop the last from there.
+
+The rows are plain dicts from station.dataset.curation.episode_rows (the same rows `station episodes` prints);
+the model adapts them. Thumbnails are decoded on a pool thread, one episode at a time, and arrive by signal.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    QSortFilterProxyModel,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.dataset.curation import episode_rows
+from station.dataset.quality import FLAG_WORDS
+from station.errors import StationError
+
+if TYPE_CHECKING:
+    from widgets.controller import Controller
+
+log = logging.getLogger(__name__)
+ModelIndex = QModelIndex | QPersistentModelIndex
+COLUMNS = ("", "episode", "task", "length", "outcome", "note", "flags", "excluded")
+THUMB, EPISODE, TASK, LENGTH, OUTCOME, NOTE, FLAGS, EXCLUDED = range(len(COLUMNS))
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FILTERS = ("all episodes", "successes", "failures", "not marked", "flagged", "excluded", "kept")
+
+
+def flag_badges(flags: list[str]) -> str:
+    return ", ".join(FLAG_WORDS[f][0] if f in FLAG_WORDS else f for f in flags)
+
+
+def row_matches(row: dict[str, Any], mode: str, text: str) -> bool:
+    """Whether an episode passes the view's filter (mode from FILTERS) and search text (task or note)."""
+    keep = {
+        "all episodes": True,
+        "successes": row["outcome"] == "success",
+        "failures": row["outcome"] == "failure",
+        "not marked": row["outcome"] == "unknown",
+        "flagged": bool(row["flags"]),
+        "excluded": row["excluded"],
+        "kept": not row["excluded"],
+    }[mode]
+    needle = text.strip().lower()
+    return keep and (not needle or needle in row["task"].lower() or needle in row["note"].lower())
+
+
+class EpisodesModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, Any]] = []
+        self.fps = 30
+        self.thumbs: dict[int, QPixmap] = {}
+
+    def set_rows(self, rows: list[dict[str, Any]], fps: int) -> None:
+        self.beginResetModel()
+        self.rows, self.fps = rows, fps
+        self.endResetModel()
+
+    def set_thumbnail(self, episode: int, image: np.ndarray) -> None:
+        h, w, _ = image.shape
+        qimage = QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.thumbs[episode] = QPixmap.fromImage(qimage)
+        for r, row in enumerate(self.rows):
+            if row["episode_index"] == episode:
+                self.dataChanged.emit(self.index(r, THUMB), self.index(r, THUMB))
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, col = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DecorationRole and col == THUMB:
+            return self.thumbs.get(row["episode_index"])
+        if role == SORT_ROLE:
+            return {EPISODE: row["episode_index"], LENGTH: row["length"], EXCLUDED: int(row["excluded"]),
+                    FLAGS: len(row["flags"])}.get(col, self.data(index))
+        if role == Qt.ItemDataRole.ToolTipRole and col == FLAGS and row["flags"]:
+            return "\n".join(f"{FLAG_WORDS[f][0]}: {FLAG_WORDS[f][1]}" for f in row["flags"] if f in FLAG_WORDS)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return {
+            THUMB: "",
+            EPISODE: str(row["episode_index"]),
+            TASK: row["task"],
+            LENGTH: f"{row['length'] / self.fps:.1f} s",
+            OUTCOME: row["outcome"],
+            NOTE: row["note"],
+            FLAGS: flag_badges(row["flags"]),
+            EXCLUDED: "excluded" if row["excluded"] else "",
+        }[col]
+
+
+class EpisodesFilter(QSortFilterProxyModel):
+    def __init__(self, model: EpisodesModel) -> None:
+        super().__init__()
+        self.setSourceModel(model)
+        self.setSortRole(SORT_ROLE)
+        self.mode, self.text = FILTERS[0], ""
+
+    def set_filter(self, mode: str, text: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateFilter is deprecated there
+            self.beginFilterChange()
+            self.mode, self.text = mode, text
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.mode, self.text = mode, text
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:  # noqa: N802
+        model = self.sourceModel()
+        assert isinstance(model, EpisodesModel)
+        return row_matches(model.rows[source_row], self.mode, self.text)
+
+
+class _ThumbSignals(QObject):
+    ready = Signal(int, object)  # episode, np.ndarray
+
+
+class ThumbnailJob(QRunnable):
+    """Decodes one frame per episode off the GUI thread."""
+
+    def __init__(self, root: Path, episodes: list[int]) -> None:
+        super().__init__()
+        self.root, self.episodes = root, episodes
+        self.signals = _ThumbSignals()
+        self.cancelled = False
+
+    def run(self) -> None:
+        from station.dataset.take_source import thumbnail
+
+        for e in self.episodes:
+            if self.cancelled:
+                return
+            try:
+                image = thumbnail(self.root, e)
+            except (StationError, OSError, ValueError, IndexError) as err:
+                log.info("no thumbnail for episode %d: %s", e, err)
+                continue
+            if image is not None:
+                self.signals.ready.emit(e, image)
+
+
+class EpisodesDialog(QDialog):
+    def __init__(self, ctrl: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctrl = ctrl
+        self.setObjectName("episodesDialog")
+        self.setWindowTitle("Episodes")
+        self.resize(900, 480)
+        self.model = EpisodesModel(self)
+        self.proxy = EpisodesFilter(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(EPISODE, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(52)
+        self.table.horizontalHeader().setSectionResizeMode(TASK, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _index: self.replay())
+
+        self.filter_box = QComboBox()
+        self.filter_box.addItems(FILTERS)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search task or note")
+        self.filter_box.currentTextChanged.connect(self._refilter)
+        self.search.textChanged.connect(self._refilter)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_box)
+        top.addWidget(self.search, 1)
+
+        self.buttons: dict[str, QPushButton] = {}
+        bottom = QHBoxLayout()
+        for name, text, slot in (
+            ("success", "Success", lambda: self.mark("success")),
+            ("failure", "Failure", lambda: self.mark("failure")),
+            ("unknown", "Unmarked", lambda: self.mark("unknown")),
+            ("note", "Note…", self.ask_note),
+            ("exclude", "Exclude", self.toggle_excluded),
+            ("replay", "Replay", self.replay),
+            ("drop", "Drop last…", self.ctrl.review.ask_drop_last),
+        ):
+            button = QPushButton(text)
+            button.setObjectName(f"episodes_{name}")
+            button.clicked.connect(slot)
+            bottom.addWidget(button)
+            self.buttons[name] = button
+        bottom.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bottom)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._thumb_job: ThumbnailJob | None = None
+        ctrl.review.changed.connect(self.refresh)
+        self.refresh()
+
+    # -- contents --
+    def refresh(self) -> None:
+        """Read the episodes again (after a mark, a drop, a commit); keep the selection on the same episode."""
+        selected = self.selected()
+        root = self.ctrl.review.root
+        rows: list[dict[str, Any]] = []
+        if root is not None:
+            try:
+                rows = episode_rows(root)
+            except (StationError, OSError, ValueError, KeyError) as e:
+                self.ctrl.say(f"Could not read the episodes: {e}", topic="review")
+        fps = self.ctrl.session.writer.spec.fps if self.ctrl.session is not None else 30
+        self.model.set_rows(rows, fps)
+        missing = [r["episode_index"] for r in rows if r["episode_index"] not in self.model.thumbs]
+        if root is not None and missing:
+            if self._thumb_job is not None:
+                self._thumb_job.cancelled = True
+            job = ThumbnailJob(root, missing)
+            job.signals.ready.connect(self.model.set_thumbnail)
+            self._thumb_job = job
+            self.pool.start(job)
+        if selected is not None:
+            self.select(selected)
+        self._update_buttons()
+
+    def _refilter(self) -> None:
+        self.proxy.set_filter(self.filter_box.currentText(), self.search.text())
+
+    def select(self, episode: int) -> None:
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, EPISODE).data(SORT_ROLE) == episode:
+                self.table.selectRow(r)
+                return
+
+    def selected(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows(EPISODE) if self.table.selectionModel() else []
+        return int(rows[0].data(SORT_ROLE)) if rows else None
+
+    def _selected_row(self) -> dict[str, Any] | None:
+        e = self.selected()
+        return next((r for r in self.model.rows if r["episode_index"] == e), None)
+
+    def _update_buttons(self) -> None:
+        row = self._selected_row()
+        for name in ("success", "failure", "unknown", "note", "exclude", "replay"):
+            self.buttons[name].setEnabled(row is not None)
+        self.buttons["exclude"].setText("Include" if row is not None and row["excluded"] else "Exclude")
+        self.buttons["drop"].setEnabled(bool(self.model.rows))
+
+    # -- actions on the selected episode --
+    def mark(self, outcome: str) -> None:
+        e = self.selected()
+        if e is not None:
+            self.ctrl.review.mark(e, outcome)
+
+    def ask_note(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        row = self._selected_row()
+        if row is None:
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(f"Note on episode {row['episode_index']}")
+        dialog.setLabelText("A short note:")
+        dialog.setTextValue(row["note"])
+        e = row["episode_index"]
+        dialog.textValueSelected.connect(lambda text: self.ctrl.review.mark(e, None, text.strip()))
+        dialog.open()
+        self.note_dialog = dialog
+
+    def toggle_excluded(self) -> None:
+        row = self._selected_row()
+        if row is not None:
+            self.ctrl.review.set_excluded(row["episode_index"], not row["excluded"])
+
+    def replay(self) -> None:
+        from widgets.replay_view import replay_episode
+
+        e = self.selected()
+        if e is not None:
+            replay_episode(self.ctrl, e)
+
+    def done(self, result: int) -> None:
+        if self._thumb_job is not None:
+            self._thumb_job.cancelled = True
+        self.pool.waitForDone(5000)
+        super().done(result)
+
+
+def show_episodes(ctrl: Controller) -> EpisodesDialog:
+    """Open (or raise) the episodes view of the open dataset."""
+    dialog = ctrl.review.episodes_dialog
+    if not isinstance(dialog, EpisodesDialog):
+        dialog = EpisodesDialog(ctrl, ctrl.window)
+        ctrl.review.episodes_dialog = dialog
+    dialog.refresh()
+    dialog.show()
+    dialog.raise_()
+    return dialog
