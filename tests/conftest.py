@@ -18,6 +18,21 @@ _ALLOWED_PREFIXES = ("pytest_timeout", "Dummy-", "QThread", "Thread (pooled)", "
 
 
 @pytest.fixture(autouse=True)
+def widgets_die_on_the_gui_thread(request):
+    """Collect a Qt test's garbage on the GUI thread, right after the test.
+
+    A window left in a reference cycle is otherwise freed by whichever thread next triggers Python's cyclic
+    collector, perhaps a save worker: a QWidget destroyed there deadlocks (its destructor takes Qt's locks,
+    then waits for the GIL the GUI thread holds while it waits for those locks).
+    """
+    yield
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        import gc
+
+        gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_save_work(monkeypatch):
     """Fails a test that leaves a save-queue worker unreleased, or a job working with no worker to finish it.
 
