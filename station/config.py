@@ -19,6 +19,7 @@ from station.errors import ConfigError
 from station.joints import ROBOT_TYPE
 
 DEFAULT_CAMERA_SIZE = (640, 480)
+MAX_FPS = 240  # the highest control and capture rate a session accepts
 _CAMERA_ARG = re.compile(r"^(?P<name>[A-Za-z0-9_\-]+)=(?P<source>.+?)(@(?P<w>\d+)x(?P<h>\d+))?$")
 _CAMERA_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 MAX_CAMERA_SIDE = 8192
@@ -112,8 +113,8 @@ class SessionConfig:
 
     def _validate(self) -> None:
         """Raise ConfigError naming the first absurd value."""
-        if not 1 <= self.fps <= 240:
-            raise ConfigError(f"--fps must be between 1 and 240, got {self.fps}")
+        if not 1 <= self.fps <= MAX_FPS:
+            raise ConfigError(f"--fps must be between 1 and {MAX_FPS}, got {self.fps}")
         if not 1 <= self.episodes <= 100_000:
             raise ConfigError(f"--episodes must be between 1 and 100000, got {self.episodes}")
         if not 0 < self.episode_time_s <= 24 * 3600:

@@ -24,6 +24,12 @@ CODEC_NAMES = {"av1": "AV1", "h264": "h264"}
 Measure = Callable[[int, int, str, int], float]  # (width, height, codec, cameras) -> camera-frames/s alone
 
 
+def machine_busy() -> bool:
+    from station.saving.throughput import machine_busy as busy
+
+    return busy()
+
+
 def measured(cancelled: Callable[[], bool] = lambda: False) -> Measure:
     """The cached probe of this machine (station.saving.throughput), ending early once `cancelled()`."""
     from station.saving.throughput import cached_encoder_fps
@@ -56,6 +62,8 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     # in frames of the largest camera: a smaller one costs its share of pixels
     needed = fps * sum(c.width * c.height for c in cameras) / (big.width * big.height)
     alone = measure(big.width, big.height, vcodec, n)
+    if alone <= 0:  # nothing measured (the probe was cancelled as the session closed)
+        return None
     codec = CODEC_NAMES.get(CODECS.get(vcodec, ("", vcodec))[1], vcodec)
     what = f"{n} camera{'s' if n > 1 else ''} {big.width}x{big.height} at {fps} fps"
     if needed <= CAPACITY * alone:
@@ -77,9 +85,10 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     if 0 < fewer < n:
         options.append(f"{fewer} camera{'s' if fewer > 1 else ''}")
     instead = "; to keep up use " + ", or ".join(options) if options else ""
+    busy = " (measured while other programs keep this machine busy)" if machine_busy() else ""
     text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, but this machine encodes about "
-            f"{alone:.0f} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s per "
-            f"minute recorded (takes wait on disk, nothing is lost){instead}.")
+            f"{alone:.0f}{busy} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s "
+            f"per minute recorded (takes wait on disk, nothing is lost){instead}.")
     return Fit(False, needed, alone, text)
 
 
@@ -88,6 +97,6 @@ def preflight_line(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
     try:
         fit = check_fit(cameras, fps, vcodec, measure)
     except Exception as e:  # noqa: BLE001  (a probe that cannot run must not stop a recording; logged)
-        log.warning("encoder probe failed", exc_info=True)
+        log.warning("encoder probe failed: %s", e)
         return f"preflight: could not measure the encoder on this machine ({e}); recording anyway."
     return fit.text if fit is not None else ""

@@ -40,6 +40,31 @@ def thread_ids() -> list[int]:
         return []
 
 
+class KeepScheduling:
+    """The calling thread's scheduling as it is now, to put back after a library changed it.
+
+    SVT-AV1 (run as root) makes the thread that opens an encoder SCHED_FIFO 99, and it stays so: measured, a
+    test run's main thread, and so every process it started afterwards (scheduling is inherited), ran at
+    real-time priority 99 above every control loop on the machine. encode_video restores the caller's.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self.policy: int | None = os.sched_getscheduler(0)
+            self.param = os.sched_getparam(0)
+        except (OSError, AttributeError):
+            self.policy = None
+
+    def restore(self) -> None:
+        if self.policy is None:
+            return
+        try:
+            if os.sched_getscheduler(0) != self.policy or os.sched_getparam(0) != self.param:
+                os.sched_setscheduler(0, self.policy, self.param)
+        except OSError:
+            log.debug("could not restore the thread's scheduling", exc_info=True)
+
+
 class BackgroundThreads:
     """Lower the native threads a block of code starts (an encoder's workers) to background priority.
 

@@ -25,7 +25,7 @@ MOMENTS = [
     ("encode-frame:40", "encoding the second camera of the first take"),
     ("after-temp-files:1", "commit: temp files written, no journal yet"),
     ("after-journal:1", "commit: journal written, nothing renamed"),
-    ("mid-rename:1", "commit: videos and data renamed, metadata not"),
+    ("mid-rename:1", "commit: videos, task, episode row and data renamed; stats and info.json not"),
     ("before-info:1", "commit: everything but info.json renamed"),
     ("committed:1", "after the commit, before the spool was removed"),
     ("spool-trashed:1", "the committed take's spool moved to the trash, none of it deleted"),

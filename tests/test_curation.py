@@ -188,7 +188,8 @@ KILL_POINTS = ["edit-temp-files:1", "edit-journal:1", *[f"edit-rename:{k}" for k
 
 
 def counted_files_are_there(root: Path) -> bool:
-    """What a reader following info.json sees: every episode it counts has its row, data and video."""
+    """What a reader sees before any repair, by LeRobot's rules (docs/commit.md): every episode info.json counts
+    has its row, data and video; every data row on disk has its episodes row and its task."""
     reader = DatasetReader(root)
     rows = reader.episodes()
     if len(rows) < reader.total_episodes:
@@ -197,6 +198,14 @@ def counted_files_are_there(root: Path) -> bool:
         if len(reader.episode_data(e)["index"]) != rows[e]["length"]:
             return False
         if not reader.video_path(e, "front").is_file():
+            return False
+    with_rows = {r["episode_index"] for path in episode_files(root) for r in pq.read_table(path).to_pylist()}
+    tasks = len(pq.read_table(root / "meta/tasks.parquet")) if (root / "meta/tasks.parquet").exists() else 0
+    for path in sorted((root / "data").glob("chunk-*/file-*.parquet")):
+        table = pq.read_table(path, columns=["episode_index", "task_index"])
+        if not set(table.column("episode_index").to_pylist()) <= with_rows:
+            return False
+        if max(table.column("task_index").to_pylist(), default=-1) >= tasks:
             return False
     return True
 
@@ -244,3 +253,15 @@ def test_pyarrow_table_columns_keep_lerobot_order(ds):
     marked = pq.read_table(ds / "meta/episodes/chunk-000/file-000.parquet")
     assert marked.column_names == table.column_names
     assert marked.schema.remove_metadata().equals(table.schema.remove_metadata())
+
+
+@pytest.mark.parametrize("moment", ["edit-temp-files:1", "edit-journal:1", "edit-rename:3", "edit-rename:7"])
+def test_kill_during_undo_leaves_the_dataset_before_or_after(ds, pristine, moment):
+    states = pristine[1]
+    drop_last_episode(ds)
+    killed = station("drop-last", str(ds), "--undo", env=dict(os.environ, STATION_KILL_AT=moment))
+    assert killed.returncode == -9, f"never reached {moment}: {killed.stdout}{killed.stderr}"
+    assert counted_files_are_there(ds)
+    repair_dataset(ds)
+    assert digest(ds) == (states[3] if moment != "edit-temp-files:1" else states[2])
+    assert check_dataset(ds) == []

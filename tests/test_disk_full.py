@@ -23,6 +23,7 @@ from station.dataset.reader import DatasetReader
 from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.joints import JOINT_FEATURE_NAMES
 from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import recover_into_queue
 from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, frame_bytes, to_spool_format
@@ -67,8 +68,7 @@ def fill(disk: Path) -> Path:
 
 
 def info(w: int = 64, h: int = 48) -> TakeInfo:
-    spec = DatasetSpec(fps=30)
-    return TakeInfo(task="stack", fps=30, robot_type=spec.robot_type, joint_names=list(spec.joint_names),
+    return TakeInfo(task="stack", fps=30, robot_type="so_follower", joint_names=list(JOINT_FEATURE_NAMES),
                     cameras=[{"name": "front", "width": w, "height": h}], created=time.time())
 
 

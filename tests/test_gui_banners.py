@@ -76,8 +76,7 @@ def test_opening_another_dataset_clears_what_was_said_about_the_last(station, qt
     from dataclasses import replace
 
     window, controller = station.open(root=tmp_path / "a")
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     window2, controller2 = station.open(root=tmp_path / "a")  # not appending: it says so, with a way out
     assert any("already holds a dataset" in t for t in window2.messages.texts())
     controller2._switch(replace(controller2.config, root=tmp_path / "b", resume=False))

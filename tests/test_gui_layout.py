@@ -65,8 +65,7 @@ def test_a_remembered_size_that_no_longer_fits_is_not_used(station, qtbot, monke
     on_screen(monkeypatch, (1280, 720))
     window, controller = station.open()
     assert window.width() <= 1280 and window.height() <= 720
-    controller._quit_anyway = True
-    window.close()  # and a size that does not fit is not remembered either
+    controller.quit_anyway()  # and a size that does not fit is not remembered either
     on_screen(monkeypatch, (1024, 600))
     assert window.layout_to_remember()[0] is None
 
@@ -90,8 +89,7 @@ def test_reset_layout_gives_the_default_and_an_unusable_saved_layout_is_ignored(
     settings.setValue("window/state", squashed[0])
     settings.setValue("window/splitter", squashed[1])
     settings.sync()
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     settings.setValue("window/state", squashed[0])
     settings.setValue("window/splitter", squashed[1])
     settings.sync()

@@ -28,9 +28,8 @@ def open_window(qtbot, tmp_path, no_leaked_windows):
         return window, controller
 
     yield open_
-    for window, controller in opened:
-        controller._quit_anyway = True
-        window.close()
+    for _window, controller in opened:
+        controller.quit_anyway()
         controller.shutdown()
 
 

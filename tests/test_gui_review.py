@@ -83,6 +83,11 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
     assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
+    assert controller.review.undo_drop()
+    assert DatasetReader(root).total_episodes == 3 and dialog.model.rowCount() == 3
+    assert controller.session.writer.total_episodes == controller.session.queue.committed_episodes == 3
+    assert not controller.review.undo_drop()  # nothing left to put back
+    assert controller.review.drop_last()
     assert show_episodes(controller) is dialog
     dialog.close()
 
@@ -124,3 +129,15 @@ def test_playhead_advances_by_wall_time_and_speed():
     assert p.frame == 99 and not p.playing
     p.seek(500)
     assert p.frame == 99
+
+
+def test_the_queue_panel_shows_a_saved_takes_quality_flags(tmp_path):
+    from station.saving.queue import JobStatus, SaveJob
+    from widgets.save_queue_presenter import row_view
+
+    job = SaveJob(0, tmp_path, "pick", 15, 1, status=JobStatus.DONE, episode=4, flags=["too-short", "loop-behind"])
+    view = row_view(job, 4, 30)
+    assert view.words == "saved as episode 4 · too short, fell behind"
+    assert "the take is very short" in view.tooltip
+    job.flags = []
+    assert row_view(job, 4, 30).words == "saved as episode 4"

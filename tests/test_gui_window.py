@@ -62,9 +62,8 @@ class Station:
         return window, controller
 
     def close_all(self) -> None:
-        for window, controller in self.opened:
-            controller._quit_anyway = True
-            window.close()
+        for _window, controller in self.opened:
+            controller.quit_anyway()
             controller.shutdown()
 
 
@@ -79,8 +78,8 @@ def enabled_events(window) -> set[Event]:
     return {e for name, e in EVENT_ACTIONS.items() if window.keys[name].isEnabled()}
 
 
-def assert_controls_follow_table(window, phase: Phase) -> None:
-    allowed = {e for e in Event if (phase, e) in TRANSITIONS}
+def assert_controls_follow_table(window, machine) -> None:
+    allowed = {e for e in EVENT_ACTIONS.values() if machine.allowed(e)}
     assert enabled_events(window) == allowed
     for name, e in EVENT_ACTIONS.items():
         assert window.controls.buttons[name].isEnabled() == (e in allowed), name
@@ -119,22 +118,26 @@ def test_camera_without_frames_shows_no_signal(station, qtbot):
 def test_each_action_fires_its_transition_and_controls_follow_the_table(station, qtbot):
     window, controller = station.open()
     recorder = controller.session.recorder
-    assert_controls_follow_table(window, Phase.IDLE)
-    steps = [("record", Phase.RECORDING), ("rerecord", Phase.RECORDING), ("reset", Phase.RESETTING),
-             ("rerecord", Phase.RECORDING), ("next", Phase.RESETTING), ("next", Phase.RECORDING),
-             ("stop", Phase.STOPPED)]
+    assert_controls_follow_table(window, recorder.machine)
+    assert set(TRANSITIONS) >= {(Phase.IDLE, e) for e in EVENT_ACTIONS.values() if recorder.allowed(e)}
+    steps = [("record", Phase.RECORDING), ("rerecord", Phase.RESETTING), ("next", Phase.RECORDING),
+             ("reset", Phase.RESETTING), ("rerecord", Phase.RESETTING), ("next", Phase.RECORDING),
+             ("next", Phase.RESETTING), ("stop", Phase.STOPPED), ("record", Phase.RECORDING),
+             ("stop", Phase.STOPPED), ("rerecord", Phase.STOPPED)]
     for name, phase in steps:
         with qtbot.waitSignal(recorder.state_changed, timeout=2000) as blocker:
             window.keys[name].trigger()
         assert blocker.args[0].event is EVENT_ACTIONS[name]
         assert recorder.phase is phase
-        assert_controls_follow_table(window, phase)
+        assert_controls_follow_table(window, recorder.machine)
         assert window.session_bar.phase_label.text().endswith(phase.name if phase is not Phase.RESETTING
                                                                else "RESET")
+        if phase is Phase.RECORDING:  # a take with rows (an empty one is not kept, so not held)
+            qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 2, timeout=3000)
 
 
 def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_shown(station, qtbot):
-    window, controller = station.open(episodes=1)
+    window, controller = station.open(episodes=1, reset_time_s=1.0)
     recorder = controller.session.recorder
     edit = window.session_bar.task_edit
     edit.setText("put the red cube in the box")
@@ -144,13 +147,15 @@ def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_sho
     assert edit.isReadOnly()
     qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 10, timeout=5000)
     with qtbot.waitSignal(recorder.finished, timeout=30000):
-        window.keys["next"].trigger()  # the only episode: next ends the session
+        window.keys["next"].trigger()  # the only episode: next ends the session, the take held for 1 s
+        assert recorder.machine.held and "to throw the last take away" in window.session_bar.countdown_label.text()
     assert recorder.phase is Phase.STOPPED
     reader = DatasetReader(controller.config.root)
     assert reader.total_episodes == 1
     assert reader.tasks == ["put the red cube in the box"]
     model = window.queue_model
-    assert model.rowCount() == 1 and model.index(0, STAGE).data() == "saved as episode 0"
+    # "saved as episode 0", then the take's quality flags if it has any
+    assert model.rowCount() == 1 and model.index(0, STAGE).data().startswith("saved as episode 0")
     assert "Last take:" in window.session_bar.cadence_label.text()
     qtbot.waitUntil(lambda: "All takes saved" in window.queue_panel.summary.text(), timeout=3000)
 
@@ -190,7 +195,8 @@ def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot, monke
 
         return prepare
 
-    window, controller = station.open(episodes=1, queue_factory=with_prepare(monkeypatch, fail_once))
+    window, controller = station.open(episodes=1, reset_time_s=1.0,  # the last take is held 1 s after it ends
+                                      queue_factory=with_prepare(monkeypatch, fail_once))
     queue = controller.session.queue
     recorder = controller.session.recorder
     with qtbot.waitSignal(queue.job_failed, timeout=10000):
@@ -238,7 +244,7 @@ def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbo
         qtbot.waitUntil(lambda: len(controller.session.queue.jobs) == 1, timeout=5000)
         window.keys["quit"].trigger()
         assert window.isVisible()
-        dialog = controller.quit_dialog
+        dialog = controller.quitting.dialog
         assert dialog is not None and dialog.isVisible()
         assert recorder.phase is Phase.STOPPED
         assert "Waiting for 1 of 1 take" in dialog.label.text()
@@ -255,10 +261,13 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
     recorder = controller.session.recorder
     window.keys["record"].trigger()
     qtbot.waitUntil(lambda: recorder.loop.take.rows >= 5, timeout=5000)
-    window.keys["quit"].trigger()  # stop keeps the take in progress; its save waits at the gate
-    assert controller.quit_dialog is not None
+    window.keys["quit"].trigger()  # during a take: keep it, throw it away, or cancel?
+    question = controller.quitting.question
+    assert question is not None and question.isVisible()
+    qtbot.mouseClick(question.keep_button, Qt.MouseButton.LeftButton)  # kept; its save waits at the gate
+    assert controller.quitting.dialog is not None
     qtbot.waitUntil(lambda: len(controller.session.queue.jobs) == 1, timeout=5000)
-    qtbot.mouseClick(controller.quit_dialog.quit_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(controller.quitting.dialog.quit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
     root = station.tmp_path / "ds"
     complete, partial = find_spools(root)
@@ -309,8 +318,8 @@ def test_keys_work_from_any_focused_widget_but_type_in_the_task_field(station, q
     focus(qtbot, plots)
     qtbot.keyClick(plots, Qt.Key.Key_Right)  # next: the reset ends, the next take starts
     assert recorder.phase is Phase.RECORDING
-    qtbot.keyClick(plots, Qt.Key.Key_R)
-    assert recorder.phase is Phase.RECORDING and recorder.episode == 1
+    qtbot.keyClick(plots, Qt.Key.Key_R)  # re-record in a take: thrown away, then a reset phase
+    assert recorder.phase is Phase.RESETTING and recorder.episode == 1
     qtbot.keyClick(plots, Qt.Key.Key_Escape)
     assert recorder.phase is Phase.STOPPED
 
@@ -331,8 +340,7 @@ def test_an_unusable_root_is_said_in_the_window_with_a_way_out(station, qtbot, t
 def test_an_existing_dataset_can_be_appended_to_from_the_banner(station, qtbot, tmp_path):
     root = tmp_path / "ds"
     window, controller = station.open(root=root)
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     window2, controller2 = station.open(root=root)
     assert controller2.session is None
     banner = next(b for b in window2.messages.banners if "already holds a dataset" in b.text)
@@ -354,9 +362,19 @@ def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
 
     follower.read = unplugged
     qtbot.waitUntil(lambda: recorder.phase is Phase.STOPPED, timeout=5000)
-    qtbot.waitUntil(lambda: any("arm error" in t for t in window.messages.texts()), timeout=3000)
+    qtbot.waitUntil(lambda: any(t.startswith("The follower arm stopped answering") for t in window.messages.texts())
+                    and "Follower torque off, confirmed." in window.messages.texts(), timeout=3000)
     assert not follower.torque_enabled
     qtbot.waitUntil(lambda: "error" in window.status.arms_label.text(), timeout=3000)
+    # the take so far is held for Keep / Drop, not kept silently; Space says why nothing starts
+    banner = next(b for b in window.messages.banners if "cut short" in b.text)
+    assert recorder.machine.cut and controller.session.queue.jobs[0].held
+    window.keys["record"].trigger()
+    assert recorder.phase is Phase.STOPPED
+    assert any("No take started" in t for t in window.messages.texts())
+    drop = next(b for b in banner.buttons if b.text() == "Drop it")
+    qtbot.mouseClick(drop, Qt.MouseButton.LeftButton)
+    assert not recorder.machine.cut and controller.session.queue.jobs[0].status is JobStatus.CANCELLED
 
 
 def test_no_display_says_how_to_run_headless(monkeypatch, capsys):
@@ -372,37 +390,65 @@ def test_no_display_says_how_to_run_headless(monkeypatch, capsys):
     assert "--headless" in err and "Traceback" not in err
 
 
-def test_a_take_starting_while_typing_records_and_shows_the_committed_task(station, qtbot):
-    window, controller = station.open(reset_time_s=30.0)
+def test_the_countdown_holds_while_the_task_is_typed_and_the_next_take_records_it(station, qtbot):
+    window, controller = station.open(reset_time_s=1.0)
     recorder = controller.session.recorder
     window.keys["record"].trigger()
     qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
     window.keys["next"].trigger()
     assert recorder.phase is Phase.RESETTING
     edit = window.session_bar.task_edit
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    qtbot.keyClick(window.joints, Qt.Key.Key_F2)  # F2: the cursor in the task field, its text selected
+    qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    assert recorder.countdown_held and not recorder._phase_timer.isActive()
+    qtbot.keyClicks(edit, "wipe the table")  # letters and Space type; none is a shortcut
+    qtbot.keyClick(edit, Qt.Key.Key_Down)  # nor is ↓ (reset)
+    qtbot.waitUntil(lambda: "held while you type" in window.session_bar.countdown_label.text(), timeout=3000)
+    assert recorder.phase is Phase.RESETTING and edit.text() == "wipe the table"
+    with qtbot.waitSignal(recorder.state_changed, timeout=10_000,
+                          check_params_cb=lambda step: step.after is Phase.RECORDING):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)  # the countdown goes on; the next take records the new task
+        assert not recorder.countdown_held and recorder.task == "wipe the table"
+    assert edit.text() == "wipe the table" and edit.isReadOnly()
+    assert recorder.loop.take.spool.info.task == "wipe the table"
+
+
+def test_record_pressed_while_typing_takes_the_typed_task(station, qtbot):
+    window, controller = station.open(reset_time_s=30.0)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    window.keys["next"].trigger()
+    edit = window.session_bar.task_edit
     focus(qtbot, edit)
     edit.selectAll()
     qtbot.keyClicks(edit, "half typed")
-    recorder.fire(Event.NEXT)  # the reset time runs out while the operator is typing
-    assert recorder.phase is Phase.RECORDING and recorder.task == "stack"
-    assert edit.text() == "stack" and edit.isReadOnly() and not edit.hasFocus()
-    assert recorder.task == "stack"
+    window.controls.buttons["record"].click()  # the mouse on Record while the text is not committed
+    assert recorder.phase is Phase.RECORDING
+    assert recorder.loop.take.spool.info.task == "half typed" == edit.text()  # shown = recorded
 
 
-def test_settings_remember_the_task_and_the_layout(station, qtbot, monkeypatch):
+def test_settings_remember_the_task_per_dataset_and_the_layout(station, qtbot, tmp_path, monkeypatch):
     from widgets.main_window import MainWindow
 
     monkeypatch.setattr(MainWindow, "available_rect", lambda self: (0, 0, 1366, 768))
-    window, controller = station.open()
+    default = SessionConfig.__dataclass_fields__["task"].default
+    window, controller = station.open(root=tmp_path / "a", task=default)
     qtbot.waitUntil(window.layout_usable, timeout=3000)
     edit = window.session_bar.task_edit
     edit.setText("fold the towel")
     edit.returnPressed.emit()
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     settings = QSettings(str(station.tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    assert settings.value("session/task") == "fold the towel"
     assert settings.value("window/geometry") is not None and settings.value("window/state") is not None
+    window_b, controller_b = station.open(root=tmp_path / "b", task=default)  # another dataset
+    assert controller_b.session.recorder.task == default and window_b.session_bar.task_edit.text() == default
+    controller_b.quit_anyway()
+    window_a, controller_a = station.open(root=tmp_path / "a", task=default, resume=True)  # resuming A
+    assert controller_a.session.recorder.task == "fold the towel"
+    assert window_a.session_bar.task_edit.text() == "fold the towel"
 
 
 def test_keys_are_shortcuts_from_the_start_not_typing_in_the_task_field(station, qtbot):
@@ -488,8 +534,7 @@ def crash_cut_take(root: Path, rows: int = 12) -> Path:
 @pytest.mark.parametrize("choice, episodes", [("Keep it", 1), ("Drop it", 0)])
 def test_the_operator_keeps_or_drops_a_take_cut_short_by_a_crash(station, qtbot, choice, episodes):
     window, controller = station.open()
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     controller.shutdown()
     root = station.tmp_path / "ds"
     spool = crash_cut_take(root)

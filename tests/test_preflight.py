@@ -51,8 +51,15 @@ def test_no_cameras_no_verdict_and_a_failing_probe_is_said_not_raised():
     assert "could not measure the encoder" in preflight_line(cams(1, 640, 480), 30, "h264", broken)
 
 
-def test_the_probe_encodes_for_real_and_is_measured_once_per_machine_and_set(tmp_path):
+def test_the_probe_encodes_for_real_and_is_measured_once_per_machine_and_set(tmp_path, monkeypatch):
+    import station.saving.throughput as throughput
+
+    busy = [True]
+    monkeypatch.setattr(throughput, "machine_busy", lambda: busy[0])
     cache = tmp_path / "throughput.json"
+    _fps, cached = cached_encoder_fps(64, 48, "h264", 1, cache=cache, seconds=0.2)
+    assert not cached and not cache.exists()  # measured while the machine was busy: used, not kept
+    busy[0] = False
     fps, cached = cached_encoder_fps(64, 48, "h264", 1, cache=cache, seconds=0.2)
     assert fps > 30 and not cached
     again, cached = cached_encoder_fps(64, 48, "h264", 1, cache=cache, seconds=0.2)
@@ -82,3 +89,7 @@ def test_the_window_says_before_the_first_take_that_the_set_does_not_fit(station
     text = next(t for t in window.messages.texts() if "fall behind" in t)
     assert "h264 need 38 frames/s" in text and controller.preflight.last is not None
     assert not controller.preflight.last.fits
+
+
+def test_a_cancelled_probe_gives_no_verdict():
+    assert check_fit(cams(2, 640, 480), 30, "libsvtav1", lambda *_a: 0.0) is None

@@ -84,28 +84,35 @@ def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
         rec.fire(Event.RECORD)
     problems = []
     rec.problem.connect(problems.append)
+    rec.fault.connect(problems.append)
     assert not rec.try_fire(Event.RECORD)
     assert rec.phase is Phase.IDLE and problems and "1.0 MB free" in problems[0] and "MB needed" in problems[0]
 
 
-def test_a_stalled_camera_is_reported_and_flagged_in_the_take(qtbot, session):
+def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(qtbot, session):
     rec, _, cam = session(episode_s=30)
     problems = []
     rec.problem.connect(problems.append)
+    rec.fault.connect(problems.append)
     rec.fire(Event.RECORD)
     qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
-    cam.paused = True
-    qtbot.waitUntil(lambda: any("front" in p and "0.5 s" in p for p in problems), timeout=5_000)
     take = rec.loop.take
-    assert take is not None
-    rows_at_stall = take.rows
-    qtbot.waitUntil(lambda: take.rows >= rows_at_stall + 20, timeout=5_000)
+    with qtbot.waitSignal(rec.take_cut, timeout=10_000) as cut:
+        cam.paused = True  # the camera's cable is pulled
+    assert cut.args[0].take is take and rec.phase is Phase.STOPPED and rec.machine.cut
     cadence = take.cadence
+    assert cadence.stalled_cameras == ["front"] and "camera front sent nothing" in cadence.interrupted
+    assert any(p.startswith("Camera front sent nothing") and "Reconnect cameras" in p for p in problems)
+    # frozen frames for about a second at most, not a whole take of them
+    assert cadence.repeated_frames is not None and cadence.repeated_frames["front"] <= 2 * 30
     with qtbot.waitSignal(rec.finished, timeout=20_000):
-        rec.fire(Event.STOP)
-    assert cadence.stalled_cameras == ["front"]
-    assert cadence.repeated_frames is not None and cadence.repeated_frames["front"] >= 15
-    assert "camera stalled: front" in cadence.summary()
+        rec.fire(Event.KEEP)  # the operator keeps it (flagged)
+    assert not rec.try_fire(Event.RECORD)  # no take while the camera has no signal; it says why
+    assert "camera front has no signal" in problems[-1]
+    cam.paused = False
+    qtbot.waitUntil(lambda: not cam.stalled, timeout=5_000)
+    rec.devices_reconnected()
+    assert rec.not_ready_reason() == ""
     episode = DatasetReader(rec.writer.root).episodes()[0]
     assert episode["length"] == cadence.ticks  # repeated, not dropped: video and rows stay aligned
     assert check_dataset(rec.writer.root) == []
@@ -161,6 +168,7 @@ def test_a_disk_filling_up_during_a_take_keeps_it_and_stops(qtbot, session, monk
     rec, queue, _ = session(episodes=3, episode_s=0.5)
     problems = []
     rec.problem.connect(problems.append)
+    rec.fault.connect(problems.append)
     rec.fire(Event.RECORD)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**3, 10**3))  # 1 kB left

@@ -116,6 +116,9 @@ def test_the_summary_keeps_one_order_and_never_contradicts_itself():
     assert parts[2].startswith("slower than recording") and parts[3].startswith("1 failed")
     assert slow.tone is Tone.BAD
     assert "--" not in slow.text and "vcodec" not in slow.text  # window words, not command-line flags
+    # during a reset the take just recorded is encoded and held: a slow encoder has nothing to be behind on
+    held = summary_view(facts(saved=1, saving=1, encode_fps=20.0))
+    assert held.text == "1 saved  ·  1 saving" and held.tone is Tone.BUSY
     failed_only = summary_view(facts(saved=1, failed=1))
     assert failed_only.text == "1 saved  ·  1 failed: select the row, then Retry or Discard"
     assert failed_only.tone is Tone.BAD

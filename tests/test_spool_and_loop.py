@@ -163,9 +163,9 @@ def test_loop_has_no_catch_up_burst_after_a_stall():
     done = threading.Event()
     real_tick = loop.tick
 
-    def tick(t):
+    def tick(t, tick_no=None):
         times.append(t)
-        real_tick(t)
+        real_tick(t, tick_no)
         if len(times) == 14:
             done.set()
 
@@ -183,3 +183,37 @@ def test_loop_has_no_catch_up_burst_after_a_stall():
     after = np.sum((t > t[stall_end]) & (t <= t[stall_end] + 0.1))
     assert after <= 4
     assert loop.late_ticks >= 1
+
+
+def test_ticks_the_loop_could_not_run_become_filled_rows_so_time_stays_true(tmp_path):
+    class Stalls(SimulatedLeader):
+        calls = 0
+
+        def read(self):
+            Stalls.calls += 1
+            if Stalls.calls in (5, 12):
+                threading.Event().wait(0.25)  # two stalls of about 7 periods each
+            return super().read()
+
+    cam = PatternCamera("front", 8, 6, fps=30)
+    cam.start()
+    loop = ControlLoop(Stalls(), SimulatedFollower(), [cam], fps=30)
+    full = threading.Event()
+    take = TakeRecorder(SpoolWriter.create(tmp_path, take_info()), 30, max_rows=45, on_full=full.set)
+    loop.swap_take(take)
+    loop.start()
+    try:
+        assert full.wait(5)
+        loop.swap_take(None)
+    finally:
+        loop.stop()
+        cam.stop()
+    c = take.cadence
+    assert c.ticks == 45 and c.filled_ticks >= 10  # each stall's missed ticks are rows too
+    # one row per period of wall-clock time: the rows' span is what their count says
+    assert abs((c.last_tick - c.first_tick) - 44 / 30) < 1.5 / 30
+    assert take.last_tick_no - take.first_tick_no == 44  # consecutive on the loop's grid
+    assert c.filled_fraction > 0.02 and "filled ticks: " in c.summary()
+    path = take.spool.finish(c)
+    spool = SpoolReader(path)
+    assert spool.frames == 45 and spool.cadence is not None and spool.cadence.filled_ticks == c.filled_ticks

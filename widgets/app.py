@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import sys
-from dataclasses import replace
 from importlib import resources
 
 from PySide6.QtCore import QSettings, QTimer
@@ -20,7 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from station.commands.options import config_from_args
-from station.config import SessionConfig, default_of
+from station.config import SessionConfig
 from station.session.state import Event
 from station.session.stop_signals import StopSignals
 from widgets.theme import apply_theme
@@ -73,14 +72,6 @@ def apply_icons(window) -> None:
         pass
 
 
-def remembered_task(config: SessionConfig, settings: QSettings) -> SessionConfig:
-    """The last task typed in the window, unless --task gave one."""
-    last = settings.value("session/task")
-    if config.task == default_of(SessionConfig, "task") and isinstance(last, str) and last.strip():
-        return replace(config, task=last)
-    return config
-
-
 def build_window(config: SessionConfig, settings: QSettings, devices=None, queue_factory=None):
     """The window and its controller, not yet shown or started (tests build them this way)."""
     from station.saving.queue import SaveQueue
@@ -104,8 +95,7 @@ def _install_demo_hooks(window, controller) -> None:
             window.grab().save(shot)
             print(f"station: screenshot saved to {shot}", flush=True)
             if os.environ.get("STATION_SCREENSHOT_QUIT") == "1":
-                controller._quit_anyway = True
-                window.close()
+                controller.quit_anyway()
 
         QTimer.singleShot(int(after * 1000), grab)
 
@@ -137,7 +127,6 @@ def run_window(args: argparse.Namespace) -> int:
     app.setApplicationName("station")
     apply_style(app)
     settings = QSettings()
-    config = remembered_task(config, settings)
     theme = apply_theme(app, str(settings.value("view/theme", "system")))  # before any widget exists
     window, controller = build_window(config, settings)
     window.set_theme(theme)
@@ -152,7 +141,7 @@ def run_window(args: argparse.Namespace) -> int:
     # Ctrl-C, SIGTERM (logout, systemctl stop) and SIGHUP (terminal closed) quit like Ctrl+Q: the take in
     # progress is kept and the window closes once the saves are done. Delivered on the GUI thread.
     stops = StopSignals()
-    stops.received.connect(lambda _signum: window.close())
+    stops.received.connect(lambda _signum: controller.quit_keeping_the_take())
     try:
         code = app.exec()
     finally:

@@ -1,58 +1,45 @@
 """The one place that wires the views to the session: keys and buttons to the Recorder, the queue to its panel.
 
-Views emit intent; this object turns intent into session events and pulls live data on one ~30 Hz timer
-(frames, joints, countdown). Slower facts (rates, queue summary, disk space) refresh every half second.
+Views emit intent; this object turns intent into session events. Live data (frames, joints, countdown) and
+the slower facts (rates, queue summary, banners, disk space) are pulled by widgets.live_refresh; what the
+session bar says is worded by widgets.presenters and the queue summary by widgets.save_queue_presenter (both
+Qt-free); quitting lives in widgets.quitting, the menus' commands in widgets.menu_actions and
+widgets.dataset_actions, what is remembered between runs in widgets.remembered.
 Nothing slow runs here: the control loop, spool writers and saves all live on their own threads.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import time
 from dataclasses import replace
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError, StationError
 from station.preflight import Fit
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
-from station.session.state import Event, Phase, Step
-from station.thresholds import LOW_DISK_BYTES
-from widgets import dataset_actions, device_actions
-from widgets.about import about_html
-from widgets.banners import DATASET, DEVICES, DISK, SAVE, Facts, ended_topics, recovery_words, window_words
+from station.session.state import Event, Phase, Step, Take
+from widgets import dataset_actions
+from widgets.banners import DATASET, DEVICES, SAVE, recovery_words, window_words
 from widgets.device_choices import device_advice
-from widgets.display_rate import DisplayRate
-from widgets.keymap import keys_help_html
+from widgets.fault_banners import FaultBanners
+from widgets.live_refresh import LiveRefresh
 from widgets.main_window import MainWindow
+from widgets.menu_actions import MenuActions
 from widgets.messages import Level
-from widgets.pack_action import pack_open_dataset
 from widgets.preflight_banner import Preflight
-from widgets.push_action import push_open_dataset
-from widgets.quit_dialog import QuitDialog
+from widgets.presenters import thrown_away_words
+from widgets.quitting import Quitting
+from widgets.remembered import Remembered
 from widgets.review_actions import Review, wire_review_keys
-from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
-from widgets.session_bar import SessionView
 
 log = logging.getLogger(__name__)
-FRAME_INTERVAL_MS = 33
-SLOW_EVERY = 15  # frames between refreshes of rates, summary and status (0.5 s)
-DISK_EVERY = 60  # frames between disk-space checks (2 s)
-
-HINTS = {
-    Phase.IDLE: "Space: record",
-    Phase.RECORDING: "→ or N: keep the take   ← or R: record it again   Esc or Q: stop",
-    Phase.RESETTING: "Space or →: next take now   ← or R: throw the last take away and redo it   Esc: stop",
-    Phase.STOPPED: "Session over: saves finish in the background. Ctrl+Q quits (it waits for them).",
-}
 
 
 class Controller(QObject):
@@ -74,22 +61,19 @@ class Controller(QObject):
         self.devices = devices
         self.queue_factory = queue_factory
         self.session: Session | None = None
-        self.quit_dialog: QuitDialog | None = None
-        self._quit_anyway = False
         self._closed = False
-        self._frame = 0
-        self._low_disk_warned = False
-        self._disk_low = False
-        self._cal_dialog: QDialog | None = None
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_INTERVAL_MS)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self._on_frame)
-        self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
+        self.remembered = Remembered(settings, config)
+        self.quitting = Quitting(window, lambda: self.session, self.shutdown, self._refresh_actions)
+        self.live = LiveRefresh(self)
+        self.timer = self.live.timer
+        self.display_rate = self.live.display_rate
+        self._cal_dialog: QDialog | None = None  # Devices > Calibrate an arm…, while it is open
         self.preflight = Preflight(self)  # does the camera set fit real time? said before the first take
         self.preflight.verdict.connect(self._on_preflight)
         self._wire_views()
-        window.close_guard = self._may_close
+        self.menus = MenuActions(self)
+        self.faults = FaultBanners(self)
+        window.close_guard = self.quitting.may_close
 
     # -- set-up --
     def _wire_views(self) -> None:
@@ -99,39 +83,21 @@ class Controller(QObject):
         for name, action in w.keys.items():
             if name == "quit":
                 action.triggered.connect(w.close)
+            elif name == "task":
+                action.triggered.connect(self.edit_task)
             elif action.data() is not None:
                 event = action.data()
                 action.triggered.connect(lambda _checked=False, e=event: self.fire(e))
         w.session_bar.task_edited.connect(self._on_task_edited)
+        w.session_bar.task_focus.connect(self._on_task_focus)
         w.queue_panel.retry_requested.connect(self.retry)
         w.queue_panel.discard_requested.connect(self.discard)
-        w.new_dataset_action.triggered.connect(self._new_dataset)
-        w.open_dataset_action.triggered.connect(self._open_dataset)
-        w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(self))
-        w.push_action.triggered.connect(lambda _checked=False: push_open_dataset(self))
-        w.connect_arms_action.triggered.connect(self._connect_arms)
-        w.calibrate_action.triggered.connect(self._calibrate)
-        w.disconnect_arms_action.triggered.connect(lambda: device_actions.disconnect_arms(self))
-        w.cameras_action.triggered.connect(lambda: device_actions.choose_cameras(self))
-        w.reset_layout_action.triggered.connect(w.reset_layout)
-        w.keys_help_action.triggered.connect(self._show_keys)
-        w.about_action.triggered.connect(self._show_about)
 
     def restore_settings(self) -> None:
-        w = self.window
-        w.place(self.settings.value("window/geometry"))
-        w.restore_layout(self.settings.value("window/state"), self.settings.value("window/splitter"))
+        self.remembered.restore(self.window)
 
     def save_settings(self) -> None:
-        for key, value in zip(("window/geometry", "window/state", "window/splitter"),
-                              self.window.layout_to_remember(), strict=True):
-            if value is None:
-                self.settings.remove(key)  # what does not fit the screen, or squashes the live view, is forgotten
-            else:
-                self.settings.setValue(key, value)
-        self.settings.setValue("session/task", self.config.task)
-        self.settings.setValue("session/root", str(self.config.root))
-        self.settings.sync()
+        self.remembered.save(self.window, self.config)
 
     def start(self) -> None:
         """Open devices (if not given) and the session; say what went wrong in the window if they cannot."""
@@ -170,10 +136,11 @@ class Controller(QObject):
 
     def _open_session(self, config: SessionConfig) -> bool:
         assert self.devices is not None
+        config = self.remembered.task_for(config)
         try:
             session = open_session(config, self.devices, self.queue_factory)
         except DatasetExistsError as e:
-            actions = [("Choose another folder…", self._new_dataset)]
+            actions = [("Choose another folder…", self.menus.new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
             self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
@@ -181,7 +148,7 @@ class Controller(QObject):
             self._refresh_all()
             return False
         except StationError as e:
-            self.say(str(e), actions=[("Choose another folder…", self._new_dataset)], topic=DATASET + "open")
+            self.say(str(e), actions=[("Choose another folder…", self.menus.new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False
         for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
@@ -193,13 +160,16 @@ class Controller(QObject):
         dataset_actions.remember_repo_id(self.settings, config.root, config.repo_id)
         self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])
         self.window.queue_model.set_queue(session.queue)
+        session.recorder.hold_after_stop_s = config.reset_time_s  # ← may throw the last take away meanwhile
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
         self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
+        r.changed.connect(self._refresh_session_bar)
         r.take_recorded.connect(self._on_take_recorded)
         r.problem.connect(self.say)
+        self.faults.attach(r)
         r.finished.connect(self._on_finished)
         q.job_failed.connect(self._on_job_failed)
         q.job_added.connect(lambda _row: self._refresh_summary())
@@ -231,7 +201,10 @@ class Controller(QObject):
 
     def _switch(self, config: SessionConfig) -> None:
         """Close the current session (if it may close) and open another on the same devices."""
-        if self.session is not None and not self._can_switch():
+        s = self.session
+        if s is not None and s.recorder.allowed(Event.KEEP) and not s.recorder.machine.cut:
+            s.recorder.try_fire(Event.KEEP)  # the held last take: moving on keeps it
+        if s is not None and not self._can_switch():
             self.say("Stop the session and let its saves finish before opening another dataset.", Level.WARNING)
             return
         self._close_session()
@@ -248,13 +221,33 @@ class Controller(QObject):
     def fire(self, event: Event) -> bool:
         if self.session is None:
             return False
+        if event in (Event.RECORD, Event.NEXT):
+            self.window.session_bar.task_edit.commit_typing()  # a take may start: it records the text shown
         return self.session.recorder.try_fire(event)
+
+    def quit_anyway(self) -> None:
+        """Close the window now: a take in progress is kept in its spool; unsaved takes wait for recovery."""
+        self.quitting.quit_anyway()
+
+    def quit_keeping_the_take(self) -> None:
+        """Quit like Ctrl+Q without the question: a take in progress is kept (a stop signal)."""
+        self.quitting.quit_keeping_the_take()
+
+    def edit_task(self) -> None:
+        """F2: the cursor in the task field (between takes); the countdown to the next take holds meanwhile."""
+        if not self.window.session_bar.edit_task():
+            self.say("The task can be changed between takes: it is the task of the take being recorded.",
+                     Level.INFO, topic="task")
 
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
         if self.session is not None:
             self.session.recorder.task = text  # the next take records it
-        self.settings.setValue("session/task", text)
+        self.remembered.remember_task(self.config.root, text)
+
+    def _on_task_focus(self, typing: bool) -> None:
+        if self.session is not None:
+            self.session.recorder.hold_countdown(typing)
 
     def retry(self, row: int) -> None:
         job = self.window.queue_model.job_at(row)
@@ -283,9 +276,11 @@ class Controller(QObject):
         self.window.messages.show_message(window_words(text), level, actions, topic)
 
     # -- from the session --
-    def _on_state_changed(self, _step: Step) -> None:
+    def _on_state_changed(self, step: Step) -> None:
         if self.session is not None:
             self.window.session_bar.show_task(self.session.recorder.task)
+            if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
+                self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
         self._refresh_actions()
         self._refresh_session_bar()
 
@@ -305,163 +300,30 @@ class Controller(QObject):
         )
 
     def _on_finished(self) -> None:
-        if self.quit_dialog is not None:
+        if self.quitting.waiting:
             self.window.close()
 
-    # -- the ~30 Hz pull --
-    def _on_frame(self) -> None:
-        self._frame += 1
-        session, devices = self.session, self.devices
-        # the display gives way (plots first, then cameras) when the control loop runs late: never the loop
-        due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
-        if devices is not None and due.cameras:
-            for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
-                view.show_frame(cam.latest(), cam.stalled)
-        if session is not None:
-            if due.plots:
-                t, action, state = session.recorder.loop.history.snapshot()
-                self.window.joints.show_history(t, action, state)
-            self._refresh_session_bar()
-        if self._frame % SLOW_EVERY == 0:
-            self._refresh_slow()
-        if self._frame % DISK_EVERY == 1:
-            self._refresh_disk()
-
+    # -- what the views show --
     def _refresh_all(self) -> None:
         self._refresh_actions()
-        self._refresh_session_bar()
-        self._refresh_slow()
-        self._refresh_disk()
+        self.live.refresh()
+
+    def _refresh_session_bar(self) -> None:
+        self.live.session_bar()
+
+    def _refresh_summary(self) -> None:
+        self.live.summary()
 
     def _refresh_actions(self) -> None:
         recorder = self.session.recorder if self.session is not None else None
         for action in self.window.keys.values():
             event = action.data()
             if isinstance(event, Event):
-                action.setEnabled(recorder is not None and recorder.allowed(event) and not self._closing())
-
-    def _closing(self) -> bool:
-        return self.quit_dialog is not None
-
-    def _refresh_session_bar(self) -> None:
-        bar = self.window.session_bar
-        s = self.session
-        if s is None:
-            hint = "No session: see the message above."
-            bar.show_session(SessionView(str(self.config.root), None, "", None, 0.0, hint))
-            return
-        r = s.recorder
-        phase = r.phase
-        kept = r.machine.kept
-        total = r.machine.episodes
-        if phase is Phase.RECORDING:
-            episode = f"Episode {r.episode}  ·  take {kept + 1} of {total}"
-        elif phase is Phase.STOPPED:
-            episode = f"Session over: {kept} of {total} takes kept"
-        else:
-            episode = f"Next: episode {r.episode}  ·  take {kept + 1} of {total}"
-        duration = r.phase_duration_s()
-        remaining, fraction = None, 0.0
-        if duration:
-            elapsed = r.phase_elapsed_s()
-            remaining, fraction = duration - elapsed, elapsed / duration
-        name = s.config.repo_id
-        bar.show_session(SessionView(name, phase, episode, remaining, fraction, HINTS[phase]))
-
-    def _refresh_slow(self) -> None:
-        w = self.window
-        devices = self.devices
-        if devices is not None:
-            for view, cam in zip(w.cameras.views, devices.cameras, strict=False):
-                view.show_rates(cam.capture_fps)
-        s = self.session
-        if s is not None:
-            loop = s.recorder.loop
-            w.status.show_loop(loop.achieved_fps, loop.fps, loop.running)
-            if loop.error is not None:
-                w.status.show_arms(f"error, follower torque off ({loop.error})", ok=False)
-            elif devices is not None:
-                w.status.show_arms("simulated (demo)" if devices.simulated else "connected", ok=True)
-            w.queue_model.tick()
-        else:
-            w.status.show_loop(0.0, self.config.fps, False)
-            w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
-        self._refresh_summary()
-        self._clear_ended_banners()
-        if self.quit_dialog is not None and s is not None:
-            self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
-
-    def _clear_ended_banners(self) -> None:
-        """Banners whose condition has ended go away (the arm is back, the camera sends frames again, …)."""
-        s, devices = self.session, self.devices
-        cameras = devices.cameras if devices is not None else []
-        loop = s.recorder.loop if s is not None else None
-        facts = Facts(
-            arms_ok=loop is not None and loop.running and loop.error is None,
-            stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
-            cameras=frozenset(c.name for c in cameras),
-            disk_low=self._disk_low,
-            failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
-        )
-        messages = self.window.messages
-        for topic in ended_topics(messages.topics(), facts):
-            messages.clear(topic)
-
-    def _refresh_summary(self) -> None:
-        s = self.session
-        panel = self.window.queue_panel
-        if s is None:
-            panel.show_summary(SummaryView("No dataset open", Tone.QUIET))
-            return
-        cfg = s.config
-        facts = queue_facts(s.queue, len(s.writer.spec.cameras), cfg.episode_time_s, cfg.reset_time_s)
-        panel.show_summary(summary_view(facts))
-
-    def _refresh_disk(self) -> None:
-        root = self.config.root
-        where = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
-        try:
-            free = float(shutil.disk_usage(where).free)
-        except OSError:
-            self.window.status.show_disk(None, str(root))
-            return
-        self.window.status.show_disk(free, str(where))
-        self._disk_low = free < LOW_DISK_BYTES
-        if self._disk_low and not self._low_disk_warned:
-            self._low_disk_warned = True
-            self.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
-                     "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
-        elif not self._disk_low:
-            self._low_disk_warned = False
-
-    # -- quitting --
-    def _may_close(self) -> bool:
-        """The window's close guard: close now, or stop, show the saves' progress and close when they end."""
-        if self._closed:
-            return True
-        s = self.session
-        busy = s is not None and (
-            not s.queue.is_idle or bool(s.recorder.finished_takes) or s.recorder.phase is Phase.RECORDING
-        )
-        if busy and not self._quit_anyway:
-            assert s is not None
-            if self.quit_dialog is None:
-                s.recorder.try_fire(Event.STOP)  # keeps the take in progress
-                self.quit_dialog = QuitDialog(self.window)
-                self.quit_dialog.quit_anyway.connect(self._on_quit_anyway)
-                self.quit_dialog.show_progress(s.queue, s.recorder.finished_takes)
-                self.quit_dialog.open()
-                self._refresh_actions()
-            if s.queue.is_idle and not s.recorder.finished_takes:
-                pass  # everything finished while stopping: close now
-            else:
-                return False
-        self.shutdown()
-        return True
-
-    def _on_quit_anyway(self) -> None:
-        self._quit_anyway = True
-        self.window.close()
+                allowed = recorder is not None and (
+                    recorder.allowed(event)
+                    or (event is Event.RECORD and recorder.machine.cut)  # Space then says why it waits
+                )
+                action.setEnabled(allowed and not self.quitting.waiting)
 
     def shutdown(self) -> None:
         """Release everything: the session (spools of unsaved takes stay for recovery), devices, timers."""
@@ -473,11 +335,10 @@ class Controller(QObject):
         self.preflight.cancel()
         if self._cal_dialog is not None:
             self._cal_dialog.done(0)
-        if self.quit_dialog is not None:
-            self.quit_dialog.accept()
+        self.quitting.finish()
         self.save_settings()
         session = self.session
-        if session is not None and self._quit_anyway and not session.queue.is_idle:
+        if session is not None and self.quitting.anyway and not session.queue.is_idle:
             left = session.queue.pending_count
             log.warning("quitting with %d take(s) unsaved: their spools stay in %s for recovery",
                         left, session.writer.root)
@@ -487,24 +348,3 @@ class Controller(QObject):
             if self.devices is not None:
                 self.devices.close()
                 self.devices = None
-
-    # -- menus --
-    def _new_dataset(self) -> None:
-        dataset_actions.new_dataset(self)
-
-    def _open_dataset(self) -> None:
-        dataset_actions.open_dataset(self)
-
-    def _connect_arms(self) -> None:
-        device_actions.choose_arms(self)
-
-    def _calibrate(self) -> None:
-        device_actions.calibrate(self)
-
-    def _show_keys(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keys", keys_help_html(), QMessageBox.StandardButton.Close,
-                          self.window)
-        box.open()
-
-    def _show_about(self) -> None:
-        QMessageBox.about(self.window, "About Station", about_html())

@@ -15,7 +15,7 @@ from station.config import default_root
 from station.dataset.reader import load_info, load_tasks, spec_from_info
 from station.dataset.repo_id import folder_repo_id, repo_id_problem
 from station.dataset.spec import CameraSpec, DatasetSpec
-from station.dataset.writer import compatibility_problem
+from station.dataset.writer import compatibility_problem, is_empty_but_for_leftovers
 from station.errors import StationError
 from station.saving.recovery import find_spools
 
@@ -176,7 +176,7 @@ def new_dataset_problems(folder: str, repo_id: str, task: str) -> list[str]:
         root = Path(text).expanduser()
         if root.exists() and not root.is_dir():
             problems.append(f"{root} is a file, not a folder.")
-        elif root.is_dir() and any(root.iterdir()):
+        elif root.is_dir() and not is_empty_but_for_leftovers(root):  # an interrupted creation does not count
             what = "already holds a dataset: use File > Open to add to it" if (root / "meta" / "info.json").exists() \
                 else "is not empty"
             problems.append(f"{root} {what}.")

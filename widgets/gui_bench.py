@@ -53,8 +53,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     window.show()
     controller.start()
     if controller.session is None:
-        controller._quit_anyway = True
-        window.close()
+        controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
     controller.fire(Event.RECORD)
 
@@ -94,8 +93,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     queued = len(session.queue.jobs)
     rss = peak_rss_mb()
     steps = controller.display_rate.steps_down - steps0
-    controller._quit_anyway = True
-    window.close()
+    controller.quit_anyway()
     controller.shutdown()
     stalls = np.maximum(np.asarray(gaps or [0.0]) - PROBE_MS, 0.0)
     w, h = size

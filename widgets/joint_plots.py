@@ -4,10 +4,10 @@ pyqtgraph lays the plots out (axes, grids, titles: cached as pixmaps, redrawn on
 the curves are ours. Each joint's leader and follower are one `CurvePair` item painting two polylines whose
 points numpy places in device pixels inside a QPolygonF's own memory, with 1-px pens drawn twice one pixel
 apart (a wide pen goes through Qt's stroker: measured 2.4 ms of the 4.2 ms a frame of pyqtgraph's own curve
-items cost, against about 0.6 ms for the whole widget now). That time was spent holding the GIL on the GUI
-thread, where it delayed the control loop (see docs/performance.md). The numbers are text items drawn inside
-each view box (changing them relays nothing out) and the y ranges are set by hand twice a second with some
-hysteresis instead of auto-ranging on every frame.
+items cost, against about 1.3 ms for the whole widget now). That time was spent holding the GIL on the GUI
+thread, where it delayed the control loop (see docs/performance.md). The latest values are drawn in each
+view box's corner by the same item (an HTML text item cost 1.5 ms an update), and the y ranges are set by
+hand twice a second with some hysteresis instead of auto-ranging on every frame.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as pgfn
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from station.joints import JOINTS
@@ -24,7 +24,6 @@ from station.joints import JOINTS
 WINDOW_S = 10.0
 LEADER_COLOUR = "#4da3ff"
 FOLLOWER_COLOUR = "#ffa94d"
-NUMBERS_EVERY = 3  # frames between updates of the numbers
 RANGE_EVERY = 15  # frames between y-range checks
 
 
@@ -45,7 +44,12 @@ class CurvePair(pg.GraphicsObject):
     def __init__(self, leader: Curve, follower: Curve) -> None:
         super().__init__()
         self.curves = [(follower, QPen(QColor(FOLLOWER_COLOUR), 1)), (leader, QPen(QColor(LEADER_COLOUR), 1))]
+        self.leader, self.follower = leader, follower
         self.y_range = (-10.0, 10.0)
+        self.font = QFont()
+        self.font.setPointSizeF(11)
+        self.font.setBold(True)
+        self._metrics = QFontMetricsF(self.font)
         self._polygons: dict[int, tuple[QPolygonF, np.ndarray]] = {}
 
     def set_range(self, lo: float, hi: float) -> None:
@@ -82,7 +86,21 @@ class CurvePair(pg.GraphicsObject):
             p.translate(0, 1)  # a second 1-px line under the first: looks 2 px wide at a fifth of the cost
             p.drawPolyline(polygon)
             p.translate(0, -1)
+        self._paint_numbers(p, t.m11() * -WINDOW_S + t.dx(), t.m22() * self.y_range[1] + t.dy())
         p.setTransform(t)
+
+    def _paint_numbers(self, p: QPainter, left: float, top: float) -> None:
+        """The latest leader and follower values in the plot's top-left corner."""
+        if self.leader.y is None or self.follower.y is None or not len(self.leader.y):
+            return
+        p.setFont(self.font)
+        baseline = top + 4 + self._metrics.ascent()
+        leader = f"leader {float(self.leader.y[-1]):.1f}"
+        p.setPen(self.curves[1][1].color())
+        p.drawText(QPointF(left + 4, baseline), leader)
+        p.setPen(self.curves[0][1].color())
+        p.drawText(QPointF(left + 4 + self._metrics.horizontalAdvance(leader + "   "), baseline),
+                   f"follower {float(self.follower.y[-1]):.1f}")
 
 
 class JointPlots(pg.GraphicsLayoutWidget):
@@ -94,7 +112,6 @@ class JointPlots(pg.GraphicsLayoutWidget):
         self.leader_curves: list[Curve] = []
         self.follower_curves: list[Curve] = []
         self.pairs: list[CurvePair] = []
-        self.numbers: list[pg.TextItem] = []
         self._ranges: list[tuple[float, float]] = []
         for i, name in enumerate(JOINTS):
             plot = self.addPlot(row=i // columns, col=i % columns)
@@ -116,19 +133,9 @@ class JointPlots(pg.GraphicsLayoutWidget):
             self.leader_curves.append(leader)
             self.follower_curves.append(follower)
             self.pairs.append(pair)
-            text = pg.TextItem(anchor=(0, 0))
-            text.setParentItem(plot.getViewBox())  # in view-box pixels: stays in the corner whatever the range
-            text.setPos(4, 2)
-            self.numbers.append(text)
             self.plots.append(plot)
             self._ranges.append((-10.0, 10.0))
         self._frames = 0
-
-    @staticmethod
-    def _numbers_html(leader: float, follower: float) -> str:
-        return (f"<span style='font-size:11pt; font-weight:bold'>"
-                f"<span style='color:{LEADER_COLOUR}'>leader {leader:6.1f}</span>&nbsp;&nbsp;"
-                f"<span style='color:{FOLLOWER_COLOUR}'>follower {follower:6.1f}</span></span>")
 
     def show_history(self, t: np.ndarray, action: np.ndarray, state: np.ndarray) -> None:
         """Draw the buffered samples (oldest first); x is seconds before the newest sample."""
@@ -142,9 +149,6 @@ class JointPlots(pg.GraphicsLayoutWidget):
             self.leader_curves[j].y = a[:, j]
             self.follower_curves[j].y = s[:, j]
             self.pairs[j].changed()
-        if self._frames % NUMBERS_EVERY == 0:
-            for j in range(len(JOINTS)):
-                self.numbers[j].setHtml(self._numbers_html(float(a[-1, j]), float(s[-1, j])))
         if self._frames % RANGE_EVERY == 0:
             self._fit_ranges(a, s)
         self._frames += 1

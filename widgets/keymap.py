@@ -17,7 +17,7 @@ from station.session.state import Event
 
 @dataclass(frozen=True)
 class KeyBinding:
-    name: str  # the action's id: an Event value, or "quit"
+    name: str  # the action's id: an Event value, "task" or "quit"
     text: str  # menu and button text
     keys: tuple[str, ...]  # QKeySequence strings, the first one shown in menus
     help: str  # what it does, in the operator's words
@@ -25,15 +25,21 @@ class KeyBinding:
 
 
 KEYMAP: tuple[KeyBinding, ...] = (
-    KeyBinding("record", "Record", ("Space",), "start recording a take", Event.RECORD),
+    KeyBinding("record", "Record", ("Space",), "start recording a take (after a stop too: the session goes on)",
+               Event.RECORD),
     KeyBinding("next", "Next", ("Right", "N"), "end the current phase early: keep the take or end the reset",
                Event.NEXT),
-    KeyBinding("rerecord", "Re-record", ("Left", "R"), "throw the last take away and record it again",
-               Event.RERECORD),
-    KeyBinding("reset", "Reset", (), "keep the take and start a reset phase (arms live, nothing recorded)",
-               Event.RESET),
-    KeyBinding("stop", "Stop", ("Escape", "Q"), "keep the take in progress and end the session", Event.STOP),
-    KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (waits for saves to finish)"),
+    KeyBinding("rerecord", "Re-record", ("Left", "R"),
+               "in a take: throw it away, then a reset phase before it is recorded again; in a reset or after a "
+               "stop: throw the take just finished away (the reset countdown starts again)", Event.RERECORD),
+    KeyBinding("reset", "Reset", ("Down",),
+               "keep the take and start a reset phase; from READY a warm-up (arms live, nothing recorded, it "
+               "ends in READY)", Event.RESET),
+    KeyBinding("stop", "Stop", ("Escape", "Q"), "keep the take in progress and end the session (Space records "
+               "more)", Event.STOP),
+    KeyBinding("task", "Edit task", ("F2",), "put the cursor in the task field; the countdown to the next take "
+               "holds while you type, Enter or Escape goes on"),
+    KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (asks about a take in progress, waits for saves)"),
     # Reviewing takes (not LeRobot's keys: none of Space, arrows, Esc, R, N, Q)
     KeyBinding("mark_success", "Mark success", ("S",), "mark the last take a success"),
     KeyBinding("mark_failure", "Mark failure", ("F",), "mark the last take a failure"),
@@ -73,6 +79,6 @@ def keys_help_html(keymap: tuple[KeyBinding, ...] = KEYMAP) -> str:
     )
     return (
         "<p>These keys work whatever has focus, except while typing in the task field "
-        "(press Enter or Escape to leave it).</p>"
+        "(press Enter or Escape to leave it: typed keys never act as shortcuts there).</p>"
         f"<table cellspacing='6'>{rows}</table>"
     )

@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.pack_job: QRunnable | None = None  # File > Pack dataset, while it runs
-        self.push_job: QRunnable | None = None  # File > Push to Hub, while it runs
+        self.push_job: object | None = None  # File > Push to Hub (widgets.push_action.PushJob), while it runs
         self.device_dialog: QDialog | None = None  # Devices > Connect arms or Cameras, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now
 
@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         session_menu = bar.addMenu("&Session")
         for name in ("record", "next", "rerecord", "reset", "stop"):
             session_menu.addAction(self.keys[name])
+        session_menu.addSeparator()
+        session_menu.addAction(self.keys["task"])
 
         devices_menu = bar.addMenu("&Devices")
         self.connect_arms_action = QAction("&Connect arms…", self)
@@ -126,6 +128,9 @@ class MainWindow(QMainWindow):
         devices_menu.addAction(self.disconnect_arms_action)
         devices_menu.addSeparator()
         devices_menu.addAction(self.cameras_action)
+        self.reconnect_cameras_action = QAction("&Reconnect cameras", self)
+        self.reconnect_cameras_action.setToolTip("Reopen every camera that sends nothing, without a restart")
+        devices_menu.addAction(self.reconnect_cameras_action)
         devices_menu.addSeparator()
         devices_menu.addAction(self.calibrate_action)
 

@@ -37,8 +37,8 @@ class Preflight(QObject):
         def run() -> None:
             try:
                 fit = check_fit(specs, fps, vcodec, measured(cancel.is_set))
-            except Exception:  # a probe that cannot run must not disturb the session; logged, nothing said
-                log.warning("encoder probe failed", exc_info=True)
+            except Exception as e:  # a probe that cannot run must not disturb the session: one log line
+                log.warning("encoder probe failed: %s", e)
                 return
             if fit is not None and not cancel.is_set():
                 self.verdict.emit(fit)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from widgets.messages import Level
@@ -40,14 +41,18 @@ class _Signals(QObject):
     failed = Signal(str)
 
 
-class PushRunnable(QRunnable):
+class PushJob:
+    """Runs on a daemon thread, not Qt's pool: quitting the window never waits for an upload (a push cut
+    short resumes when run again)."""
+
     def __init__(self, snapshot: Path, repo_id: str, token: str) -> None:
-        super().__init__()
         self.snapshot = snapshot
         self.repo_id = repo_id
         self.token = token
         self.signals = _Signals()
-        self.setAutoDelete(False)
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="hub-push", daemon=True).start()
 
     def run(self) -> None:
         from huggingface_hub import constants
@@ -152,7 +157,7 @@ def push_open_dataset(ctrl: Controller, ask: Callable[[QWidget, str], str | None
             shutil.rmtree(job.snapshot, ignore_errors=True)
             failed(f"reading {root} failed ({e.strerror or e})")
             return
-        QThreadPool.globalInstance().start(job)
+        job.start()
 
     def finished(result: PushResult) -> None:
         window.push_job = None
@@ -164,7 +169,7 @@ def push_open_dataset(ctrl: Controller, ask: Callable[[QWidget, str], str | None
         model.show_dataset_job(push_row(0, 0, time.monotonic() - started, error=line))
         ctrl.say(f"The dataset was not pushed: {line}", Level.ERROR, topic=TOPIC)
 
-    job = PushRunnable(root / SNAPSHOT, repo_id, token)
+    job = PushJob(root / SNAPSHOT, repo_id, token)
     job.signals.progress.connect(
         lambda done, size: model.show_dataset_job(push_row(done, size, time.monotonic() - started)))
     job.signals.finished.connect(finished)

@@ -1,15 +1,26 @@
-"""Shown when quitting with saves pending: their progress, and a way to quit anyway.
+"""Quitting: a question about the take in progress, then the saves' progress with a way to quit anyway.
 
-Window-modal but not a nested event loop (opened with `open()`): the GUI timer keeps running, and the
-controller closes the window when the last save commits.
+Both are window-modal but not nested event loops (opened with `open()`): the GUI timer and the control loop
+keep running, and the controller acts on the answer (or closes the window when the last save commits).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
@@ -72,3 +83,43 @@ class QuitDialog(QDialog):
 
     def reject(self) -> None:  # Escape or the close box: keep waiting (the operator chose to quit)
         pass
+
+
+class TakeChoice(Enum):
+    KEEP = "keep"
+    THROW_AWAY = "throw away"
+    CANCEL = "cancel"
+
+
+class TakeQuestion(QMessageBox):
+    """Quitting while a take records (or a take cut short waits): keep it, throw it away, or cancel (Esc)."""
+
+    answered = Signal(object)  # TakeChoice
+
+    def __init__(self, parent: QWidget | None, seconds: float, cut: bool = False) -> None:
+        super().__init__(parent)
+        self.setObjectName("takeQuestion")
+        self.setIcon(QMessageBox.Icon.Question)
+        self.setWindowTitle("Quit during a take?")
+        if cut:
+            self.setText(f"A take cut short by a failure ({seconds:.1f} s) waits for your decision.")
+        else:
+            self.setText(f"A take is being recorded ({seconds:.1f} s so far).")
+        self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
+                                "Cancel (Esc) goes back" + ("." if cut else ": the take goes on."))
+        self.keep_button = self.addButton("&Keep the take", QMessageBox.ButtonRole.AcceptRole)
+        self.throw_button = self.addButton("&Throw it away", QMessageBox.ButtonRole.DestructiveRole)
+        self.cancel_button = self.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        self.keep_button.setObjectName("keepTakeButton")
+        self.throw_button.setObjectName("throwTakeButton")
+        self.setDefaultButton(self.cancel_button)
+        self.setEscapeButton(self.cancel_button)
+        self.buttonClicked.connect(self._on_clicked)
+
+    def _on_clicked(self, button: QAbstractButton) -> None:
+        if button is self.keep_button:
+            self.answered.emit(TakeChoice.KEEP)
+        elif button is self.throw_button:
+            self.answered.emit(TakeChoice.THROW_AWAY)
+        else:
+            self.answered.emit(TakeChoice.CANCEL)

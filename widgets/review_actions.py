@@ -190,6 +190,29 @@ class Review(QObject):
         return True
 
 
+    def undo_drop(self) -> bool:
+        """Put the last dropped take back (while no take was recorded since)."""
+        s = self.ctrl.session
+        if s is None:
+            self.ctrl.say("No dataset is open.", Level.WARNING, topic=TOPIC)
+            return False
+        if s.recorder.phase is Phase.RECORDING or not s.queue.is_idle:
+            self.ctrl.say("Put the dropped take back once no take is being recorded or saved.", Level.WARNING,
+                          topic=TOPIC)
+            return False
+        try:
+            drop = curation.undo_drop(s.writer.root)
+        except StationError as e:
+            self.ctrl.say(f"Could not put the dropped take back: {e}", Level.WARNING, topic=TOPIC)
+            return False
+        finally:
+            s.writer.repair()
+            s.queue.committed_episodes = s.writer.total_episodes
+        self.ctrl.say(f"Episode {drop.episode_index} is back ({drop.length} frames).", Level.INFO, topic=TOPIC)
+        self.changed.emit()
+        return True
+
+
 def wire_review_keys(ctrl: Controller) -> None:
     """Connect the review keys and put them, with Drop last take…, in a Review menu."""
     from widgets.episodes_view import show_episodes
@@ -209,6 +232,9 @@ def wire_review_keys(ctrl: Controller) -> None:
     drop = menu.addAction("&Drop last take…")
     drop.setObjectName("action_drop_last")
     drop.triggered.connect(review.ask_drop_last)
+    undo = menu.addAction("&Put the dropped take back")
+    undo.setObjectName("action_undo_drop")
+    undo.triggered.connect(review.undo_drop)
     menu.addSeparator()
     menu.addAction(keys["episodes"])
     # keep the Help menu last

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from station.dataset.quality import FLAG_WORDS
 from station.saving.queue import JobState, JobStatus, SaveJob, SaveQueue
 
 
@@ -136,6 +137,9 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     elif stage is RowStage.SAVED:
         words = f"saved as episode {episode}" if episode is not None else "saved"
         progress_text = "✓ saved"
+        if job.flags:  # the take's quality flags, in plain words; each one's meaning in the tooltip
+            words += " · " + ", ".join(FLAG_WORDS[f][0] for f in job.flags if f in FLAG_WORDS)
+            tooltip = "\n".join(f"{FLAG_WORDS[f][0]}: {FLAG_WORDS[f][1]}" for f in job.flags if f in FLAG_WORDS)
     elif stage is RowStage.FAILED:
         words = f"failed: {job.error} — select it, then Retry or Discard"
         progress_text = "not saved"
@@ -262,6 +266,8 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return "keeping up with recording", True
     if f.lag_s is not None and f.encode_fps <= 0:
         return f"encoding {f.lag_s:.0f} s behind the take in progress", f.lag_s < 5
+    if f.lag_s is None and f.backlog == 0:
+        return None  # every take kept is encoded: nothing is behind now (the next take will say how it goes)
     if f.encode_fps <= 0 or f.need_fps <= 0:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:

@@ -1,21 +1,22 @@
-"""The session bar: dataset, task, phase in colour, episode N of M, countdown, and the last take's cadence.
+"""The session bar: dataset, task, phase in colour, episode and progress, countdown, the last take's cadence.
 
-A view: it shows what the controller hands it and emits `task_edited` when the operator changes the task.
-The task field keeps every key it types (letters, Space, arrows); Enter or Escape leave it, and only then do
-the single-key shortcuts work again.
+A view: it shows what the controller hands it (words from widgets.presenters) and emits `task_edited` when the
+operator changes the task and `task_focus` when the task field gains or loses the keyboard (the controller holds
+the countdown to the next take meanwhile). The task field keeps every key typed in it (letters, Space, arrows):
+none acts as a shortcut; Enter, Escape or leaving the field commit the text, and only then do the single-key
+shortcuts work again. During a take the field is read-only: it shows the take's task.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from station.saving.spool import CadenceReport
 from station.session.state import Phase
 from widgets.elided_label import ElidedLabel
+from widgets.presenters import SessionView, cadence_words
 
 # background, text; strong enough to read from a metre away in light and dark themes alike
 PHASE_COLOURS: dict[Phase | None, tuple[str, str]] = {
@@ -32,37 +33,6 @@ PHASE_WORDS: dict[Phase | None, str] = {
     Phase.RESETTING: "RESET",
     Phase.STOPPED: "STOPPED",
 }
-
-
-@dataclass(frozen=True)
-class SessionView:
-    dataset: str
-    phase: Phase | None
-    episode: str  # e.g. "Episode 3 · take 4 of 50"
-    remaining_s: float | None  # seconds left in the current phase, None when it has no end
-    fraction: float  # 0..1 of the current phase
-    hint: str  # what to press next
-
-
-def cadence_words(c: CadenceReport | None) -> str:
-    """The last take's timing in a sentence."""
-    if c is None:
-        return "No take recorded yet in this session."
-    seconds = c.ticks / c.fps if c.fps else 0.0
-    parts = [f"Last take: {c.ticks} frames ({seconds:.1f} s)"]
-    if c.late_ticks:
-        parts.append(f"{c.late_ticks} tick{'s' if c.late_ticks != 1 else ''} late "
-                     f"(worst gap {c.worst_period_ms:.0f} ms)")
-    else:
-        parts.append("every tick on time")
-    repeats = {k: v for k, v in (c.repeated_frames or {}).items() if v}
-    if repeats:
-        parts.append("repeated frames: " + ", ".join(f"{k} {v}" for k, v in repeats.items()))
-    else:
-        parts.append("no repeated frames")
-    if c.stalled_cameras:
-        parts.append("camera stalled: " + ", ".join(c.stalled_cameras))
-    return ", ".join(parts) + "."
 
 
 def _set_text(label: QLabel, text: str) -> None:
@@ -99,6 +69,7 @@ class TaskEdit(QLineEdit):
     """The task text. While editable it keeps all typing keys; Enter or Escape hand the keys back."""
 
     committed = Signal(str)
+    focus_changed = Signal(bool)  # True while the field has the keyboard (and is editable)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -131,15 +102,30 @@ class TaskEdit(QLineEdit):
         else:
             self.clearFocus()
 
+    def commit_typing(self) -> None:
+        """Make the typed text the task now (a take is about to start), without leaving the field."""
+        text = self.text().strip()
+        if not self.isReadOnly() and text and text != self._saved:
+            self._saved = text
+            self.committed.emit(text)
+
     def event(self, e: QEvent) -> bool:
-        # Escape would otherwise reach the Stop shortcut: while typing it only leaves the field.
+        # While typing, no key without Ctrl/Alt reaches a shortcut: Escape only leaves the field, and Space,
+        # letters, arrows, Home/End, Down... edit or move in it. Ctrl+Q still quits; F1 and F2 still work.
         if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent):
             if self.isReadOnly():  # between takes only: while recording every key is a shortcut
                 return QWidget.event(self, e)
-            if e.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            modifiers = e.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                                         | Qt.KeyboardModifier.MetaModifier)
+            if modifiers == Qt.KeyboardModifier.NoModifier and not Qt.Key.Key_F1 <= e.key() <= Qt.Key.Key_F35:
                 e.accept()
                 return True
         return super().event(e)
+
+    def focusInEvent(self, e: QFocusEvent) -> None:
+        super().focusInEvent(e)
+        if not self.isReadOnly():
+            self.focus_changed.emit(True)
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() == Qt.Key.Key_Escape:
@@ -147,14 +133,16 @@ class TaskEdit(QLineEdit):
             return
         super().keyPressEvent(e)
 
-    def focusOutEvent(self, e) -> None:
+    def focusOutEvent(self, e: QFocusEvent) -> None:
         super().focusOutEvent(e)
         if not self.isReadOnly() and self.text().strip() and self.text().strip() != self._saved:
             self._commit()
+        self.focus_changed.emit(False)
 
 
 class SessionBar(QWidget):
     task_edited = Signal(str)
+    task_focus = Signal(bool)  # the task field has the keyboard (the countdown holds meanwhile)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,8 +158,10 @@ class SessionBar(QWidget):
         self.task_edit.setObjectName("taskEdit")
         self.task_edit.setPlaceholderText("What the operator does in this take")
         self.task_edit.setToolTip("The task recorded with each take (its text when the take starts). "
-                                  "Editable between takes; Enter or Escape to leave the field.")
+                                  "F2 to edit it between takes (the countdown to the next take holds while "
+                                  "you type); Enter or Escape to leave the field.")
         self.task_edit.committed.connect(self.task_edited)
+        self.task_edit.focus_changed.connect(self.task_focus)
         self.episode_label = QLabel()
         self.episode_label.setObjectName("episodeLabel")
         self.countdown_label = QLabel()
@@ -208,10 +198,18 @@ class SessionBar(QWidget):
         outer.addWidget(self.phase_label)
         outer.addLayout(right, 1)
         self._phase: object = object()
-        self._task_source: QObject | None = None
 
     def show_task(self, text: str) -> None:
         self.task_edit.set_saved(text)
+
+    def edit_task(self) -> bool:
+        """Put the cursor in the task field (F2), its text selected; False while a take records."""
+        edit = self.task_edit
+        if edit.isReadOnly():
+            return False
+        edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        edit.selectAll()
+        return True
 
     def show_session(self, view: SessionView) -> None:
         if view.phase is not self._phase:
@@ -220,7 +218,7 @@ class SessionBar(QWidget):
             self.phase_label.setText(PHASE_WORDS[view.phase])
             self.phase_label.setStyleSheet(f"background:{bg}; color:{fg};")
             self.phase_progress.colour = QColor(bg)
-            recording = view.phase is Phase.RECORDING or view.phase is None or view.phase is Phase.STOPPED
+            recording = view.phase is Phase.RECORDING or view.phase is None
             self.task_edit.setReadOnly(recording)
             self.task_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus if recording else Qt.FocusPolicy.StrongFocus)
             if recording:  # a take started while typing (the reset ran out): show what it records
@@ -230,13 +228,8 @@ class SessionBar(QWidget):
         # setText on a label re-lays the bar out: only when the words change (the countdown once a second)
         _set_text(self.dataset_label, view.dataset)
         _set_text(self.episode_label, view.episode)
-        if view.remaining_s is None:
-            _set_text(self.countdown_label, "")
-            self.phase_progress.set_fraction(0.0)
-        else:
-            word = "left" if view.phase is Phase.RECORDING else "until the next take"
-            _set_text(self.countdown_label, f"{max(0.0, view.remaining_s):.0f} s {word}")
-            self.phase_progress.set_fraction(view.fraction)
+        _set_text(self.countdown_label, view.countdown)
+        self.phase_progress.set_fraction(0.0 if view.remaining_s is None else view.fraction)
         _set_text(self.hint_label, view.hint)
 
     def show_cadence(self, report: CadenceReport | None) -> None:

@@ -3,8 +3,8 @@
 In one run, on the same frames (the bench cameras' test pattern, in the spool's pixel format):
 1. the encoder alone: `cameras` parallel encoders and nothing else (station.saving.throughput.encoder_fps);
 2. the whole station recording (cameras, control loop, spool writer, live encoders), one take per load,
-   the camera rate bisected from 80 % of the encoder alone (then 95 % or 60 %, then halfway): a load keeps
-   up when the backlog (camera-frames recorded but not yet encoded) does not grow;
+   the camera rate bisected between 40 % and 130 % of the encoder alone, starting at 80 % (three takes): a
+   load keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow;
 3. the encoder alone again, since other work on a shared machine changes what it gets; their mean is the
    reference.
 capacity_fraction = the largest recorded load that kept up / the encoder alone. Loads are camera-frames per
@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from station.bench.load_bench import bench_config
+from station.config import MAX_FPS as SESSION_MAX_FPS
 
-MAX_FPS = 480  # camera rate cap for the probes (h264 at 640x480 can encode more than the test cameras make)
+# Camera rate cap for the probes: the highest rate a session accepts (h264 at 640x480 may encode more).
+MAX_FPS = SESSION_MAX_FPS
 
 
 @dataclass
@@ -88,14 +90,16 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 
 def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, seconds: float = 8.0,
                      log: Callable[[str], None] = print) -> dict:
-    """Bisect the camera rate between 50 % and 100 % of the encoder alone (3 takes, about 40 s in all)."""
+    """Bisect the camera rate between 40 % and 130 % of the encoder alone (3 takes, about 45 s in all)."""
     from station.saving.throughput import encoder_fps, pattern_frames
 
     w, h = size
     frames = pattern_frames(w, h)
     alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0, frames=frames)
     log(f"capacity: encoder alone {alone:.0f} camera-frames/s ({cameras} x {w}x{h}, {vcodec})")
-    lo, hi, fraction = 0.0, 1.0, 0.8  # the target first: then above it or below it
+    # bisect over [0.4, 1.3] of the first measurement (above 1: the encoder alone may have been measured in
+    # a bad moment of a shared machine), starting at the target 0.8
+    lo, hi, fraction = 0.4, 1.3, 0.8
     probes: list[Probe] = []
     best: Probe | None = None
     for attempt in range(3):
@@ -111,10 +115,9 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
             if fps == MAX_FPS:
                 break
             lo = fraction
-            fraction = (fraction + hi) / 2 if attempt else 0.95
         else:
             hi = fraction
-            fraction = (lo + fraction) / 2 if attempt else 0.6
+        fraction = (lo + hi) / 2
     again = encoder_fps(w, h, vcodec, cameras, seconds=3.0, frames=frames)  # the machine may have changed
     log(f"capacity: encoder alone again {again:.0f} camera-frames/s")
     reference = (alone + again) / 2

@@ -7,7 +7,6 @@ save queue's threads or inline before the next take may start (what LeRobot's re
 
 from __future__ import annotations
 
-import functools
 import resource
 import shutil
 import sys
@@ -80,6 +79,7 @@ def run_session(
     """Record `episodes` takes back to back and wait for every save; measure what the operator would feel."""
     from PySide6.QtCore import QCoreApplication, QTimer
 
+    from station.bench.synchronous import SynchronousRecorder
     from station.dataset.reader import DatasetReader
     from station.dataset.video import probe_video
     from station.session.builder import start_session
@@ -89,14 +89,14 @@ def run_session(
     config = SessionConfig(root=root, episodes=episodes, episode_time_s=episode_s, reset_time_s=reset_s, fps=fps,
                            cameras=tuple(cameras), vcodec=vcodec, demo=True)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    session = start_session(config, recorder_factory=functools.partial(Recorder, synchronous=synchronous))
+    session = start_session(config, recorder_factory=SynchronousRecorder if synchronous else Recorder)
     queue, recorder = session.queue, session.recorder
     tick_times: list[float] = []
     real_tick = recorder.loop.tick
 
-    def timed_tick(t: float) -> None:
+    def timed_tick(t: float, tick_no: int | None = None) -> None:
         tick_times.append(t)
-        real_tick(t)
+        real_tick(t, tick_no)
 
     recorder.loop.tick = timed_tick  # type: ignore[method-assign]
     takes = []
@@ -138,7 +138,8 @@ def run_session(
     result.late_ticks = int((gaps > 1.5 * period * 1000).sum())
     result.repeated_frames = sum(sum((c.repeated_frames or {}).values()) for c in cadences)
     result.drain_s = max(0.0, time.monotonic() - stopped_at[0]) if stopped_at else 0.0
-    if synchronous and recorder.sync_save_s:  # a whole take saved with nothing else to do: pure throughput
+    # A whole take saved with nothing else to do: pure throughput.
+    if isinstance(recorder, SynchronousRecorder) and recorder.sync_save_s:
         frames_per_take = episode_s * fps * len(cameras)
         result.encode_fps = frames_per_take / float(np.median(recorder.sync_save_s))
     else:

@@ -82,4 +82,4 @@ def _quality_warnings(root: Path) -> list[str]:
     try:
         return dataset_warnings(root)
     except (DatasetError, KeyError, IndexError, TypeError, ValueError) as e:
-        return [f"warning: the quality of the episodes was not checked ({e})"]
+        return [f"warning: the quality of the episodes was not checked ({' '.join(str(e).split())})"]

@@ -24,8 +24,9 @@ EXIT_CODES = f"""exit codes (--headless):
   {EXIT_SAVE_FAILED}    a save failed: recording stopped; that take and those after it are kept in the spool
        (`station recover --root DIR` saves them once the cause is fixed)
   {EXIT_BAD_INPUT}    bad options or dataset: nothing was recorded or changed
-  {EXIT_STOPPED_EARLY}    the session stopped by itself before all episodes were recorded (an arm error, a full
-       disk, no room for the next take); every take recorded was saved
+  {EXIT_STOPPED_EARLY}    the session stopped by itself before all episodes were recorded (a camera or arm failure,
+       a full disk, no room for the next take); every take recorded was saved, the one a failure cut
+       short kept and flagged
   {EXIT_INTERRUPTED}  interrupted before recording started, or a second Ctrl-C left before the saves finished
        (unsaved takes stay in the spool for `station recover`)"""
 
@@ -123,6 +124,14 @@ def run_headless(config: SessionConfig) -> int:
         queue.job_failed.connect(on_failed)
         recorder.problem.connect(on_problem)
         recorder.finished.connect(app.quit)
+
+        def on_take_cut(_ft: FinishedTake) -> None:
+            # A camera or arm failure ended the take: nobody is there to keep or drop it, so it is kept
+            # (flagged); the session stops, the saves drain, and the exit code says it stopped early.
+            tell(f"{recorder.device_failure}: the take in progress was kept (flagged) and the session stopped")
+            recorder.try_fire(Event.KEEP)
+
+        recorder.take_cut.connect(on_take_cut)
         recorder.stuck.connect(lambda _job: app.exit(EXIT_SAVE_FAILED))
         if stopping.requested():
             say("stopped before recording started: nothing recorded")

@@ -7,7 +7,10 @@ layout, not just the one-file-per-episode layout our writer uses.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,6 +30,7 @@ from station.dataset.features import (
     EP_LENGTH,
     EP_TASKS,
     EP_TO_INDEX,
+    INFO_PATH,
     STATS_PATH,
     STATS_PREFIX,
     TASKS_PATH,
@@ -41,8 +45,10 @@ from station.dataset.features import (
 from station.dataset.reader import (
     data_files,
     episode_files,
+    info_problems,
     load_info,
     load_tasks,
+    one_line,
     read_parquet,
     task_text_column,
 )
@@ -91,9 +97,53 @@ class _Problems:
         return out
 
 
+SNAPSHOT_TRIES = 20  # a check that overlapped a commit is run again, up to this many times ...
+SNAPSHOT_WAIT_S = 0.05  # ... this long apart
+
+
 def check_dataset(root: Path, decode_videos: bool = True) -> list[str]:
-    """Every problem found in `root`, one plain sentence each; [] means LeRobot will accept it."""
-    return _Checker(Path(root), decode_videos).run()
+    """Every problem found in `root`, one plain sentence each; [] means LeRobot will accept it.
+
+    A station may be committing while this runs: the result is that of one state of the dataset. A check
+    that overlapped a commit (its journal was there, or info.json changed meanwhile: the writer renames
+    info.json last and removes the journal after it) is run again; a station's temp files are its work in
+    progress, not leftovers, while it holds the dataset's lock. See docs/commit.md.
+    """
+    root = Path(root)
+    problems: list[str] = []
+    for _ in range(SNAPSHOT_TRIES):
+        before = _commit_state(root)
+        running = station_running(root)
+        problems = _Checker(root, decode_videos, running).run()
+        if _commit_state(root) == before and not (before[0] and running):
+            return problems
+        time.sleep(SNAPSHOT_WAIT_S)
+    return problems
+
+
+def _commit_state(root: Path) -> tuple[bool, tuple[int, int, int] | None]:
+    """(a commit's journal is there, info.json's identity): equal before and after a read = no commit between."""
+    try:
+        st = os.stat(root / INFO_PATH)
+        info = (st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        info = None
+    return (root / fsutil.JOURNAL_PATH).exists(), info
+
+
+def station_running(root: Path) -> bool:
+    """True while a station holds the dataset's lock (station/saving/lock.py: a flock on the folder)."""
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's shared lock at once
+    return False
 
 
 def _arrow_type(dtype: Any) -> pa.DataType | None:
@@ -115,9 +165,10 @@ def _chunk_file(path: Path) -> tuple[int, int]:
 
 
 class _Checker:
-    def __init__(self, root: Path, decode_videos: bool) -> None:
+    def __init__(self, root: Path, decode_videos: bool, station_running: bool = False) -> None:
         self.root = root
         self.decode_videos = decode_videos
+        self.station_running = station_running
         self.problems = _Problems()
         self.info: dict[str, Any] = {}
         self.fps = 1
@@ -133,9 +184,12 @@ class _Checker:
 
     def run(self) -> list[str]:
         try:
-            self.info = load_info(self.root)
+            self.info = load_info(self.root, strict=False)
         except DatasetError as e:
             return [str(e)]
+        fatal = info_problems(self.info)
+        if fatal:  # nothing else can be checked against an info.json whose values cannot be used
+            return fatal
         # A validator must report, not crash: a step that hits something unforeseen says so and the rest go on.
         self.guard("info.json", self.check_info, None)
         self.guard("leftover files", self.check_leftovers, None)
@@ -152,7 +206,7 @@ class _Checker:
         try:
             return step()
         except Exception as e:  # reported as a problem, not swallowed
-            self.add(f"could not finish checking the {what}: {type(e).__name__}: {e}")
+            self.add(f"the {what} could not be checked: it is malformed ({one_line(e) or 'unreadable'})")
             return fallback
 
     # ----- meta/info.json ------------------------------------------------------------------------
@@ -214,6 +268,8 @@ class _Checker:
     # ----- leftovers -----------------------------------------------------------------------------
 
     def check_leftovers(self) -> None:
+        if self.station_running:  # its journal and temp files are a save in progress, not leftovers
+            return
         if (self.root / fsutil.JOURNAL_PATH).exists():
             self.add(f"{fsutil.JOURNAL_PATH} exists: a save was interrupted; resuming the dataset finishes it")
         for path in fsutil.iter_temp_files(self.root, ("meta", "data", "videos")):
@@ -486,6 +542,9 @@ class _Checker:
             stats = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             self.add(f"{STATS_PATH} is unreadable or not valid JSON ({e})")
+            return
+        if not isinstance(stats, dict):
+            self.add(f"{STATS_PATH} is not a JSON object")
             return
         features = self.info["features"]
         for feature in numeric_keys(features):

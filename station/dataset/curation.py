@@ -292,12 +292,18 @@ def drop_last_episode(root: Path) -> Drop:
         renames.append((fsutil.write_temp_json(root / STATS_PATH, stats_to_json(stats)), root / STATS_PATH))
     elif (root / STATS_PATH).exists():
         renames.append((root / STATS_PATH, trash / STATS_PATH))
+    # A commit played backwards (docs/commit.md): a row goes before what it refers to, so every instant between
+    # two renames is a state a commit also passes through: data rows, then the episodes row, then the task
+    # only that episode used, then its videos.
+    episodes_file, data, *videos = own
+    renames.append((data, trash / data.relative_to(root)))
+    renames.append((episodes_file, trash / episodes_file.relative_to(root)))
     if len(tasks) != len(reader.tasks):
         if tasks:
             renames.append((_write_temp_parquet(root / TASKS_PATH, tasks_table(tasks)), root / TASKS_PATH))
         else:
             renames.append((root / TASKS_PATH, trash / TASKS_PATH))
-    renames += [(p, trash / p.relative_to(root)) for p in own]
+    renames += [(p, trash / p.relative_to(root)) for p in videos]
     _publish(root, f"drop of episode {e}", renames)
     return Drop(e, length, task, folder)
 
@@ -327,16 +333,23 @@ def undo_drop(root: Path) -> Drop:
     if drop is None:
         raise DatasetError(f"{root} has no dropped episode to put back (or episodes were recorded since)")
     record = json.loads((drop.folder / DROP_RECORD).read_text(encoding="utf-8"))
-    files = [root / f for f in record["files"]]  # episodes file, data, videos
-    # A commit's order: videos, data, episodes file, then tasks, stats, info.json last.
-    renames = [(drop.folder / "files" / p.relative_to(root), p) for p in reversed(files)]
-    for rel in (TASKS_PATH, STATS_PATH, INFO_PATH):
+    episodes_file, data, *videos = [root / f for f in record["files"]]
+
+    def back(p: Path) -> tuple[Path, Path]:
+        return drop.folder / "files" / p.relative_to(root), p
+
+    def copy_of(rel: str) -> list[tuple[Path, Path]]:
         kept = drop.folder / rel
-        if kept.exists():
-            tmp = fsutil.temp_path_for(root / rel)
-            shutil.copyfile(kept, tmp)
-            fsutil.fsync_file(tmp)
-            renames.append((tmp, root / rel))
+        if not kept.exists():
+            return []
+        tmp = fsutil.temp_path_for(root / rel)
+        shutil.copyfile(kept, tmp)
+        fsutil.fsync_file(tmp)
+        return [(tmp, root / rel)]
+
+    # A commit's order (docs/commit.md): videos, tasks, the episodes row, data, stats, info.json last.
+    renames = [back(p) for p in videos] + copy_of(TASKS_PATH) + [back(episodes_file), back(data)]
+    renames += copy_of(STATS_PATH) + copy_of(INFO_PATH)
     undone = drop.folder.parent / "undone" / drop.folder.name
     renames.append((drop.folder, undone))  # the record goes: the drop is undone
     _publish(root, f"undo of the drop of episode {drop.episode_index}", renames)

@@ -38,15 +38,49 @@ from station.errors import DatasetError
 _ENCODER_FOR_STREAM = {"av1": "libsvtav1", "h264": "libx264"}
 
 
-def load_info(root: Path) -> dict[str, Any]:
-    """Parsed meta/info.json of a v3.0 dataset, or DatasetError saying why `root` is not one."""
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def info_problems(info: dict[str, Any]) -> list[str]:
+    """What in an info.json's values would make any reader of it fail (types, signs, feature shapes)."""
+    problems = []
+    if not _whole(info["fps"], 1):
+        problems.append(f"info.json: fps is {info['fps']!r}, not a positive whole number")
+    for key in ("total_episodes", "total_frames", "total_tasks"):
+        if not _whole(info[key], 0):
+            problems.append(f"info.json: {key} is {info[key]!r}, not a non-negative whole number")
+    if "chunks_size" in info and not _whole(info["chunks_size"], 1):
+        problems.append(f"info.json: chunks_size is {info['chunks_size']!r}, not a positive whole number")
+    features = info["features"]
+    if not isinstance(features, dict) or not features:
+        return [*problems, "info.json: features is missing or empty"]
+    for name, feat in features.items():
+        if not isinstance(feat, dict) or not isinstance(feat.get("dtype"), str) or "shape" not in feat:
+            problems.append(f"info.json: feature {name!r} lacks a dtype or shape")
+        elif not isinstance(feat["shape"], list) or not all(_whole(n, 0) for n in feat["shape"]):
+            problems.append(f"info.json: feature {name!r} has shape {feat['shape']!r}, not a list of sizes")
+        elif feat["dtype"] == "video" and len(feat["shape"]) != 3:
+            problems.append(f"info.json: video feature {name!r} has shape {feat['shape']!r}, not [height, width, 3]")
+        elif not isinstance(feat.get("names"), list | dict | None):
+            problems.append(f"info.json: feature {name!r} has names {feat['names']!r}, not a list")
+    for key in ("data_path", "video_path"):
+        if not isinstance(info[key], str | None):
+            problems.append(f"info.json: {key} is {info[key]!r}, not a path template")
+    return problems
+
+
+def load_info(root: Path, strict: bool = True) -> dict[str, Any]:
+    """Parsed meta/info.json of a v3.0 dataset, or DatasetError saying why `root` is not one.
+
+    strict: also refuse values no reader could use (see `info_problems`; `station check` lists them all)."""
     path = Path(root) / INFO_PATH
     if not path.is_file():
         raise DatasetError(f"{root} is not a LeRobot dataset (it has no {INFO_PATH})")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise DatasetError(f"{path} is unreadable or not valid JSON ({e})") from e
+        raise DatasetError(f"{path} is unreadable or not valid JSON ({one_line(e)})") from e
     if not isinstance(info, dict):
         raise DatasetError(f"{path} is not a JSON object")
     missing = [k for k in INFO_KEYS if k not in info]
@@ -54,16 +88,25 @@ def load_info(root: Path) -> dict[str, Any]:
         raise DatasetError(f"{path} lacks the keys {', '.join(missing)}")
     if info["codebase_version"] != CODEBASE_VERSION:
         raise DatasetError(
-            f"{root} is a LeRobot {info['codebase_version']} dataset; only {CODEBASE_VERSION} is supported"
+            f"{root} is a LeRobot {info['codebase_version']!r} dataset; only {CODEBASE_VERSION} is supported"
         )
+    problems = info_problems(info) if strict else []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DatasetError(f"{path} is damaged: {problems[0]}{more}")
     return info
+
+
+def one_line(error: BaseException) -> str:
+    """An error's text on one line (pyarrow's and PyAV's messages may hold several)."""
+    return " ".join(str(error).split())
 
 
 def read_parquet(path: Path) -> pa.Table:
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowException) as e:
-        raise DatasetError(f"{path} is not a readable parquet file ({e})") from e
+        raise DatasetError(f"{path} is not a readable parquet file ({one_line(e)})") from e
 
 
 def task_text_column(table: pa.Table) -> str | None:
@@ -171,12 +214,18 @@ class DatasetReader:
         self._episodes: list[dict[str, Any]] | None = None
 
     def episodes(self) -> list[dict[str, Any]]:
-        """Rows of the episodes table in order, as python values."""
+        """Rows of the episodes table in order, as python values: the episodes info.json counts.
+
+        info.json is read first and renamed last by a commit, so rows beyond its count belong to a commit
+        in progress (or one a crash interrupted, finished on resume) and are not part of the dataset yet.
+        """
         if self._episodes is None:
             rows: list[dict[str, Any]] = []
             for path in episode_files(self.root):
                 rows.extend(read_parquet(path).to_pylist())
-            self._episodes = rows
+                if len(rows) >= self.total_episodes:
+                    break
+            self._episodes = rows[: self.total_episodes]
         return self._episodes
 
     def _episode(self, ep: int) -> dict[str, Any]:

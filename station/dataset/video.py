@@ -20,6 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
+from station.priority import KeepScheduling
 
 # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
 # (on the importing thread), never from the encoder threads: setenv is not thread-safe.
@@ -99,6 +100,7 @@ def encode_video(
     codec_tb = Fraction(1, fps)
     path = Path(path)
     count = 0
+    scheduling = KeepScheduling()  # SVT-AV1 makes the thread that opens it real-time (see priority.py)
     try:
         with av.open(str(path), "w", format="mp4") as container:
             stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings))
@@ -117,6 +119,8 @@ def encode_video(
                 vf.pts = count
                 vf.time_base = codec_tb
                 container.mux(stream.encode(vf))
+                if count == 0:
+                    scheduling.restore()
                 count += 1
                 if on_frame is not None:
                     on_frame(count - 1)
@@ -125,6 +129,8 @@ def encode_video(
     except BaseException:
         remove_quietly(path)
         raise
+    finally:
+        scheduling.restore()
     return count
 
 

@@ -1,16 +1,18 @@
 """Append episodes to a LeRobot v3.0 dataset, one file per episode, atomically and durably.
 
 A commit writes every new file under a hidden temp name, then a journal listing the renames that publish
-them, then performs the renames with info.json last. A crash before the journal leaves only temp files
-(deleted by `repair`); a crash after it is rolled forward by `repair`. So the totals in info.json never run
-ahead of the files on disk, and the cost of a commit does not grow with the dataset (stats are folded in,
-not recomputed; only the new episode's files are written).
+them, then performs the renames back to back: videos, tasks, the episodes row, the data, stats, info.json
+last, so that every state in between (and after a crash) loads in LeRobot (docs/commit.md). A crash before
+the journal leaves only temp files (deleted by `repair`); a crash after it is rolled forward by `repair`.
+So the totals in info.json never run ahead of the files on disk, and the cost of a commit does not grow
+with the dataset (stats are folded in, not recomputed; only the new episode's files are written).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from station.dataset import fsutil
+from station.dataset.check import check_dataset
 from station.dataset.episode_facts import COLUMNS as FACT_COLUMNS
 from station.dataset.episode_facts import EpisodeFacts, with_facts
 from station.dataset.features import (
@@ -169,6 +172,10 @@ class DatasetWriter:
         root = Path(root)
         load_info(root)  # not a dataset / corrupt info.json -> DatasetError before touching anything
         repair_dataset(root)
+        problems = check_dataset(root, decode_videos=False)
+        if problems:  # never append to a dataset `station check` calls invalid
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise DatasetError(f"{root} is damaged: {' '.join(problems[0].split())}{more}; run `station check {root}`")
         writer = cls(root, spec, fault=fault)
         problem = compatibility_problem(writer.info, spec)
         if problem:
@@ -243,9 +250,8 @@ class DatasetWriter:
             stage("writing frames table")
             table = data_table(column_keys(features), ep.action, ep.state, fps, e, start, task_index)
             ep_stats = _episode_stats(features, table, ep, self.spec)
-            final = data_file(self.root, chunk, file)
-            temps.append(_write_temp_parquet(final, table))
-            renames.append((temps[-1], final))
+            data_temp = _write_temp_parquet(data_file(self.root, chunk, file), table)
+            temps.append(data_temp)
 
             stage("writing episode table")
             row = episode_table(
@@ -260,13 +266,16 @@ class DatasetWriter:
             )
             if self.writes_facts:
                 row = with_facts(row, [ep.facts or EpisodeFacts()])
-            final = episodes_file(self.root, chunk, file)
-            temps.append(_write_temp_parquet(final, row))
-            renames.append((temps[-1], final))
+            # Published in the order that keeps every instant loadable by LeRobot: what a row refers to (its
+            # videos, its task) before the row, the episode's row before its data, totals last.
             if len(tasks) != len(self.tasks):
                 final = self.root / TASKS_PATH
                 temps.append(_write_temp_parquet(final, tasks_table(tasks)))
                 renames.append((temps[-1], final))
+            final = episodes_file(self.root, chunk, file)
+            temps.append(_write_temp_parquet(final, row))
+            renames.append((temps[-1], final))
+            renames.append((data_temp, data_file(self.root, chunk, file)))
 
             stage("updating stats")
             new_stats = aggregate_stats([self.stats, ep_stats]) if self.stats else aggregate_stats([ep_stats])
@@ -295,20 +304,35 @@ class DatasetWriter:
 
         # From here on the journal makes the commit recoverable: a failure leaves it for repair().
         self._fault("after-journal")
-        data_final = data_file(self.root, chunk, file)
-        for src, dst in renames:
-            if dst == self.root / INFO_PATH:
-                self._fault("before-info")
-            fsutil.replace_durably(src, dst)
-            if dst == data_final:
-                self._fault("mid-rename")
-        fsutil.remove_quietly(self.root / JOURNAL_PATH)
-        fsutil.fsync_dir((self.root / JOURNAL_PATH).parent)
+        self._publish(renames, chunk, file)
 
         self.info, self.stats, self.tasks = info, new_stats, tasks
         self.total_episodes, self.total_frames = e + 1, start + n
         stage("saved")
         return e
+
+    def _publish(self, renames: list[tuple[Path, Path]], chunk: int, file: int) -> None:
+        """Rename the commit's files into place back to back, info.json last, then make it all durable.
+
+        No fsync between renames: the journal (already durable) finishes them after a crash, and a short
+        publishing window is what readers that are not the station see least of (docs/commit.md).
+        """
+        after = {
+            video_file(self.root, cam.key, chunk, file): "published-videos" for cam in self.spec.cameras[-1:]
+        }
+        after[self.root / TASKS_PATH] = "published-tasks"
+        after[episodes_file(self.root, chunk, file)] = "published-episodes"
+        after[data_file(self.root, chunk, file)] = "mid-rename"
+        for src, dst in renames:
+            if dst == self.root / INFO_PATH:
+                self._fault("before-info")
+            os.replace(src, dst)
+            if dst in after:
+                self._fault(after[dst])
+        for folder in sorted({dst.parent for _, dst in renames} | {src.parent for src, _ in renames}):
+            fsutil.fsync_dir(folder)
+        fsutil.remove_quietly(self.root / JOURNAL_PATH)
+        fsutil.fsync_dir((self.root / JOURNAL_PATH).parent)
 
     def _validate(self, ep: EpisodeData) -> int:
         """Refuse an episode that would make the dataset invalid, before anything is written."""

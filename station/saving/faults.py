@@ -6,7 +6,9 @@ folder would) from the K-th time on: a save that keeps failing, without having t
 
 Makes each crash moment of the fault-injection suite certain instead of timed: mid-take ("spool-row"),
 a take durable but not yet reported ("spool-done"), mid-encode ("encode-frame"), inside a commit (the
-writer's points "after-temp-files", "after-journal", "mid-rename", "before-info"), after a commit but
+writer's points "after-temp-files", "after-journal", "published-videos", "published-tasks",
+"published-episodes", "mid-rename" (after the data file), "before-info"; creating a dataset:
+"create-before-publish"), after a commit but
 before the spool is removed ("committed"), and while a committed take's spool is deleted ("trash-move",
 "trash-delete").
 """

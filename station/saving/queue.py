@@ -107,6 +107,7 @@ class SaveJob:
     ended_at: float | None = None  # when a live take ended, and how much of it was encoded by then:
     encoded_at_end: float = 0.0  # the tail after that is encoded flat out, which measures throughput
     cancel_flag: threading.Event = field(default_factory=threading.Event)
+    flags: list[str] = field(default_factory=list)  # quality flags found while preparing (station.dataset.quality)
 
     @property
     def status(self) -> JobStatus:
@@ -187,6 +188,10 @@ class _JobRunnable(QRunnable):
         self._reporter = _ThrottledReporter(job.id, self.signals, job.cancel_flag)
 
     def _failed(self, step: str, error: BaseException) -> None:
+        if self._reporter.cancelled:  # re-recorded or discarded: its spool may go away under it; not an error
+            log.debug("%s take %s stopped after it was cancelled: %s", step, self._spool_dir.name, error)
+            self.signals.cancelled.emit(self._job_id)
+            return
         # Reported to the operator in plain words (job.error); the details only with --verbose.
         log.info("%s take %s failed", step, self._spool_dir.name, exc_info=error)
         self.signals.failed.emit(self._job_id, describe_error(error))
@@ -524,6 +529,8 @@ class SaveQueue(QObject):
         if job.state is JobState.CANCELLED:
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
+        facts = getattr(episode, "facts", None)  # a substituted prepare function may return something else
+        job.flags = list(facts.flags) if facts is not None else []
         self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
         job.progress = 1.0

@@ -68,7 +68,8 @@ def take_mismatch(writer: DatasetWriter, path: Path) -> str | None:
                            joint_names=tuple(info.joint_names), video=writer.spec.video)
     except (ValueError, TypeError) as e:
         return str(e)
-    return compatibility_problem(writer.info, spec, what="the take")
+    problem = compatibility_problem(writer.info, spec, what="the take")
+    return f"it does not belong in this dataset ({problem})" if problem else None
 
 
 def held_partial_takes(queue: SaveQueue) -> list[SaveJob]:
@@ -108,7 +109,7 @@ def recover_into_queue(
         except ValueError as e:
             rows = path / "rows.bin"
             if rows.exists() and rows.stat().st_size > 0:  # something was recorded: never delete it unread
-                said.append(f"could not read the take cut short in {path.name}, kept as it is: {e}")
+                said.append(f"could not recover {path.name} (cut short by a crash): {e}; its spool is kept")
                 continue
             frames = 0
         if frames == 0:  # nothing of a take reached it (the spool opened for the next take): not worth a word
@@ -131,7 +132,7 @@ def recover_into_queue(
             continue
         mismatch = take_mismatch(writer, path)
         if mismatch:
-            said.append(f"refused the take in {path.name}, kept as it is: {mismatch}")
+            said.append(f"could not recover {path.name}: {mismatch}; its spool is kept")
             continue
         (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash

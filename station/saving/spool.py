@@ -204,16 +204,21 @@ class CadenceReport:
     late_ticks: int = 0  # ticks that came more than 1.5 periods after the previous one
     worst_period_ms: float = 0.0
     repeated_frames: dict[str, int] | None = None  # camera -> ticks that reused the previous frame
-    stalled_cameras: list[str] | None = None  # cameras that stopped delivering for > 0.5 s during the take
+    stalled_cameras: list[str] | None = None  # cameras stalled (thresholds.STALL_AFTER_S) during the take
     first_tick: float = 0.0  # monotonic times of the first and last row
     last_tick: float = 0.0
     interrupted: str = ""  # why the take ended early (an arm stopped answering), kept with the take
+    filled_ticks: int = 0  # ticks the control loop could not run: rows repeating the last one (time stays true)
+
+    @property
+    def filled_fraction(self) -> float:
+        return self.filled_ticks / self.ticks if self.ticks else 0.0
 
     def summary(self) -> str:
         repeats = ", ".join(f"{k} {v}" for k, v in (self.repeated_frames or {}).items()) or "none"
         text = (
             f"{self.ticks} ticks, {self.late_ticks} late, worst period {self.worst_period_ms:.1f} ms, "
-            f"repeated frames: {repeats}"
+            f"repeated frames: {repeats}, filled ticks: {self.filled_ticks}"
         )
         if self.stalled_cameras:
             text += f"; camera stalled: {', '.join(self.stalled_cameras)}"

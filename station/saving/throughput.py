@@ -4,7 +4,8 @@
 bench's cameras) already in the spool's pixel format, one encoder per camera at once as a live take does,
 and returns camera-frames encoded per second. It is the denominator of the bench's capacity fraction and
 what the preflight (station.preflight) compares a camera set against; `cached_encoder_fps` keeps results
-per machine so that the preflight costs about two seconds once, not at every start.
+per machine so that the preflight costs about two seconds once, not at every start (a result measured while
+the machine is busy with other work is used but not kept).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: 
     frames = frames if frames is not None else pattern_frames(width, height)
     settings = VideoSettings.for_codec(codec)
     deadline: list[float] = []
+    first: list[float] = []  # when the first frame went in: the encoders' set-up is not throughput
     counts = [0] * cameras
 
     def stream() -> Iterator[np.ndarray]:
@@ -69,6 +71,8 @@ def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: 
                     def on_frame(i: int) -> None:
                         if i == 0:  # the encoder and its threads exist now: lower them (see priority.py)
                             starting.release()
+                            if not first:
+                                first.append(time.perf_counter())
                         counts[cam] = i + 1
 
                     encode_video(stream(), Path(tmp) / f"{cam}.mp4", 30, width, height, settings,
@@ -83,12 +87,21 @@ def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: 
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.perf_counter() - start  # includes each encoder's flush: what a take's encode costs
+        # from the first frame to the last packet, the encoders' flush included: what a take's encode costs
+        elapsed = time.perf_counter() - (first[0] if first else start)
         if cancelled():
             return 0.0
         if errors:
             raise errors[0]
     return sum(counts) / elapsed
+
+
+def machine_busy() -> bool:
+    """More runnable processes than cores (1-minute load average): a probe now measures the leftovers."""
+    try:
+        return os.getloadavg()[0] > (os.cpu_count() or 1)
+    except OSError:
+        return False
 
 
 def _cache_path() -> Path:
@@ -122,7 +135,7 @@ def cached_encoder_fps(width: int, height: int, codec: str, cameras: int, cache:
     if isinstance(known.get(key), (int, float)):
         return float(known[key]), True
     fps = encoder_fps(width, height, codec, cameras, seconds, cancelled=cancelled)
-    if cancelled():
+    if cancelled() or machine_busy():  # not kept: the next start measures again
         return fps, False
     known[key] = round(fps, 1)
     try:

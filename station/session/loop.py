@@ -1,7 +1,9 @@
 """The control loop: a fixed-rate thread that reads the leader, commands the follower and records a row.
 
 Timing uses a monotonic deadline clock: tick k is due at start + k * period, so there is no drift; when a
-tick is missed the loop skips to the next future deadline instead of bursting to catch up.
+tick is missed the loop skips to the next future deadline instead of bursting to catch up, and each tick it
+could not run becomes a *filled* row (the last action, state and frames repeated), counted per take. So a take
+has exactly one row per period of wall-clock time: `frame_index / fps` is always the time since it began.
 Each tick takes the latest frame of every camera; a camera with no new frame repeats its last one and the
 repeat is counted, so video and rows stay one-to-one. Nothing here touches Qt.
 """
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LATE_FACTOR = 1.5
+FLAG_FILLED_FRACTION = 0.02  # a take with more filled ticks than this is flagged
 
 
 class TakeRecorder:
@@ -50,30 +53,35 @@ class TakeRecorder:
 
     def add(
         self, t: float, action: np.ndarray, state: np.ndarray, frames: dict[str, tuple[int, np.ndarray]],
-        tick_no: int = 0,
+        tick_no: int = 0, filled: bool = False,
     ) -> bool:
-        """Record one tick; returns False once the take has all the rows it may hold."""
+        """Record one tick (a filled one: a tick the loop could not run); False once the take is full."""
         if self.max_rows is not None and self.cadence.ticks >= self.max_rows:
             return False
         if self.first_tick_no is None:
             self.first_tick_no = tick_no
         self.last_tick_no = tick_no
         c = self.cadence
-        if self._last_t is None:
-            c.first_tick = t
-        else:
-            gap = t - self._last_t
-            c.worst_period_ms = max(c.worst_period_ms, gap * 1000)
-            if gap > LATE_FACTOR * self._period:
-                c.late_ticks += 1
-        self._last_t = c.last_tick = t
         images = {}
         assert c.repeated_frames is not None
-        for name, (seq, image) in frames.items():
-            if self._last_seq.get(name) == seq:
-                c.repeated_frames[name] += 1
-            self._last_seq[name] = seq
-            images[name] = image
+        if filled:
+            c.filled_ticks += 1
+            images = {name: image for name, (_seq, image) in frames.items()}
+        else:
+            if self._last_t is None:
+                c.first_tick = t
+            else:
+                gap = t - self._last_t
+                c.worst_period_ms = max(c.worst_period_ms, gap * 1000)
+                if gap > LATE_FACTOR * self._period:
+                    c.late_ticks += 1
+            self._last_t = t
+            for name, (seq, image) in frames.items():
+                if self._last_seq.get(name) == seq:
+                    c.repeated_frames[name] += 1
+                self._last_seq[name] = seq
+                images[name] = image
+        c.last_tick = t
         c.ticks += 1
         self.spool.append(t, action, state, images)
         if self.max_rows is not None and c.ticks >= self.max_rows and self.on_full is not None:
@@ -134,6 +142,10 @@ class ControlLoop:
         self._tick_times: list[float] = []
         self.ticks = 0
         self.late_ticks = 0
+        self.filled_ticks = 0  # ticks the loop could not run, recorded as repeats of the last row
+        self._last_row: tuple[np.ndarray, np.ndarray, dict[str, tuple[int, np.ndarray]]] | None = None
+        self._busy: tuple[str, float] | None = None  # the arm ("leader" or "follower") a call waits on, since
+        self.failed_role: str | None = None  # the arm whose call raised the loop's error
 
     # -- take hand-over: called from the session's thread, atomic with respect to ticks --
     def swap_take(self, take: TakeRecorder | None) -> TakeRecorder | None:
@@ -186,19 +198,50 @@ class ControlLoop:
                 out[cam.name] = (frame.seq, frame.image)
         return out
 
-    def tick(self, t: float) -> None:
+    def stuck(self) -> tuple[str, float] | None:
+        """The arm a tick has been waiting on, and for how long (None when no call is in progress)."""
+        busy = self._busy
+        if busy is None:
+            return None
+        return busy[0], time.monotonic() - busy[1]
+
+    def tick(self, t: float, tick_no: int | None = None) -> None:
+        self._busy = ("follower", time.monotonic())
         state = self.follower.read()
+        self._busy = ("leader", time.monotonic())
         action = self.leader.read()
+        self._busy = ("follower", time.monotonic())
         self.follower.write(action)
+        self._busy = None
         frames = self._frames()
         self.history.push(t, action, state)
+        self._last_row = (action, state, frames)
         with self._lock:
-            take = self._take
-            if take is not None and not take.add(t, action, state, frames, self.ticks) and take.next is not None:
-                self._take = take = take.next  # full: back-to-back takes switch here, losing no tick
-                take.add(t, action, state, frames, self.ticks)
+            take = self._record(t, action, state, frames, self.ticks if tick_no is None else tick_no, False)
             # Under the lock: once swap_take has handed the take over, its cadence is being serialised.
             self._note_stalls(take)
+
+    def fill(self, ticks: Sequence[tuple[float, int]]) -> None:
+        """Ticks the loop could not run, each (due time, tick number): the last row again, counted as filled."""
+        if self._last_row is None:
+            return
+        action, state, frames = self._last_row
+        with self._lock:
+            for t, tick_no in ticks:
+                take = self._take
+                if take is None or take.rows == 0:  # a take begins with a tick that ran
+                    continue
+                self._record(t, action, state, frames, tick_no, True)
+                self.filled_ticks += 1
+
+    def _record(self, t: float, action: np.ndarray, state: np.ndarray, frames: dict[str, tuple[int, np.ndarray]],
+                tick_no: int, filled: bool) -> TakeRecorder | None:
+        """Add a row to the take in progress (under the lock); full: back-to-back takes switch here."""
+        take = self._take
+        if take is not None and not take.add(t, action, state, frames, tick_no, filled) and take.next is not None:
+            self._take = take = take.next
+            take.add(t, action, state, frames, tick_no, filled)
+        return take
 
     def _note_stalls(self, take: TakeRecorder | None) -> None:
         if take is None:
@@ -212,16 +255,22 @@ class ControlLoop:
     def _run(self) -> None:
         log.info("control loop at %d Hz with %s", self.fps, raise_current_thread())
         start = time.monotonic()
-        k = 0
+        k = 0  # the slot of the wall-clock grid the next tick fills
         last = None
         while not self._stop.is_set():
             now = time.monotonic()
+            due = int((now - start) / self.period)
+            if due > k:  # slots that passed without a tick (a stall): filled rows, no catch-up burst
+                self.fill([(start + j * self.period, j) for j in range(k, due)])
+                k = due
             if last is not None and now - last > LATE_FACTOR * self.period:
                 self.late_ticks += 1
             last = now
             try:
-                self.tick(now)
+                self.tick(now, k)
             except BaseException as e:  # reported to the session, which stops the take and the arms
+                self.failed_role = self._busy[0] if self._busy is not None else None
+                self._busy = None
                 self.error = e
                 if self.on_error is not None:
                     self.on_error(e)
@@ -233,7 +282,5 @@ class ControlLoop:
             k += 1
             deadline = start + k * self.period
             now = time.monotonic()
-            if now >= deadline:  # missed: skip to the next future deadline, no catch-up burst
-                k = int((now - start) / self.period) + 1
-                deadline = start + k * self.period
-            self._stop.wait(deadline - now)
+            if now < deadline:
+                self._stop.wait(deadline - now)

@@ -1,8 +1,8 @@
 """The recording session: carries out the state machine's steps with the control loop, spools and save queue.
 
 Lives on the thread that owns it (the GUI thread or the headless event loop). Slow things never run there:
-spools are finished (flushed, fsynced) on a short-lived thread each, saves on the save queue's pool. In
-synchronous mode (the benchmark's baseline, LeRobot's behaviour) a take is saved inline before the next starts.
+spools are finished (flushed, fsynced) on a short-lived thread each, saves on the save queue's pool.
+(The benchmark's synchronous baseline, station/bench/synchronous.py, overrides the four hooks marked below.)
 """
 
 from __future__ import annotations
@@ -21,14 +21,20 @@ from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
-from station.saving.job import save_episode
-from station.saving.queue import SaveJob, SaveQueue
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, describe_write_error, remove_spool
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 
 log = logging.getLogger(__name__)
 SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
+CAMERA_SILENT_S = 1.0  # a camera that sends nothing for this long during a take ends the take
+ARM_SILENT_S = 0.4  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
+MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes on with at least this much
+
+
+class NotReady(StationError):
+    """A take may not start: a device is not ready, or a take cut short waits for Keep / Drop."""
 
 
 @dataclass
@@ -46,14 +52,18 @@ class FinishedTake:
 
 class Recorder(QObject):
     state_changed = Signal(object)  # Step
+    changed = Signal()  # something the session shows changed without a step (countdown held, takes kept)
     take_recorded = Signal(object)  # FinishedTake, once its spool is durable on disk
     take_saved = Signal(object)  # SaveJob, once committed to the dataset
     problem = Signal(str)  # something the operator must know, in plain words
+    fault = Signal(str)  # a device failed (a camera went silent in a take, an arm stopped answering), in words
+    take_cut = Signal(object)  # FinishedTake ended by a device failure, held until Event.KEEP or Event.RERECORD
     finished = Signal()  # stopped, every take handed to the queue and the queue idle
     stuck = Signal(object)  # SaveJob: stopped, every take handed to the queue, and a failed save blocks the rest
     _spool_done = Signal(object)  # FinishedTake, from a finisher thread
     _take_full = Signal(object)  # TakeRecorder, from the control loop
     _loop_failed = Signal(str)
+    _torque_checked = Signal(str)  # the follower's torque as read back after an arm error, in words
     _spool_failed = Signal(object, str)  # SpoolWriter, why: from its writer thread, the moment a write fails
 
     def __init__(
@@ -68,7 +78,7 @@ class Recorder(QObject):
         episode_time_s: float,
         reset_time_s: float,
         task: str,
-        synchronous: bool = False,
+        hold_after_stop_s: float = 0.0,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,9 +89,10 @@ class Recorder(QObject):
         self.episode_time_s = episode_time_s
         self.reset_time_s = reset_time_s
         self.task = task
-        self.synchronous = synchronous
-        first = writer.total_episodes + queue.pending_count + queue.failed_count
-        self.machine = SessionMachine(episodes, reset_time_s, first_episode=first)
+        # after a stop (or the last planned take) the last take is held this long: ← may still throw it away
+        self.hold_after_stop_s = hold_after_stop_s
+        self.machine = SessionMachine(episodes, reset_time_s)
+        self.device_failure: str | None = None  # one line naming the device whose failure ended a take
         self.loop = ControlLoop(leader, follower, cameras, fps, on_error=self._on_loop_error)
         self.phase_started = time.monotonic()
         self.finished_takes: list[FinishedTake] = []  # in take order, until handed to the queue
@@ -92,22 +103,28 @@ class Recorder(QObject):
         self.torque_off: TorqueOff | None = None  # after an arm error: the follower's torque as read back
         self._current: TakeRecorder | None = None  # the take the loop records into
         self._ended: TakeRecorder | None = None  # the take the last step ended
-        self.sync_save_s: list[float] = []  # synchronous mode: how long each inline save blocked the session
         self._held: FinishedTake | None = None  # the take just finished, while its reset phase may discard it
-        self._reset_timer = QTimer(self)
-        self._reset_timer.setSingleShot(True)
-        self._reset_timer.timeout.connect(self._reset_time_up)
+        self._phase_timer = QTimer(self)  # the reset phase, or the hold after a stop
+        self._phase_timer.setSingleShot(True)
+        self._phase_timer.timeout.connect(self._phase_time_up)
+        self._deadline: float | None = None  # monotonic time the phase's countdown ends
+        self._held_remaining: float | None = None  # the countdown is held (the task is being typed)
+        self._kept_jobs: set[int] = set()  # ids of the save jobs of takes this session kept
         self._spool_done.connect(self._on_spool_done)
         self._take_full.connect(self._on_take_full)
         self._loop_failed.connect(self._on_loop_failed)
+        self._torque_checked.connect(self._on_torque_checked)
+        self.torque_state = ""  # after an arm error: the follower's torque as read back, in words
         self._spool_failed.connect(self._on_spool_failed)
         queue.job_saved.connect(self.take_saved)
         queue.idle.connect(self._check_finished)
         queue.stuck.connect(self._check_finished)
+        queue.job_changed.connect(self._on_job_changed)
         self._stalled: set[str] = set()
+        self._arm_reported = False
         self._watch = QTimer(self)
-        self._watch.setInterval(250)
-        self._watch.timeout.connect(self._watch_cameras)
+        self._watch.setInterval(100)
+        self._watch.timeout.connect(self._watch_devices)
 
     # -- life cycle --
     @property
@@ -116,7 +133,23 @@ class Recorder(QObject):
 
     @property
     def episode(self) -> int:
-        return self.machine.episode
+        """The dataset's episode index of the take in progress, or of the next take: the queue says."""
+        take = self._current
+        if self.phase is Phase.RECORDING and take is not None and take.job is not None:
+            expected = self.queue.expected_episode(take.job)
+            if expected is not None:
+                return expected
+        return self.next_episode()
+
+    def next_episode(self) -> int:
+        """The index the next take gets: episodes in the dataset plus takes queued ahead (held, saving, failed)."""
+        ahead = sum(1 for j in self.queue.jobs if j.status not in (JobStatus.DONE, JobStatus.CANCELLED))
+        return self.queue.committed_episodes + ahead
+
+    @property
+    def held_take(self) -> FinishedTake | None:
+        """The take just finished while it may still be thrown away (a reset phase, a stop, a fault)."""
+        return self._held
 
     def start(self) -> None:
         """Start teleoperation (arms live, nothing recorded yet)."""
@@ -130,6 +163,8 @@ class Recorder(QObject):
         """
         if self.machine.allowed(Event.STOP):
             self.fire(Event.STOP)
+        if self.machine.allowed(Event.KEEP) and not self.machine.cut:
+            self.fire(Event.KEEP)
         self.loop.stop()
         self._watch.stop()
         for ft in list(self.finished_takes):
@@ -144,10 +179,61 @@ class Recorder(QObject):
             return self.episode_time_s
         if self.phase is Phase.RESETTING and self.reset_time_s > 0:
             return self.reset_time_s
+        if self.phase is Phase.STOPPED and self._deadline is not None:
+            return self.hold_after_stop_s
         return None
 
     def phase_elapsed_s(self) -> float:
+        duration = self.phase_duration_s()
+        if self.phase is not Phase.RECORDING and duration is not None:
+            return duration - self.phase_remaining_s()
         return time.monotonic() - self.phase_started
+
+    def phase_remaining_s(self) -> float:
+        """Seconds left in the phase's countdown (0 when it has none)."""
+        if self._held_remaining is not None:
+            return self._held_remaining
+        if self._deadline is not None:
+            return max(0.0, self._deadline - time.monotonic())
+        duration = self.phase_duration_s()
+        return 0.0 if duration is None else max(0.0, duration - (time.monotonic() - self.phase_started))
+
+    @property
+    def countdown_held(self) -> bool:
+        return self._held_remaining is not None
+
+    def hold_countdown(self, hold: bool) -> None:
+        """Hold the countdown to the next take (the operator is typing the task), or let it go on."""
+        if hold and self._held_remaining is None and self._deadline is not None:
+            self._held_remaining = max(0.0, self._deadline - time.monotonic())
+            self._phase_timer.stop()
+            self.changed.emit()
+        elif not hold and self._held_remaining is not None:
+            remaining, self._held_remaining = self._held_remaining, None
+            self._start_countdown(max(remaining, MIN_RESUMED_COUNTDOWN_S))
+            self.changed.emit()
+
+    def _start_countdown(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+        if self._held_remaining is not None:  # held while typing: the countdown starts when typing ends
+            self._held_remaining = seconds
+            return
+        self._phase_timer.start(max(0, int(seconds * 1000)))
+
+    def not_ready_reason(self) -> str:
+        """Why a take may not start now, in the operator's words, or "" when it may."""
+        if self.machine.cut:
+            return "a take cut short by a failure waits: keep it or drop it first"
+        if self.loop.error is not None or not self.loop.running:
+            why = self.device_failure or "the arms are not running"
+            return f"{why}; reconnect the arms (Devices > Connect arms…) first"
+        silent = [c.name for c in self.cameras if c.latest() is None or c.stalled]
+        if silent:
+            names = ", ".join(silent)
+            return (f"camera {names} has no signal: check its cable, then use Devices > Reconnect cameras"
+                    if len(silent) == 1 else
+                    f"cameras {names} have no signal: check their cables, then use Devices > Reconnect cameras")
+        return ""
 
     # -- events --
     def try_fire(self, event: Event) -> bool:
@@ -155,6 +241,8 @@ class Recorder(QObject):
         try:
             self.fire(event)
         except IllegalTransition:
+            if event is Event.RECORD and self.machine.cut:
+                self.problem.emit(f"No take started: {self.not_ready_reason()}.")
             return False
         except StationError as e:
             self.problem.emit(str(e))
@@ -163,6 +251,13 @@ class Recorder(QObject):
 
     def fire(self, event: Event) -> Step:
         if Take.START in copy.copy(self.machine).fire(event).takes:  # a preview: raises if illegal
+            reason = self.not_ready_reason()
+            if reason:
+                if event is Event.TIME_UP and self.machine.allowed(Event.STOP):  # no automatic take on a fault
+                    self.device_failure = self.device_failure or reason
+                    self.fire(Event.STOP)
+                    raise NotReady(f"The next take did not start: {reason}.")
+                raise NotReady(f"No take started: {reason}.")
             problem = self._disk_space_problem()
             if problem:
                 self.stopped_by = problem
@@ -171,14 +266,24 @@ class Recorder(QObject):
                     problem += " (the take in progress was kept and recording stopped)"
                 raise DiskFullError(problem)
         step = self.machine.fire(event)
-        self._reset_timer.stop()
+        self._phase_timer.stop()
+        self._deadline = None
+        self._held_remaining = None if step.after is not step.before or step.after is Phase.RECORDING \
+            else self._held_remaining
         self._hand_over(step)
         for effect in step.takes:
             self._apply(effect, step)
         self.phase_started = time.monotonic()
         if step.after is Phase.RESETTING and self.reset_time_s > 0:
-            self._reset_timer.start(int(self.reset_time_s * 1000))
+            self._start_countdown(self.reset_time_s)
+        elif step.after is Phase.STOPPED and self.machine.held and not self.machine.cut and self.hold_after_stop_s > 0:
+            self._start_countdown(self.hold_after_stop_s)
         self.state_changed.emit(step)
+        if step.after is Phase.STOPPED and self.machine.held and not self.machine.cut and self.hold_after_stop_s <= 0:
+            self.fire(Event.KEEP)  # no hold time: the take is kept at once
+            return step
+        if step.cut and Take.KEEP_CURRENT in step.takes and self._held is not None:
+            self.take_cut.emit(self._held)
         if step.after is Phase.STOPPED:
             self._check_finished()
         return step
@@ -187,9 +292,9 @@ class Recorder(QObject):
         if effect is Take.START:
             self._start_take()
         elif effect is Take.KEEP_CURRENT:
-            self._end_take(self._ended, keep=True, held=step.after is Phase.RESETTING, episode=step.episode - 1)
+            self._end_take(self._ended, keep=True, held=step.held)
         elif effect is Take.DISCARD_CURRENT:
-            self._end_take(self._ended, keep=False, held=False, episode=step.episode)
+            self._end_take(self._ended, keep=False, held=False)
         elif effect is Take.CONFIRM_PREVIOUS:
             ft, self._held = self._held, None
             if ft is not None and ft.job is not None:
@@ -199,6 +304,7 @@ class Recorder(QObject):
             if ft is not None:
                 ft.discarded = True
                 if ft.job is not None:
+                    self._kept_jobs.discard(ft.job.id)
                     self.queue.cancel(ft.job)
 
     def _take_info(self) -> TakeInfo:
@@ -233,16 +339,17 @@ class Recorder(QObject):
             new = old.next if old is not None and old.next is not None else self._new_take()
         elif old is not None and old.next is not None:
             self._abandon(old.next)  # prepared for a next take that will not come (stop, reset, last take)
-        # The synchronous baseline starts recording the new take only after the inline save (_start_take).
-        self.loop.swap_take(None if self.synchronous else new)
+        self.loop.swap_take(self._loop_take(new))
         self._ended, self._current = old, new
 
+    def _loop_take(self, new: TakeRecorder | None) -> TakeRecorder | None:
+        """Hook: what the loop records into right after a step: the next take at once, so no tick is lost."""
+        return new
+
     def _start_take(self) -> None:
+        """Hook: the take just handed to the loop starts; its live save job encodes while it is recorded."""
         take = self._current
         assert take is not None
-        if self.synchronous:  # the baseline: the next take starts only now, after the inline save
-            self.loop.swap_take(take)
-            return
         take.job = self.queue.submit_live(take.spool, held=True)  # encode while recording
         if self.reset_time_s == 0 and self.machine.kept + 1 < self.machine.episodes:
             # Takes follow back to back: have the next one ready, so that when this one is full the loop
@@ -254,7 +361,7 @@ class Recorder(QObject):
             self.queue.cancel(take.job)
         threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
 
-    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool, episode: int) -> None:
+    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool) -> None:
         if take is None:
             return
         if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
@@ -262,17 +369,26 @@ class Recorder(QObject):
             if keep:
                 self.machine.take_was_empty()
             return
-        ft = FinishedTake(episode, take, job=take.job)
+        ft = FinishedTake(self._episode_of(take.job), take, job=take.job)
         self.finished_takes.append(ft)
+        if take.job is not None:
+            self._kept_jobs.add(take.job.id)
         if held:
             self._held = ft
         elif ft.job is not None:
             self.queue.confirm(ft.job)
-        if self.synchronous:
-            self._finish_spool(ft)
-            self._on_spool_done(ft)
-        else:
-            threading.Thread(target=self._finish_spool, args=(ft,), name="spool-finish", daemon=True).start()
+        self._finish(ft)
+
+    def _finish(self, ft: FinishedTake) -> None:
+        """Hook: seal the take's spool off this thread (it fsyncs); _on_spool_done follows on this thread."""
+        threading.Thread(target=self._finish_spool, args=(ft,), name="spool-finish", daemon=True).start()
+
+    def _episode_of(self, job: SaveJob | None) -> int:
+        """The episode index a kept take gets, as the queue (the dataset) counts."""
+        if job is None:  # a take without a live save (the benchmark's synchronous baseline): the dataset counts
+            return self.writer.total_episodes + sum(1 for ft in self.finished_takes if not ft.discarded)
+        expected = self.queue.expected_episode(job)
+        return self.next_episode() if expected is None else expected
 
     def _finish_spool(self, ft: FinishedTake) -> None:
         try:
@@ -281,8 +397,7 @@ class Recorder(QObject):
             log.info("finishing the spool of episode %d failed", ft.episode, exc_info=e)  # said by ft.error
             ft.error = f"episode {ft.episode} could not be written to disk: {e}"
         ft.finished.set()
-        if not self.synchronous:
-            self._spool_done.emit(ft)
+        self._spool_done.emit(ft)
 
     def _on_spool_done(self, _ft: FinishedTake) -> None:
         """Hand finished takes to the queue strictly in take order."""
@@ -297,42 +412,86 @@ class Recorder(QObject):
                 self.problem.emit(ft.error)
                 continue
             assert ft.spool_dir is not None
+            if ft.job is not None:
+                ft.episode = self._episode_of(ft.job)  # takes ahead may have been dropped meanwhile
             self.take_recorded.emit(ft)
-            if self.synchronous:
-                started = time.monotonic()
-                save_episode(SpoolReader(ft.spool_dir), self.writer)
-                self.sync_save_s.append(time.monotonic() - started)
-            elif ft.job is not None:
-                self.queue.take_ended(ft.job, ft.take.rows, ft.take.cadence)
+            self._save(ft)
         self._check_finished()
+
+    def _save(self, ft: FinishedTake) -> None:
+        """Hook: a finished take's spool is complete on disk; its live save job may finish and commit it."""
+        if ft.job is not None:
+            self.queue.take_ended(ft.job, ft.take.rows, ft.take.cadence)
 
     # -- timers and failures --
     def _on_take_full(self, take: TakeRecorder) -> None:
         if self._current is take and self.phase is Phase.RECORDING:
-            self.try_fire(Event.NEXT)
+            self.try_fire(Event.TIME_UP)
 
-    def _reset_time_up(self) -> None:
-        if self.phase is Phase.RESETTING:
-            self.try_fire(Event.NEXT)
+    def _phase_time_up(self) -> None:
+        self._deadline = None
+        if self.machine.allowed(Event.TIME_UP) and self.phase is not Phase.RECORDING:
+            self.try_fire(Event.TIME_UP)
+
+    def _on_job_changed(self, row: int) -> None:
+        """A kept take of this session dropped from the queue (a failed save discarded) is no longer kept."""
+        if 0 <= row < len(self.queue.jobs):
+            job = self.queue.jobs[row]
+            if job.status is JobStatus.CANCELLED and job.id in self._kept_jobs:
+                self._kept_jobs.discard(job.id)
+                self.machine.take_dropped()
+                self.changed.emit()
+
+    def _arm_words(self, role: str | None) -> str:
+        arm = self.leader if role == "leader" else self.follower
+        port = getattr(arm, "port", None)
+        return f"The {role or 'arm'} arm" + (f" on {port}" if port else "")
+
+    def _end_take_on_fault(self, why: str) -> None:
+        """A device failed during a take: the take ends, held for Keep / Drop and flagged; no next take starts."""
+        self.device_failure = self.device_failure or why
+        self.stopped_by = self.stopped_by or why
+        take = self._current
+        if take is not None and self.phase is Phase.RECORDING:
+            take.cadence.interrupted = take.cadence.interrupted or why
+        if self.machine.allowed(Event.FAULT):
+            self.fire(Event.FAULT)
 
     def _on_loop_error(self, error: BaseException) -> None:
         self._loop_failed.emit(str(error) or type(error).__name__)
 
     def _on_loop_failed(self, message: str) -> None:
-        """An arm stopped answering: keep the take so far, stop, and take the follower's torque off."""
-        take = self._current
-        if take is not None:
-            take.cadence.interrupted = f"arm error: {message}"
-        self.stopped_by = f"arm error: {message}"
-        if self.machine.allowed(Event.STOP):
-            self.fire(Event.STOP)
-        torque: TorqueOff | None = None
-        try:
-            torque = self.follower.disconnect()
-        except Exception:
-            log.exception("disabling follower torque after an arm error failed")
-        self.torque_off = torque or TorqueOff("follower", confirmed=False)
-        self.problem.emit(f"arm error, recording stopped; {self.torque_off.sentence}: {message}")
+        if self._arm_reported:  # said already, when the call got stuck: the error itself goes to the log
+            log.warning("control loop ended: %s", message)
+            return
+        self._arm_failed(self.loop.failed_role, message)
+
+    def _arm_failed(self, role: str | None, message: str = "") -> None:
+        """An arm stopped answering: the take so far is held, the session stops, the follower's torque goes off.
+
+        The torque is switched off (and read back) on a thread of its own: the bus may take seconds to give up.
+        """
+        self._arm_reported = True
+        what = self._arm_words(role)
+        self._end_take_on_fault(f"{what.removeprefix('The ')} stopped answering" + (f": {message}" if message else ""))
+        self.fault.emit(f"{what} stopped answering" + (f" ({message})" if message else "")
+                          + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms… "
+                          "Switching the follower's torque off…")
+
+        def torque_off() -> None:
+            torque: TorqueOff | None = None
+            try:
+                torque = self.follower.disconnect()
+            except Exception:
+                log.exception("disabling follower torque after an arm error failed")
+            self.torque_off = torque or TorqueOff("follower", confirmed=False)
+            self._torque_checked.emit(self.torque_off.sentence)
+
+        threading.Thread(target=torque_off, name="torque-off", daemon=True).start()
+
+    def _on_torque_checked(self, words: str) -> None:
+        self.torque_state = words
+        self.fault.emit(words[0].upper() + words[1:] + ".")
 
     def _on_spool_failed(self, spool: SpoolWriter, reason: str) -> None:
         """The disk refused a write of the take being recorded: it ends at its last whole frame, and the
@@ -352,15 +511,39 @@ class Recorder(QObject):
         else:
             self.problem.emit(f"could not write to disk ({reason}): recording stopped")
 
-    def _watch_cameras(self) -> None:
+    def _watch_devices(self) -> None:
+        """Every 0.1 s: an arm call stuck for 0.4 s, a camera silent for 1 s in a take, cameras going quiet."""
+        stuck = self.loop.stuck()
+        if stuck is not None and stuck[1] > ARM_SILENT_S and not self._arm_reported:
+            self._arm_failed(stuck[0])
+        now = time.monotonic()
         for cam in self.cameras:
-            if cam.stalled and cam.name not in self._stalled:
+            frame = cam.latest()
+            silent_s = now - frame.t if frame is not None else None
+            if self.phase is Phase.RECORDING and (silent_s is None or silent_s > CAMERA_SILENT_S):
+                take = self._current
+                if take is not None and take.cadence.stalled_cameras is not None \
+                        and cam.name not in take.cadence.stalled_cameras:
+                    take.cadence.stalled_cameras.append(cam.name)
                 self._stalled.add(cam.name)
-                self.problem.emit(
-                    f"camera {cam.name} has sent no frame for over 0.5 s: its last frame is being repeated"
+                self._end_take_on_fault(f"camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s")
+                self.fault.emit(
+                    f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s: the take was ended and is "
+                    "held (keep it or drop it) and no next take starts. Check its cable, then use "
+                    "Devices > Reconnect cameras."
                 )
+            elif cam.stalled and cam.name not in self._stalled:
+                self._stalled.add(cam.name)
+                self.fault.emit(f"Camera {cam.name} has sent no frame for over 0.5 s: no take starts until it "
+                                "sends again")
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
+
+    def devices_reconnected(self) -> None:
+        """The cameras were reopened: the session may record again once they send."""
+        self._stalled.clear()
+        if self.device_failure and self.device_failure.startswith("camera") and self.loop.error is None:
+            self.device_failure = None
 
     def _disk_space_problem(self) -> str:
         """Why a new take may not start for lack of room for its spool, or "" if there is room."""

@@ -2,9 +2,17 @@
 
 The machine is pure: `fire(event)` returns a Step saying what to do with takes (start one, keep the one in
 progress, discard it, discard or confirm the one just finished). The Recorder carries the steps out.
-Semantics follow LeRobot's recording keys: next ends the current phase early; rerecord throws away the take in
-progress (or, during reset, the take just finished) and records that episode again; stop keeps the take in
-progress and ends the session; reset starts a reset phase with teleop live and nothing recorded.
+Semantics follow LeRobot's recording keys:
+- next ends the current phase early (keeps the take in progress, or ends the reset);
+- rerecord during a take throws it away and runs a reset phase before that episode is recorded again; during a
+  reset (or after a stop) it throws away the take just finished and the reset countdown starts again;
+- stop keeps the take in progress and ends the session, but it is not a dead end: record starts another take;
+- reset starts a reset phase with teleop live and nothing recorded; from READY it is a warm-up that ends in
+  READY again (its countdown never starts a take by itself).
+A kept take stays *held* (its save may not commit) while it can still be thrown away: during the reset phase
+after it, and after a stop until the hold time runs out. A take cut short by a device failure (FAULT) stays
+held until the operator keeps or drops it.
+The machine does not number episodes: the save queue (the dataset) is the one source of episode numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ class Event(Enum):
     RERECORD = "rerecord"
     STOP = "stop"
     RESET = "reset"
+    KEEP = "keep"  # keep the held take now (the operator decided, or the session is closing)
+    TIME_UP = "time up"  # the phase's time ran out (the take is full, the reset or the hold is over)
+    FAULT = "fault"  # a camera or an arm failed: the take in progress ends, held for Keep / Drop
 
 
 class Take(Enum):
@@ -38,23 +49,33 @@ class Take(Enum):
     START = "start"  # start a new take
 
 
-# "AFTER_TAKE" is resolved when the take ends: RESETTING if there is a reset time and episodes remain,
-# RECORDING if reset time is 0 and episodes remain, STOPPED after the last episode.
-AFTER_TAKE = "after take"
-AFTER_RESET = "after reset"  # RECORDING if episodes remain, else STOPPED
+# Targets resolved when the event fires:
+AFTER_TAKE = "after take"  # RESETTING if there is a reset time and episodes remain, RECORDING if reset time is
+#                            0 and episodes remain, STOPPED after the last planned episode
+AFTER_RESET = "after reset"  # RECORDING if episodes remain, else STOPPED; READY again after a warm-up's time
+AFTER_RERECORD = "after rerecord"  # a reset phase before the episode is recorded again (at once if reset is 0)
 
 TRANSITIONS: dict[tuple[Phase, Event], tuple[Phase | str, tuple[Take, ...]]] = {
     (Phase.IDLE, Event.RECORD): (Phase.RECORDING, (Take.START,)),
     (Phase.IDLE, Event.RESET): (Phase.RESETTING, ()),
     (Phase.IDLE, Event.STOP): (Phase.STOPPED, ()),
     (Phase.RECORDING, Event.NEXT): (AFTER_TAKE, (Take.KEEP_CURRENT,)),
-    (Phase.RECORDING, Event.RERECORD): (Phase.RECORDING, (Take.DISCARD_CURRENT, Take.START)),
-    (Phase.RECORDING, Event.STOP): (Phase.STOPPED, (Take.KEEP_CURRENT, Take.CONFIRM_PREVIOUS)),
+    (Phase.RECORDING, Event.TIME_UP): (AFTER_TAKE, (Take.KEEP_CURRENT,)),
+    (Phase.RECORDING, Event.RERECORD): (AFTER_RERECORD, (Take.DISCARD_CURRENT,)),
+    (Phase.RECORDING, Event.STOP): (Phase.STOPPED, (Take.KEEP_CURRENT,)),
     (Phase.RECORDING, Event.RESET): (Phase.RESETTING, (Take.KEEP_CURRENT,)),
+    (Phase.RECORDING, Event.FAULT): (Phase.STOPPED, (Take.KEEP_CURRENT,)),
     (Phase.RESETTING, Event.NEXT): (AFTER_RESET, (Take.CONFIRM_PREVIOUS,)),
-    (Phase.RESETTING, Event.RECORD): (AFTER_RESET, (Take.CONFIRM_PREVIOUS,)),
-    (Phase.RESETTING, Event.RERECORD): (Phase.RECORDING, (Take.DISCARD_PREVIOUS, Take.START)),
-    (Phase.RESETTING, Event.STOP): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),
+    (Phase.RESETTING, Event.TIME_UP): (AFTER_RESET, (Take.CONFIRM_PREVIOUS,)),
+    (Phase.RESETTING, Event.RECORD): (Phase.RECORDING, (Take.CONFIRM_PREVIOUS, Take.START)),
+    (Phase.RESETTING, Event.RERECORD): (Phase.RESETTING, (Take.DISCARD_PREVIOUS,)),
+    (Phase.RESETTING, Event.STOP): (Phase.STOPPED, ()),
+    (Phase.RESETTING, Event.FAULT): (Phase.STOPPED, ()),
+    (Phase.STOPPED, Event.RECORD): (Phase.RECORDING, (Take.CONFIRM_PREVIOUS, Take.START)),
+    (Phase.STOPPED, Event.RERECORD): (Phase.STOPPED, (Take.DISCARD_PREVIOUS,)),
+    (Phase.STOPPED, Event.KEEP): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),
+    (Phase.STOPPED, Event.NEXT): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),  # → keeps the held take now
+    (Phase.STOPPED, Event.TIME_UP): (Phase.STOPPED, (Take.CONFIRM_PREVIOUS,)),
 }
 
 
@@ -71,61 +92,80 @@ class Step:
     before: Phase
     after: Phase
     takes: tuple[Take, ...]
-    episode: int  # the episode index the session is on after the step (the take in progress or the next one)
+    held: bool  # after the step, a kept take waits (may still be thrown away)
+    cut: bool  # ... and it was cut short by a device failure: the operator keeps or drops it
 
 
 class SessionMachine:
-    """Phases and episode numbering. `episode` counts kept takes, so it never lies after re-records."""
+    """Phases, the held take and how many takes this session kept (re-records and drops do not count)."""
 
-    def __init__(self, episodes: int, reset_time_s: float, first_episode: int = 0) -> None:
-        self.episodes = episodes  # takes to record in this session
+    def __init__(self, episodes: int, reset_time_s: float) -> None:
+        self.episodes = episodes  # takes planned for this session (more may be recorded after a stop)
         self.reset_time_s = reset_time_s
-        self.first_episode = first_episode
         self.phase = Phase.IDLE
         self.kept = 0  # takes kept in this session (their saves may still be running)
-        self.previous_pending = False  # a finished take whose commit waits for the reset phase to end
-
-    @property
-    def episode(self) -> int:
-        return self.first_episode + self.kept
+        self.held = False  # a kept take whose commit waits: the reset phase after it, a stop, or a fault
+        self.cut = False  # the held take was cut short by a device failure: it waits for Keep / Drop
+        self.warmup = False  # a reset phase started from READY: its time running out leads back to READY
 
     def take_was_empty(self) -> None:
         """The take just kept had no rows (stopped before its first tick): it does not count as an episode."""
         self.kept -= 1
-        self.previous_pending = False
+        self.held = self.cut = False
+
+    def take_dropped(self) -> None:
+        """A take this session kept was dropped afterwards (its failed save discarded)."""
+        self.kept = max(0, self.kept - 1)
 
     def allowed(self, event: Event) -> bool:
-        return (self.phase, event) in TRANSITIONS
+        if (self.phase, event) not in TRANSITIONS:
+            return False
+        if self.phase is Phase.STOPPED or (self.phase is Phase.RESETTING and event is Event.RERECORD):
+            if event in (Event.RERECORD, Event.KEEP, Event.NEXT):
+                return self.held
+            if event is Event.TIME_UP:
+                return self.held and not self.cut
+            if event is Event.RECORD:
+                return not self.cut  # the take cut short waits for Keep / Drop first
+        return True
 
     def allowed_events(self) -> set[Event]:
         return {e for e in Event if self.allowed(e)}
 
     def fire(self, event: Event) -> Step:
-        try:
-            target, takes = TRANSITIONS[(self.phase, event)]
-        except KeyError:
-            raise IllegalTransition(self.phase, event) from None
+        if not self.allowed(event):
+            raise IllegalTransition(self.phase, event)
+        target, takes = TRANSITIONS[(self.phase, event)]
         before = self.phase
-        if Take.DISCARD_PREVIOUS in takes and not self.previous_pending:
-            takes = tuple(t for t in takes if t is not Take.DISCARD_PREVIOUS)  # nothing finished to discard
         if Take.KEEP_CURRENT in takes:
             self.kept += 1
-        if Take.DISCARD_PREVIOUS in takes:
+        if Take.DISCARD_PREVIOUS in takes and self.held:
             self.kept -= 1
         if target == AFTER_TAKE:
             if self.kept >= self.episodes:
-                target, takes = Phase.STOPPED, takes + (Take.CONFIRM_PREVIOUS,)
+                target = Phase.STOPPED
             elif self.reset_time_s > 0:
                 target = Phase.RESETTING
             else:
                 target, takes = Phase.RECORDING, takes + (Take.CONFIRM_PREVIOUS, Take.START)
         elif target == AFTER_RESET:
-            if self.kept >= self.episodes:
+            if self.warmup and event is Event.TIME_UP:
+                target = Phase.IDLE
+            elif self.kept >= self.episodes and not self.warmup:
                 target = Phase.STOPPED
             else:
                 target, takes = Phase.RECORDING, takes + (Take.START,)
+        elif target == AFTER_RERECORD:
+            target = Phase.RESETTING if self.reset_time_s > 0 else Phase.RECORDING
+            if target is Phase.RECORDING:
+                takes = takes + (Take.START,)
         assert isinstance(target, Phase)
-        # A take kept on the way into a reset phase waits there: rerecord may still throw it away.
-        self.previous_pending = Take.KEEP_CURRENT in takes and target is Phase.RESETTING
+        if Take.KEEP_CURRENT in takes:
+            # A take kept on the way into a reset phase or a stop waits there: it may still be thrown away.
+            self.held = target in (Phase.RESETTING, Phase.STOPPED)
+            self.cut = event is Event.FAULT
+        elif Take.CONFIRM_PREVIOUS in takes or Take.DISCARD_PREVIOUS in takes:
+            self.held = self.cut = False
+        self.warmup = target is Phase.RESETTING and (before is Phase.IDLE or (self.warmup and before is target))
         self.phase = target
-        return Step(event, before, target, takes, self.episode)
+        return Step(event, before, target, takes, self.held, self.cut)

@@ -1,0 +1,56 @@
+"""What the session bar says, from plain facts: no window, no Qt."""
+
+from __future__ import annotations
+
+from station.saving.spool import CadenceReport
+from station.session.state import Phase
+from widgets.presenters import (
+    SessionFacts,
+    cadence_words,
+    session_view,
+    thrown_away_words,
+)
+
+
+def facts(**kw) -> SessionFacts:
+    base = dict(dataset="local/d", phase=Phase.IDLE, episode=3, kept=2, planned=50, duration_s=None,
+                remaining_s=0.0)
+    base.update(kw)
+    return SessionFacts(**base)
+
+
+def test_numbering_says_the_dataset_index_and_the_session_progress_apart():
+    view = session_view(facts(phase=Phase.RECORDING, duration_s=60.0, remaining_s=45.0))
+    assert view.episode == "Episode 3  ·  2 kept this session of 50 planned"
+    assert view.countdown == "45 s left" and abs(view.fraction - 0.25) < 1e-9
+    assert session_view(facts()).episode == "Next: episode 3  ·  2 kept this session of 50 planned"
+    stopped = session_view(facts(phase=Phase.STOPPED, kept=50))
+    assert stopped.episode.startswith("Stopped  ·  50 kept this session of 50 planned")
+    assert "Space: record more" in stopped.hint
+
+
+def test_the_countdown_says_when_it_is_held_for_typing():
+    view = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True))
+    assert view.countdown.startswith("4 s until the next take") and "held while you type the task" in view.countdown
+    held_stop = session_view(facts(phase=Phase.STOPPED, duration_s=10.0, remaining_s=6.0, held=True))
+    assert held_stop.countdown == "6 s to throw the last take away (←)"
+
+
+def test_warm_up_and_a_cut_take_say_what_to_do():
+    warm = session_view(facts(phase=Phase.RESETTING, duration_s=5.0, remaining_s=5.0, warmup=True))
+    assert warm.episode.startswith("Warm-up") and "nothing recorded" in warm.hint
+    assert warm.countdown == "5 s of warm-up left"
+    cut = session_view(facts(phase=Phase.STOPPED, held=True, cut=True))
+    assert "keep it (flagged)" in cut.hint and "drop it" in cut.hint
+    assert thrown_away_words(4) == "Last take: thrown away (← / R). Episode 4 will be recorded again."
+
+
+def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():
+    c = CadenceReport(fps=30, ticks=300, late_ticks=2, worst_period_ms=120, repeated_frames={"front": 4},
+                      stalled_cameras=[], filled_ticks=9)
+    words = cadence_words(c)
+    assert "9 filled ticks (3.0 %: flagged)" in words and "repeated frames: front 4" in words
+    c.filled_ticks = 3
+    assert "3 filled ticks (1.0 %)" in cadence_words(c)
+    c.interrupted = "camera front sent nothing for over 1 s"
+    assert "ended early: camera front" in cadence_words(c)

@@ -1,0 +1,126 @@
+"""What the session bar says, from plain facts: no Qt, tested without a window (the save queue's words are in
+widgets.save_queue_presenter).
+
+The controller gathers the facts (from the recorder and the queue) and hands the words to the views. Episode
+numbers come from one source, the save queue (the dataset's index as LeRobot counts it); the session's progress
+is said apart from it: "Episode 3  ·  2 kept this session of 50 planned".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from station.saving.spool import CadenceReport
+from station.session.loop import FLAG_FILLED_FRACTION
+from station.session.state import Phase
+
+HINTS = {
+    Phase.IDLE: "Space: record   ↓: warm-up reset (records nothing)   F2: edit the task",
+    Phase.RECORDING: "→ or N: keep the take   ← or R: throw it away, reset, record it again   Esc or Q: stop",
+    Phase.RESETTING: "Space or →: next take now   ← or R: throw the last take away (the reset starts again)   "
+                     "F2: edit the task   Esc: stop",
+    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it now   "
+                   "Ctrl+Q: quit (waits for saves)",
+}
+HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
+HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
+HINT_NO_SESSION = "No session: see the message above."
+
+
+@dataclass(frozen=True)
+class SessionView:
+    dataset: str
+    phase: Phase | None
+    episode: str  # e.g. "Episode 3  ·  2 kept this session of 50 planned"
+    remaining_s: float | None  # seconds left in the current phase, None when it has no end
+    fraction: float  # 0..1 of the current phase
+    hint: str  # what to press next
+    countdown: str = ""  # the countdown in words ("12 s until the next take")
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    dataset: str
+    phase: Phase
+    episode: int  # the dataset's index of the take in progress, or of the next take (from the queue)
+    kept: int  # takes kept in this session
+    planned: int  # takes planned for this session
+    duration_s: float | None  # the phase's length, None when it has no countdown
+    remaining_s: float  # seconds left in the phase's countdown
+    countdown_held: bool = False  # held while the task is typed
+    held: bool = False  # the last take is held: it may still be thrown away
+    cut: bool = False  # ... it was cut short by a failure and waits for Keep / Drop
+    warmup: bool = False  # a reset phase started from READY
+
+
+def progress_words(kept: int, planned: int) -> str:
+    return f"{kept} kept this session of {planned} planned"
+
+
+def session_view(f: SessionFacts) -> SessionView:
+    progress = progress_words(f.kept, f.planned)
+    if f.phase is Phase.RECORDING:
+        episode = f"Episode {f.episode}  ·  {progress}"
+    elif f.phase is Phase.STOPPED:
+        episode = f"Stopped  ·  {progress}  ·  next: episode {f.episode}"
+    elif f.warmup:
+        episode = f"Warm-up  ·  next: episode {f.episode}  ·  {progress}"
+    else:
+        episode = f"Next: episode {f.episode}  ·  {progress}"
+    remaining: float | None = None
+    fraction = 0.0
+    countdown = ""
+    if f.duration_s:
+        remaining = max(0.0, f.remaining_s)
+        fraction = 1.0 - remaining / f.duration_s
+        if f.phase is Phase.RECORDING:
+            countdown = f"{remaining:.0f} s left"
+        elif f.phase is Phase.STOPPED:
+            countdown = f"{remaining:.0f} s to throw the last take away (←)"
+        elif f.warmup:
+            countdown = f"{remaining:.0f} s of warm-up left"
+        else:
+            countdown = f"{remaining:.0f} s until the next take"
+        if f.countdown_held:
+            countdown += " — held while you type the task (Enter to go on)"
+    hint = HINTS[f.phase]
+    if f.cut:
+        hint = HINT_CUT
+    elif f.warmup and f.phase is Phase.RESETTING:
+        hint = HINT_WARMUP
+    return SessionView(f.dataset, f.phase, episode, remaining, fraction, hint, countdown)
+
+
+def no_session_view(dataset: str) -> SessionView:
+    return SessionView(dataset, None, "", None, 0.0, HINT_NO_SESSION)
+
+
+def cadence_words(c: CadenceReport | None) -> str:
+    """The last take's timing in a sentence."""
+    if c is None:
+        return "No take recorded yet in this session."
+    seconds = c.ticks / c.fps if c.fps else 0.0
+    parts = [f"Last take: {c.ticks} frames ({seconds:.1f} s)"]
+    if c.late_ticks:
+        parts.append(f"{c.late_ticks} tick{'s' if c.late_ticks != 1 else ''} late "
+                     f"(worst gap {c.worst_period_ms:.0f} ms)")
+    else:
+        parts.append("every tick on time")
+    if c.filled_ticks:
+        flagged = ": flagged" if c.filled_fraction > FLAG_FILLED_FRACTION else ""
+        parts.append(f"{c.filled_ticks} filled tick{'s' if c.filled_ticks != 1 else ''} "
+                     f"({100 * c.filled_fraction:.1f} %{flagged})")
+    repeats = {k: v for k, v in (c.repeated_frames or {}).items() if v}
+    if repeats:
+        parts.append("repeated frames: " + ", ".join(f"{k} {v}" for k, v in repeats.items()))
+    else:
+        parts.append("no repeated frames")
+    if c.stalled_cameras:
+        parts.append("camera stalled: " + ", ".join(c.stalled_cameras))
+    if c.interrupted:
+        parts.append(f"ended early: {c.interrupted}")
+    return ", ".join(parts) + "."
+
+
+def thrown_away_words(episode: int) -> str:
+    return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."

@@ -1,0 +1,124 @@
+"""Quitting the window: ask about a take in progress, keep a held take, wait for the saves, or quit anyway.
+
+The window's close guard asks this object whether it may close now. A take being recorded (or one cut short
+by a failure, waiting for Keep / Drop) is asked about first: keep it, throw it away, or cancel (Esc: the take
+goes on). Then, while saves are pending, a progress dialog waits for them; the controller closes the window
+again when the recorder reports finished. Quit anyway leaves unsaved takes in the spool for recovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from station.session.state import Event, Phase
+from widgets.quit_dialog import QuitDialog, TakeChoice, TakeQuestion
+
+if TYPE_CHECKING:
+    from station.session.builder import Session
+    from widgets.main_window import MainWindow
+
+
+class Quitting(QObject):
+    def __init__(self, window: MainWindow, session: Callable[[], Session | None],
+                 shutdown: Callable[[], None], refresh: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self._session = session
+        self._shutdown = shutdown
+        self._refresh = refresh
+        self.dialog: QuitDialog | None = None  # the saves' progress, once quitting waits for them
+        self.question: TakeQuestion | None = None
+        self.anyway = False
+        self.closed = False
+
+    @property
+    def waiting(self) -> bool:
+        return self.dialog is not None
+
+    def quit_anyway(self) -> None:
+        """Close now: a take in progress is kept in its spool, unsaved takes stay there for recovery."""
+        self.anyway = True
+        self.window.close()
+
+    def quit_keeping_the_take(self) -> None:
+        """Quit without asking (a stop signal: logout, Ctrl-C in the terminal): the take in progress is kept,
+        then the window closes once the saves are done."""
+        s = self._session()
+        if s is not None:
+            r = s.recorder
+            if r.phase is Phase.RECORDING:
+                r.try_fire(Event.STOP)
+            if r.allowed(Event.KEEP):
+                r.try_fire(Event.KEEP)
+        self.window.close()
+
+    def may_close(self) -> bool:
+        """The window's close guard: close now, or ask / stop / wait, and close later."""
+        if self.closed:
+            return True
+        s = self._session()
+        if s is not None and not self.anyway:
+            r = s.recorder
+            if r.phase is Phase.RECORDING or r.machine.cut:
+                self._ask(r.phase_elapsed_s() if r.phase is Phase.RECORDING else self._held_seconds(), r.machine.cut)
+                return False
+            if r.phase is Phase.RESETTING:
+                r.try_fire(Event.STOP)
+            if r.machine.held:
+                r.try_fire(Event.KEEP)  # quitting means the last take is done with: it is kept
+            if not s.queue.is_idle or r.finished_takes:
+                if self.dialog is None:
+                    self.dialog = QuitDialog(self.window)
+                    self.dialog.quit_anyway.connect(self.quit_anyway)
+                    self.dialog.show_progress(s.queue, r.finished_takes)
+                    self.dialog.open()
+                    self._refresh()
+                return False
+        self.closed = True
+        self._shutdown()
+        return True
+
+    def _held_seconds(self) -> float:
+        s = self._session()
+        ft = s.recorder.held_take if s is not None else None
+        return ft.take.rows / max(1, ft.take.cadence.fps) if ft is not None else 0.0
+
+    def _ask(self, seconds: float, cut: bool) -> None:
+        if self.question is not None:
+            return
+        self.question = TakeQuestion(self.window, seconds, cut)
+        self.question.answered.connect(self._on_answer)
+        self.question.open()
+
+    def _on_answer(self, choice: TakeChoice) -> None:
+        question, self.question = self.question, None
+        if question is not None:
+            question.deleteLater()
+        s = self._session()
+        if choice is TakeChoice.CANCEL or s is None:
+            return
+        r = s.recorder
+        if r.phase is Phase.RECORDING:
+            r.try_fire(Event.STOP)
+        if choice is TakeChoice.THROW_AWAY and r.allowed(Event.RERECORD):
+            r.try_fire(Event.RERECORD)
+        elif r.allowed(Event.KEEP):
+            r.try_fire(Event.KEEP)
+        self.window.close()
+
+    def show_progress(self) -> None:
+        s = self._session()
+        if self.dialog is not None and s is not None:
+            self.dialog.show_progress(s.queue, s.recorder.finished_takes)
+
+    def finish(self) -> None:
+        """The controller is shutting down: close what is open."""
+        self.closed = True
+        if self.question is not None:
+            self.question.done(0)
+            self.question = None
+        if self.dialog is not None:
+            self.dialog.accept()
