@@ -389,6 +389,10 @@ class SaveQueue(QObject):
         """shutdown() was called: the queue takes no more work, and what it had not saved stays in spools."""
         return self._closed
 
+    def has_worker(self, job: SaveJob) -> bool:
+        """A worker of the job's is in flight (or has not yet sent its last signal)."""
+        return job.id in self._workers
+
     @property
     def workers(self) -> int:
         """Workers started and not yet released (a job's work in flight, or ending)."""
