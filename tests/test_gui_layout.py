@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from station.session.state import Phase
 from tests.test_gui_window import Station
@@ -146,3 +147,20 @@ def test_a_long_message_never_widens_the_window(station, qtbot, monkeypatch):
         controller.say(f"message {i}: " + long)
     qtbot.waitUntil(lambda: window.messages.height() <= MessageArea.MAX_HEIGHT, timeout=2000)
     assert window.joints.height() >= MIN_PLOTS_HEIGHT and window.height() == 720
+
+
+def test_the_held_countdown_and_the_hints_never_widen_the_window(station, qtbot, monkeypatch, styled):
+    on_screen(monkeypatch, (1280, 720))
+    window, controller = station.open(episodes=20, reset_time_s=30.0)
+    qtbot.waitUntil(lambda: window.layout_settled() and window.layout_usable(), timeout=3000)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    window.keys["next"].trigger()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    qtbot.keyClick(window.joints, Qt.Key.Key_F2)  # the countdown holds and says so, at length
+    qtbot.waitUntil(lambda: "held while you type" in window.session_bar.countdown_label.text(), timeout=3000)
+    qtbot.wait(100)  # let the layout take the new words
+    assert window.width() == 1280 and window.minimumSizeHint().width() <= 1280
+    assert window.session_bar.countdown_label.toolTip() == window.session_bar.countdown_label.text()

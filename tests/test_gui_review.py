@@ -141,3 +141,26 @@ def test_the_queue_panel_shows_a_saved_takes_quality_flags(tmp_path):
     assert "the take is very short" in view.tooltip
     job.flags = []
     assert row_view(job, 4, 30).words == "saved as episode 4"
+
+
+def test_keys_pressed_in_the_episodes_view_move_in_it_and_never_drive_the_take(station, qtbot):  # noqa: F811
+    from PySide6.QtCore import Qt
+
+    window, controller = station.open(episodes=3, reset_time_s=0.0)
+    record_takes(window, controller, qtbot, 1)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()  # a take records while the operator looks through the episodes
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+    take = recorder.loop.take
+    dialog = show_episodes(controller)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=3000)
+    dialog.table.setFocus()
+    qtbot.waitUntil(dialog.table.hasFocus, timeout=3000)
+    for k in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space,
+              Qt.Key.Key_R, Qt.Key.Key_N, Qt.Key.Key_Q):
+        qtbot.keyClick(dialog.table, k)  # move in the table: no reset, re-record, next or stop of the take
+    assert recorder.phase is Phase.RECORDING and recorder.loop.take is take
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Escape)  # closes the view, does not stop the session
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+    assert recorder.phase is Phase.RECORDING and recorder.loop.take is take

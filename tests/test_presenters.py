@@ -24,16 +24,24 @@ def test_numbering_says_the_dataset_index_and_the_session_progress_apart():
     assert view.episode == "Episode 3  ·  2 kept this session of 50 planned"
     assert view.countdown == "45 s left" and abs(view.fraction - 0.25) < 1e-9
     assert session_view(facts()).episode == "Next: episode 3  ·  2 kept this session of 50 planned"
-    stopped = session_view(facts(phase=Phase.STOPPED, kept=50))
+    stopped = session_view(facts(phase=Phase.STOPPED, kept=50, held=True))
     assert stopped.episode.startswith("Stopped  ·  50 kept this session of 50 planned")
-    assert "Space: record more" in stopped.hint
+    assert "Space: record more" in stopped.hint and "← or R: throw the last take away" in stopped.hint
+    assert "throw" not in session_view(facts(phase=Phase.STOPPED, kept=50)).hint  # nothing held any more
 
 
 def test_the_countdown_says_when_it_is_held_for_typing():
     view = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True))
-    assert view.countdown.startswith("4 s until the next take") and "held while you type the task" in view.countdown
+    assert view.countdown == "4 s until the next take — held while you type (Enter goes on)"
     held_stop = session_view(facts(phase=Phase.STOPPED, duration_s=10.0, remaining_s=6.0, held=True))
     assert held_stop.countdown == "6 s to throw the last take away (←)"
+    assert "← or R: throw the last take away" in held_stop.hint
+
+
+def test_once_the_last_take_is_committed_the_stopped_hint_offers_no_throw_away_or_keep():
+    done = session_view(facts(phase=Phase.STOPPED, kept=20, planned=20, held=False))
+    assert "Space: record more" in done.hint
+    assert "throw" not in done.hint and "keep it now" not in done.hint and done.countdown == ""
 
 
 def test_warm_up_and_a_cut_take_say_what_to_do():

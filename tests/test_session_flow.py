@@ -151,6 +151,30 @@ def test_quit_during_a_take_asks_and_esc_cancels_then_throw_away_leaves_nothing(
     assert find_spools(root) == ([], [])
 
 
+@pytest.mark.parametrize("episodes", [1, 3])  # the take ends into a stop (the last planned) or into a reset
+def test_a_take_that_ends_while_quit_asks_stays_held_until_answered_and_throw_away_throws_it(
+        station, qtbot, episodes):
+    window, controller = station.open(episodes=episodes, episode_time_s=1.0, reset_time_s=0.5)
+    recorder = controller.session.recorder
+    controller.session.recorder.hold_after_stop_s = 0.5
+    key(qtbot, window, Qt.Key.Key_Space)
+    rows_at_least(qtbot, recorder)
+    window.close()  # quit asks about the take in progress ...
+    question = controller.quitting.question
+    assert question is not None and question.isVisible()
+    with qtbot.waitSignal(recorder.state_changed, timeout=5000):  # ... whose time runs out meanwhile
+        pass
+    assert recorder.phase is not Phase.RECORDING and recorder.machine.held and recorder.countdown_held
+    assert "ended" in question.text()
+    qtbot.wait(800)  # longer than the reset / the hold: the answer still decides, no next take starts
+    assert recorder.machine.held and recorder.phase is not Phase.RECORDING
+    qtbot.mouseClick(question.throw_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    root = station.tmp_path / "ds"
+    assert DatasetReader(root).total_episodes == 0
+    assert find_spools(root) == ([], [])
+
+
 def test_reset_from_ready_is_a_warm_up_that_never_starts_a_take_by_itself(station, qtbot):
     window, controller = station.open(reset_time_s=0.5)
     recorder = controller.session.recorder

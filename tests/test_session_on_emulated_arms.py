@@ -142,7 +142,7 @@ def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_of
         qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10, timeout=10_000)
         with qtbot.waitSignal(rec.take_cut, timeout=30_000):
             leader_bus.silent = True  # the leader's USB cable is pulled
-        # said as soon as the tick has waited 0.4 s on it, naming the leader and its port, not the follower
+        # said as soon as the tick has waited 0.3 s on it, naming the leader and its port, not the follower
         assert any(p.startswith(f"The leader arm on {leader_port} stopped answering") for p in problems), problems
         qtbot.waitUntil(lambda: not any(follower_bus.torque_enabled().values()), timeout=5_000)
         qtbot.waitUntil(lambda: bool(rec.torque_state), timeout=10_000)

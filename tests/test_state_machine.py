@@ -45,6 +45,10 @@ def run(events, episodes=3, reset=5.0):
         ([S, R], REC, 0, False),
         ([R, N, N, N, N, N], STP, 3, True),  # after the last episode there is no reset; the last take is held
         ([R, N, N, N, N, N, R], REC, 3, False),  # ... and Space records more
+        ([R, N, N, N, N, N, R, RR, T], REC, 3, False),  # a take past the plan re-recorded: recorded again
+        ([R, N, N, N, N, N, R, RR, N], REC, 3, False),  # (→ ends that reset early: recorded again too)
+        ([R, N, N, N, N, N, R, RR, T, N], STP, 4, True),  # ... and kept, it stops again
+        ([R, N, N, N, N, N, R, RR, S], STP, 3, False),
         ([R, F], STP, 1, True),  # a device failure ends the take, held for Keep / Drop
         ([R, F, RR], STP, 0, False),
         ([R, F, K], STP, 1, False),

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from station.dataset.curation import episode_rows
 from station.dataset.quality import FLAG_WORDS
 from station.errors import StationError
+from widgets.keymap import keep_session_keys_out
 
 if TYPE_CHECKING:
     from widgets.controller import Controller
@@ -180,6 +181,7 @@ class ThumbnailJob(QRunnable):
 class EpisodesDialog(QDialog):
     def __init__(self, ctrl: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        keep_session_keys_out(self)  # ↓ moves in the table, Space presses a button, Esc closes: not the take's keys
         self.ctrl = ctrl
         self.setObjectName("episodesDialog")
         self.setWindowTitle("Episodes")

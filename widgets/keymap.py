@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 
 from station.session.state import Event
 
@@ -48,6 +48,24 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("episodes", "Episodes…", ("Ctrl+E",), "every episode of the dataset: outcome, note, flags"),
 )
 REVIEW_KEYS = ("mark_success", "mark_failure", "note", "replay", "episodes")
+SESSION_KEYS = frozenset(QKeySequence(k).toString() for b in KEYMAP if b.event is not None for k in b.keys)
+
+
+class DialogKeys(QObject):
+    """Installed on a review window (episodes, replay): the session's keys pressed there act in it (Space
+    presses a button, arrows move in a table or a slider, Esc closes) and never record, re-record, reset or
+    stop the take; the review keys, F-keys and Ctrl+... shortcuts still work."""
+
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) \
+                and QKeySequence(e.keyCombination()).toString() in SESSION_KEYS:
+            e.accept()
+            return True
+        return False
+
+
+def keep_session_keys_out(window: QObject) -> None:
+    window.installEventFilter(DialogKeys(window))
 
 
 def key_names(binding: KeyBinding) -> str:

@@ -22,6 +22,7 @@ HINTS = {
     Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it now   "
                    "Ctrl+Q: quit (waits for saves)",
 }
+HINT_STOPPED_KEPT = "Space: record more   Ctrl+Q: quit (waits for saves)"
 HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
@@ -82,8 +83,10 @@ def session_view(f: SessionFacts) -> SessionView:
         else:
             countdown = f"{remaining:.0f} s until the next take"
         if f.countdown_held:
-            countdown += " — held while you type the task (Enter to go on)"
+            countdown += " — held while you type (Enter goes on)"
     hint = HINTS[f.phase]
+    if f.phase is Phase.STOPPED and not f.held:
+        hint = HINT_STOPPED_KEPT  # nothing left to throw away or keep
     if f.cut:
         hint = HINT_CUT
     elif f.warmup and f.phase is Phase.RESETTING:

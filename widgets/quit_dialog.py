@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.session.recorder import FinishedTake
 from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
 
 
@@ -56,10 +57,10 @@ class QuitDialog(QDialog):
         self.fraction = 0.0
         self._watched: list[SaveJob] | None = None
 
-    def show_progress(self, queue: SaveQueue, finishing: Sequence[object]) -> None:
+    def show_progress(self, queue: SaveQueue, finishing: Sequence[FinishedTake]) -> None:
         """The same figures as the save-queue panel: its rows' stages and bars, and the share of takes saved."""
         # takes still being made durable that the queue does not list yet
-        unlisted = sum(1 for ft in finishing if getattr(ft, "job", None) not in queue.jobs)
+        unlisted = sum(1 for ft in finishing if ft.job not in queue.jobs)
         if self._watched is None:  # the takes not saved when quitting began
             self._watched = [j for j in queue.jobs if j.pending or j.status is JobStatus.FAILED]
         self._watched += [j for j in queue.jobs if j.pending and j not in self._watched]
@@ -98,6 +99,7 @@ class TakeQuestion(QMessageBox):
 
     def __init__(self, parent: QWidget | None, seconds: float, cut: bool = False) -> None:
         super().__init__(parent)
+        self.cut = cut
         self.setObjectName("takeQuestion")
         self.setIcon(QMessageBox.Icon.Question)
         self.setWindowTitle("Quit during a take?")
@@ -115,6 +117,12 @@ class TakeQuestion(QMessageBox):
         self.setDefaultButton(self.cancel_button)
         self.setEscapeButton(self.cancel_button)
         self.buttonClicked.connect(self._on_clicked)
+
+    def take_ended(self, seconds: float) -> None:
+        """The take's time ran out while asking: it is held until the answer."""
+        self.setText(f"The take has ended ({seconds:.1f} s): it waits for your answer.")
+        self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
+                                "Cancel (Esc) goes back: the session goes on.")
 
     def _on_clicked(self, button: QAbstractButton) -> None:
         if button is self.keep_button:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from station.session.state import Event, Phase
+from station.session.state import Event, Phase, Step
 from widgets.quit_dialog import QuitDialog, TakeChoice, TakeQuestion
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class Quitting(QObject):
         self.question: TakeQuestion | None = None
         self.anyway = False
         self.closed = False
+        self._watched: object | None = None  # the recorder whose steps are watched while the question is open
 
     @property
     def waiting(self) -> bool:
@@ -91,16 +92,34 @@ class Quitting(QObject):
             return
         self.question = TakeQuestion(self.window, seconds, cut)
         self.question.answered.connect(self._on_answer)
+        s = self._session()
+        if s is not None and s.recorder is not self._watched:
+            self._watched = s.recorder
+            s.recorder.state_changed.connect(self._on_step_while_asked)
         self.question.open()
+
+    def _on_step_while_asked(self, step: Step) -> None:
+        """The take asked about ended meanwhile (its time ran out): it stays held, and no next take starts,
+        until the operator answers (the answer is about that take, not about a later one)."""
+        s = self._session()
+        question = self.question
+        if question is None or s is None or question.cut or step.before is not Phase.RECORDING or not step.held:
+            return
+        s.recorder.hold_countdown(True)
+        question.take_ended(self._held_seconds())
 
     def _on_answer(self, choice: TakeChoice) -> None:
         question, self.question = self.question, None
         if question is not None:
             question.deleteLater()
         s = self._session()
-        if choice is TakeChoice.CANCEL or s is None:
+        if s is None:
             return
         r = s.recorder
+        if r.countdown_held:
+            r.hold_countdown(False)  # held while the question was open
+        if choice is TakeChoice.CANCEL:
+            return
         if r.phase is Phase.RECORDING:
             r.try_fire(Event.STOP)
         if choice is TakeChoice.THROW_AWAY and r.allowed(Event.RERECORD):

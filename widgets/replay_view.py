@@ -34,6 +34,7 @@ from station.dataset.take_source import DatasetTake, SpoolTake, TakeSource
 from station.errors import StationError
 from station.saving.queue import JobStatus, SaveJob
 from widgets.camera_view import FrameCanvas
+from widgets.keymap import keep_session_keys_out
 from widgets.messages import Level
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class Playhead:
 class ReplayDialog(QDialog):
     def __init__(self, source: TakeSource, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        keep_session_keys_out(self)  # ← on the scrub slider scrubs: it never throws the last take away
         self.setObjectName("replayDialog")
         self.setWindowTitle(title)
         self.resize(960, 640)

@@ -162,14 +162,14 @@ class SessionBar(QWidget):
                                   "you type); Enter or Escape to leave the field.")
         self.task_edit.committed.connect(self.task_edited)
         self.task_edit.focus_changed.connect(self.task_focus)
-        self.episode_label = QLabel()
+        self.episode_label = ElidedLabel()  # these three never widen the window: cut with "…", whole in the tooltip
         self.episode_label.setObjectName("episodeLabel")
-        self.countdown_label = QLabel()
+        self.countdown_label = ElidedLabel()
         self.countdown_label.setObjectName("countdownLabel")
         self.countdown_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.phase_progress = PhaseBar()
         self.phase_progress.setObjectName("phaseProgress")
-        self.hint_label = QLabel()
+        self.hint_label = ElidedLabel()
         self.hint_label.setObjectName("hintLabel")
         self.cadence_label = ElidedLabel(cadence_words(None))  # one line whatever it says: nothing below moves
         self.cadence_label.setObjectName("cadenceLabel")

@@ -23,6 +23,10 @@ class SynchronousRecorder(Recorder):
         super().__init__(*args, **kwargs)
         self.sync_save_s: list[float] = []  # how long each inline save blocked the session
 
+    def next_episode(self) -> int:
+        """Takes bypass the queue here: the dataset counts what was saved, plus the kept takes not yet saved."""
+        return self.writer.total_episodes + sum(1 for ft in self.finished_takes if not ft.discarded)
+
     def _loop_take(self, new: TakeRecorder | None) -> TakeRecorder | None:
         return None  # nothing is recorded until _start_take, after the inline save
 

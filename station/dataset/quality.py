@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from station.errors import DatasetError
+from station.thresholds import STALL_AFTER_S
 
 THRESHOLDS_PATH = ".station/quality.json"
 
@@ -127,7 +128,7 @@ def take_flags(
     bad = {cam: s for cam, s in shares.items() if s > t.repeated_share}
     if bad or stalled_cameras:
         parts = [f"{cam} repeated {s:.0%} of its frames" for cam, s in sorted(bad.items())]
-        parts += [f"{cam} stopped for over 0.5 s" for cam in stalled_cameras if cam not in bad]
+        parts += [f"{cam} stopped for over {STALL_AFTER_S:g} s" for cam in stalled_cameras if cam not in bad]
         flags.append(Flag(CAMERA_STALLED, "; ".join(parts) + f" (limit {t.repeated_share:.0%})"))
 
     if filled_ticks / n > t.filled_share:

@@ -25,11 +25,12 @@ from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
+from station.thresholds import STALL_AFTER_S
 
 log = logging.getLogger(__name__)
 SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
 CAMERA_SILENT_S = 1.0  # a camera that sends nothing for this long during a take ends the take
-ARM_SILENT_S = 0.4  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
+ARM_SILENT_S = 0.3  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
 MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes on with at least this much
 
 
@@ -385,9 +386,7 @@ class Recorder(QObject):
 
     def _episode_of(self, job: SaveJob | None) -> int:
         """The episode index a kept take gets, as the queue (the dataset) counts."""
-        if job is None:  # a take without a live save (the benchmark's synchronous baseline): the dataset counts
-            return self.writer.total_episodes + sum(1 for ft in self.finished_takes if not ft.discarded)
-        expected = self.queue.expected_episode(job)
+        expected = None if job is None else self.queue.expected_episode(job)
         return self.next_episode() if expected is None else expected
 
     def _finish_spool(self, ft: FinishedTake) -> None:
@@ -512,7 +511,7 @@ class Recorder(QObject):
             self.problem.emit(f"could not write to disk ({reason}): recording stopped")
 
     def _watch_devices(self) -> None:
-        """Every 0.1 s: an arm call stuck for 0.4 s, a camera silent for 1 s in a take, cameras going quiet."""
+        """Every 0.1 s: an arm call stuck for 0.3 s, a camera silent for 1 s in a take, cameras going quiet."""
         stuck = self.loop.stuck()
         if stuck is not None and stuck[1] > ARM_SILENT_S and not self._arm_reported:
             self._arm_failed(stuck[0])
@@ -534,8 +533,8 @@ class Recorder(QObject):
                 )
             elif cam.stalled and cam.name not in self._stalled:
                 self._stalled.add(cam.name)
-                self.fault.emit(f"Camera {cam.name} has sent no frame for over 0.5 s: no take starts until it "
-                                "sends again")
+                self.fault.emit(f"Camera {cam.name} has sent no frame for over {STALL_AFTER_S:g} s: no take starts "
+                                "until it sends again")
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
 

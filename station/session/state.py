@@ -107,6 +107,7 @@ class SessionMachine:
         self.held = False  # a kept take whose commit waits: the reset phase after it, a stop, or a fault
         self.cut = False  # the held take was cut short by a device failure: it waits for Keep / Drop
         self.warmup = False  # a reset phase started from READY: its time running out leads back to READY
+        self.redo = False  # a reset phase after a re-record: the episode is recorded again, even past the plan
 
     def take_was_empty(self) -> None:
         """The take just kept had no rows (stopped before its first tick): it does not count as an episode."""
@@ -137,6 +138,7 @@ class SessionMachine:
             raise IllegalTransition(self.phase, event)
         target, takes = TRANSITIONS[(self.phase, event)]
         before = self.phase
+        redo, self.redo = self.redo, False
         if Take.KEEP_CURRENT in takes:
             self.kept += 1
         if Take.DISCARD_PREVIOUS in takes and self.held:
@@ -151,12 +153,13 @@ class SessionMachine:
         elif target == AFTER_RESET:
             if self.warmup and event is Event.TIME_UP:
                 target = Phase.IDLE
-            elif self.kept >= self.episodes and not self.warmup:
+            elif self.kept >= self.episodes and not self.warmup and not redo:
                 target = Phase.STOPPED
             else:
                 target, takes = Phase.RECORDING, takes + (Take.START,)
         elif target == AFTER_RERECORD:
             target = Phase.RESETTING if self.reset_time_s > 0 else Phase.RECORDING
+            self.redo = target is Phase.RESETTING
             if target is Phase.RECORDING:
                 takes = takes + (Take.START,)
         assert isinstance(target, Phase)
