@@ -80,6 +80,8 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert dialog.proxy.index(0, EPISODE).data() == "2"
 
     assert controller.review.drop_last()
+    said = [t for t in window.messages.texts() if "dropped" in t]
+    assert said and "Review > Put the dropped take back" in said[-1] and "station" not in said[-1]  # window words
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
     assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from station.saving.queue import JobState, SaveJob, SpoolOwner
+from station.saving.queue import HELD_FOR_OPERATOR, JobState, SaveJob, SpoolOwner
 from widgets.save_queue_presenter import (
     QueueFacts,
     RowStage,
@@ -128,3 +128,13 @@ def test_stage_of_follows_the_queue_record_not_its_stage_text():
     # the worker's stage text says "saved" as the writer finishes, before the queue hears of the commit
     committing = job(state=JobState.COMMITTING, prepared=PREPARED, stage="saved")
     assert stage_of(committing) is RowStage.COMMITTING
+
+
+def test_a_take_held_after_a_device_failure_waits_for_the_operator_not_for_a_reset():
+    cut = live_take(state=JobState.HELD, progress=1.0, prepared=PREPARED, held_for=HELD_FOR_OPERATOR, **ENDED)
+    view = row_view(cut, None, FPS, now=106.0)
+    assert view.stage is RowStage.HELD
+    assert view.words == "encoded · held until you Keep or Drop it, not saved yet"
+    encoding = row_view(live_take(state=JobState.PREPARING, progress=0.5, held_for=HELD_FOR_OPERATOR, **ENDED), None,
+                        FPS)
+    assert "reset" not in encoding.words and "Keep or Drop" in encoding.words

@@ -81,6 +81,8 @@ _STATUS = {
     JobState.QUEUED: JobStatus.QUEUED, JobState.DONE: JobStatus.DONE, JobState.FAILED: JobStatus.FAILED,
     JobState.CANCELLED: JobStatus.CANCELLED,
 }
+HELD_FOR_RESET = "the reset"  # the reset phase (or the hold after a stop) may still throw the take away
+HELD_FOR_OPERATOR = "the operator"  # a device failure cut the take: the operator keeps or drops it
 
 
 @dataclass
@@ -97,6 +99,7 @@ class SaveJob:
     progress: float = 0.0
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
+    held_for: str = HELD_FOR_RESET  # what the held take waits for (HELD_FOR_RESET or HELD_FOR_OPERATOR)
     episode: int | None = None  # the dataset's episode index, once committed
     submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
@@ -540,7 +543,8 @@ class SaveQueue(QObject):
         job.progress = 1.0
         if job.state is not JobState.RECORDING:  # a live take's hand-over (take_ended) may still be on its way
             job.state = JobState.HELD if job.held else JobState.READY
-        job.stage = "waiting for the reset to end" if job.held else "waiting to commit"
+        job.stage = ("waiting for the operator's Keep / Drop" if job.held_for == HELD_FOR_OPERATOR
+                     else "waiting for the reset to end") if job.held else "waiting to commit"
         self._changed(job)
         self._pump()
 

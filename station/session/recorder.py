@@ -21,7 +21,7 @@ from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import HELD_FOR_OPERATOR, JobStatus, SaveJob, SaveQueue
 from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
@@ -293,7 +293,7 @@ class Recorder(QObject):
         if effect is Take.START:
             self._start_take()
         elif effect is Take.KEEP_CURRENT:
-            self._end_take(self._ended, keep=True, held=step.held)
+            self._end_take(self._ended, keep=True, held=step.held, cut=step.cut)
         elif effect is Take.DISCARD_CURRENT:
             self._end_take(self._ended, keep=False, held=False)
         elif effect is Take.CONFIRM_PREVIOUS:
@@ -362,7 +362,7 @@ class Recorder(QObject):
             self.queue.cancel(take.job)
         threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
 
-    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool) -> None:
+    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool, cut: bool = False) -> None:
         if take is None:
             return
         if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
@@ -376,6 +376,8 @@ class Recorder(QObject):
             self._kept_jobs.add(take.job.id)
         if held:
             self._held = ft
+            if cut and ft.job is not None:  # a device failure ended it: it waits for Keep / Drop, not for a reset
+                ft.job.held_for = HELD_FOR_OPERATOR
         elif ft.job is not None:
             self.queue.confirm(ft.job)
         self._finish(ft)
