@@ -169,6 +169,7 @@ def take_facts(spool: SpoolReader) -> EpisodeFacts:
         flags = take_flags(
             spool.action, spool.state, spool.info.fps, spool.info.joint_names, repeated, filled,
             (cadence.stalled_cameras or []) if cadence else [], spool.info.episode_time_s, thresholds,
+            cadence.interrupted if cadence else "",
         )
     except Exception:
         log.exception("computing the quality flags of %s failed; saved without flags", spool.directory.name)
