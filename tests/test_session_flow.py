@@ -68,7 +68,8 @@ def test_rerecord_in_a_take_throws_it_away_then_a_reset_then_the_same_episode_wi
         with qtbot.waitSignal(recorder.state_changed, timeout=10_000,
                               check_params_cb=lambda step: step.after is Phase.RECORDING):
             pass  # the reset's time runs out: episode 0 is recorded again
-        qtbot.waitUntil(lambda: job.status is JobStatus.CANCELLED and not job.in_flight, timeout=10_000)
+        qtbot.waitUntil(lambda: job.status is JobStatus.CANCELLED
+                        and not controller.session.queue.has_worker(job), timeout=10_000)
         rows_at_least(qtbot, recorder)
         key(qtbot, window, Qt.Key.Key_R)  # R, the same, a second time
         qtbot.waitUntil(lambda: controller.session.queue.is_idle, timeout=10_000)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from station.dataset.quality import FLAG_WORDS
-from station.saving.queue import HELD_FOR_OPERATOR, JobStatus, SaveJob, SaveQueue
+from station.saving.queue import HELD_FOR_OPERATOR, JobState, JobStatus, SaveJob, SaveQueue
 
 
 class RowStage(Enum):
@@ -44,21 +44,17 @@ UNFINISHED = (RowStage.RECORDING, RowStage.WAITING_TO_ENCODE, RowStage.ENCODING,
               RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING)
 
 
+STAGES = {
+    JobState.RECORDING: RowStage.RECORDING, JobState.QUEUED: RowStage.WAITING_TO_ENCODE,
+    JobState.PREPARING: RowStage.ENCODING, JobState.HELD: RowStage.HELD, JobState.READY: RowStage.WAITING_TO_COMMIT,
+    JobState.COMMITTING: RowStage.COMMITTING, JobState.DONE: RowStage.SAVED, JobState.FAILED: RowStage.FAILED,
+    JobState.CANCELLED: RowStage.THROWN_AWAY,
+}
+
+
 def stage_of(job: SaveJob) -> RowStage:
-    """The one reading of a job record the panel relies on."""
-    if job.status is JobStatus.CANCELLED:
-        return RowStage.THROWN_AWAY
-    if job.status is JobStatus.FAILED:
-        return RowStage.FAILED
-    if job.status is JobStatus.DONE:
-        return RowStage.SAVED
-    if not job.recorded:
-        return RowStage.RECORDING
-    if job.prepared is None:
-        return RowStage.ENCODING if job.status is JobStatus.RUNNING else RowStage.WAITING_TO_ENCODE
-    if job.in_flight:
-        return RowStage.COMMITTING
-    return RowStage.HELD if job.held else RowStage.WAITING_TO_COMMIT
+    """The one reading of a job record the panel relies on: its state."""
+    return STAGES[job.state]
 
 
 def seconds_words(seconds: float) -> str:
