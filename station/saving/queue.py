@@ -195,8 +195,8 @@ class _JobRunnable(QRunnable):
             log.debug("%s take %s stopped after it was cancelled: %s", step, self._spool_dir.name, error)
             self.signals.cancelled.emit(self._job_id)
             return
-        # Reported to the operator in plain words (job.error); the details only with --verbose.
-        log.info("%s take %s failed", step, self._spool_dir.name, exc_info=error)
+        # Reported to the operator in plain words (job.error); the traceback was logged at debug level (-v).
+        log.info("%s take %s failed: %s", step, self._spool_dir.name, error)
         self.signals.failed.emit(self._job_id, describe_error(error))
 
 
@@ -218,7 +218,8 @@ class _PrepareRunnable(_JobRunnable):
                 episode = self._prepare(SpoolReader(self._spool_dir), self._video, self._reporter)
         except Cancelled:
             self.signals.cancelled.emit(self._job_id)
-        except BaseException as e:
+        except BaseException as e:  # every failure reaches the job record; the traceback goes to the log (-v)
+            log.debug("preparing take %s stopped", self._spool_dir.name, exc_info=e)
             self._failed("preparing", e)
         else:
             self.signals.prepared.emit(self._job_id, episode)
@@ -235,7 +236,8 @@ class _CommitRunnable(_JobRunnable):
     def run(self) -> None:
         try:
             index = self._commit(self._writer, self._episode, self._reporter, self._spool_dir)
-        except BaseException as e:
+        except BaseException as e:  # every failure reaches the job record; the traceback goes to the log (-v)
+            log.debug("committing take %s stopped", self._spool_dir.name, exc_info=e)
             self._failed("committing", e)
             return
         checkpoint("committed")
