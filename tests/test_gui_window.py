@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from station.config import CameraSource, SessionConfig
 from station.dataset.reader import DatasetReader
@@ -553,3 +553,30 @@ def test_the_operator_keeps_or_drops_a_take_cut_short_by_a_crash(station, qtbot,
     if episodes:
         assert DatasetReader(root).episodes()[0]["length"] == 12
     assert not spool.exists()
+
+
+def test_quit_finishes_after_a_live_save_failed_mid_take_and_was_discarded(station, qtbot, monkeypatch):
+    """Issue 9 defect 1 in the window: the live save fails while its take is still recorded, the operator discards
+    it, the take ends; Ctrl+Q must then close the window (the queue's worker is released, so `idle` comes)."""
+
+    def live_encoder_that_fails(spool, video, reporter):
+        reporter.stage("encoding front")
+        raise OSError(5, "Input/output error")
+
+    window, controller = station.open(
+        queue_factory=lambda writer: SaveQueue(writer, prepare_live=live_encoder_that_fails))
+    queue = controller.session.queue
+    recorder = controller.session.recorder
+    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+        window.keys["record"].trigger()
+    assert recorder.phase is Phase.RECORDING  # the take goes on; its save has failed
+    monkeypatch.setattr("widgets.controller.QMessageBox.question",
+                        lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    window.queue_panel.table.selectRow(0)
+    qtbot.mouseClick(window.queue_panel.discard_button, Qt.MouseButton.LeftButton)
+    assert queue.jobs[0].status is JobStatus.CANCELLED
+    window.keys["next"].trigger()  # the take ends: a reset follows
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
+    window.keys["quit"].trigger()  # stops the reset and waits for the saves: there is none left to wait for
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert queue.workers == 0 and find_spools(station.tmp_path / "ds") == ([], [])
