@@ -124,3 +124,19 @@ def test_stage_of_follows_the_queue_record_not_its_stage_text():
     # the worker's stage text says "saved" as the writer finishes, before the queue hears of the commit
     committing = job(status=JobStatus.RUNNING, prepared=PREPARED, in_flight=True, stage="saved")
     assert stage_of(committing) is RowStage.COMMITTING
+
+
+def test_a_take_whose_encoding_waits_is_not_counted_as_keeping_up():
+    from types import SimpleNamespace
+
+    from widgets.save_queue_presenter import queue_facts
+
+    encoding = job(status=JobStatus.RUNNING, progress=0.5, started_at=101.0)
+    waiting = live_take(status=JobStatus.QUEUED, frames=0, progress=0.0)
+    queue = SimpleNamespace(jobs=[encoding, waiting], writer=SimpleNamespace(spec=SimpleNamespace(fps=FPS)),
+                            drain_estimate_s=lambda: 6.0, encode_fps=20.0)
+    f = queue_facts(queue, cameras=2, episode_time_s=8.0, reset_time_s=6.0)  # type: ignore[arg-type]
+    assert f.lag_s is None and f.backlog == 1
+    assert summary_view(f).text.split("  ·  ")[2].startswith("slower than recording")
+    queue.jobs = [live_take(progress=0.9)]  # its own encoder runs, 0.5 s behind: that is keeping up
+    assert summary_view(queue_facts(queue, 2, 8.0, 6.0)).text.endswith("keeping up with recording")  # type: ignore[arg-type]

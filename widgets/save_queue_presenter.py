@@ -217,8 +217,10 @@ def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_tim
         drain_s=queue.drain_estimate_s(),
         backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
                     if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
+        # how far behind the take being recorded is, once its encoder runs (waiting for the take ahead, the
+        # rate says whether saving keeps up)
         lag_s=next((encoder_behind_s(j, fps) for j, s in zip(queue.jobs, stages, strict=True)
-                    if s is RowStage.RECORDING), None),
+                    if s is RowStage.RECORDING and j.status is JobStatus.RUNNING), None),
         encode_fps=queue.encode_fps,
         need_fps=fps * max(1, cameras) * duty,
     )
