@@ -119,6 +119,5 @@ def test_a_wrong_camera_at_start_points_to_the_cameras_menu_and_is_fixed_there(q
         assert controller.session is not None and controller.session.recorder.loop.running
         qtbot.waitUntil(lambda: DEVICES not in window.messages.topics(), timeout=3000)
     finally:
-        controller._quit_anyway = True
-        window.close()
+        controller.quit_anyway()
         controller.shutdown()

@@ -32,8 +32,7 @@ def window_on(qtbot, tmp_path, no_leaked_windows):
     yield open_
     for window, controller in opened:
         qtbot.waitUntil(lambda w=window: w.pack_job is None, timeout=60_000)
-        controller._quit_anyway = True
-        window.close()
+        controller.quit_anyway()
         controller.shutdown()
 
 

@@ -186,6 +186,43 @@ def test_av1_videos_pack_without_reencoding(tmp_path: Path):
     assert len(list((root / "videos").rglob("*.mp4"))) == 1
 
 
+def lerobot_style_h264(path: Path, frames: int, width: int, height: int) -> None:
+    """An h264 file as LeRobot's encode_video_frames writes one: libx264 at its default preset (B-frames),
+    g=2, crf=30, yuv420p — its dts start one frame before its pts."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "2", "crf": "30"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            img = np.full((height, width, 3), i * 9 % 256, dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        out.mux(stream.encode())
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "as-recorded"])
+def test_a_station_h264_video_can_be_followed_by_lerobots_in_a_merge(dataset: Path, tmp_path: Path, packed: bool):
+    """LeRobot's merge (aggregate_datasets) joins video files with ffmpeg's concat demuxer, each file starting
+    at the previous one's duration, and remuxes the packets: a station video followed by one of LeRobot's
+    h264 videos (dts one frame early) must keep its dts increasing, and every frame must come through."""
+    if packed:
+        pack_locked(dataset)
+    packed = sorted((dataset / "videos" / "observation.images.front").rglob("*.mp4"))[0]
+    ours = len(decoded(packed))
+    theirs = tmp_path / "lerobot.mp4"
+    lerobot_style_h264(theirs, 10, 64, 48)
+    listing = tmp_path / "list.ffconcat"
+    listing.write_text(f"ffconcat version 1.0\nfile '{packed}'\nfile '{theirs}'\n")
+    joined = tmp_path / "joined.mp4"
+    with av.open(str(listing), format="concat", options={"safe": "0"}) as src, av.open(str(joined), "w") as dst:
+        out = dst.add_stream_from_template(src.streams.video[0], opaque=True)
+        out.time_base = src.streams.video[0].time_base
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = out
+            dst.mux(packet)  # raised "non monotonically increasing dts" before the fix
+    assert len(decoded(joined)) == ours + 10
+
+
 # ----- kill -9 at many points ----------------------------------------------------------------------
 
 KILL_POINTS = ["pack-episode:1", "pack-episode:4", "pack-staged:1", "pack-swapped:1", "pack-cleanup:3"]

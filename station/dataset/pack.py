@@ -287,9 +287,12 @@ class _VideoOut:
             self.stream.time_base = tb
             self.offset = 0
         shift = self.offset - start
+        delay = _dts_delay(ctx.name, packets, int(ticks))
         for packet in packets:
             packet.pts = (packet.pts or 0) + shift  # take() returns only packets with a pts
-            if packet.dts is not None:
+            if delay is not None:
+                packet.dts = packet.pts - delay
+            elif packet.dts is not None:
                 packet.dts += shift
             packet.stream = self.stream
             self.container.mux(packet)
@@ -303,6 +306,22 @@ class _VideoOut:
             container.close()
             if self.path.exists():  # absent only when opening it failed, an error already on its way
                 fsutil.fsync_file(self.path)
+
+
+def _dts_delay(codec: str, packets: list[av.Packet], frame_ticks: int) -> int | None:
+    """How far before its pts each packet's dts goes in the packed video (None: shift dts with pts).
+
+    LeRobot joins video files with ffmpeg's concat demuxer (aggregate_datasets, lerobot-edit-dataset merge),
+    which starts each file at the previous one's duration; its own h264 files (libx264 with B-frames) start
+    their dts one frame before their pts. After a file whose dts equal its pts (the station's h264 has no
+    B-frames) the joined dts would repeat, and LeRobot's merge fails ("non monotonically increasing dts").
+    So an h264 stream without reordering (pts - dts the same for every packet) is written with its dts one
+    frame early, as LeRobot's are: pts, and so every decoded frame and timestamp, stay as they were.
+    """
+    if codec != "h264" or not packets:
+        return None
+    gaps = {p.pts - p.dts if p.pts is not None and p.dts is not None else None for p in packets}
+    return frame_ticks if len(gaps) == 1 and None not in gaps else None
 
 
 # ----- the pack ----------------------------------------------------------------------------------

@@ -70,6 +70,26 @@ def _check_frame(i: int, frame: np.ndarray, width: int, height: int, pix_fmt: st
         )
 
 
+class _DtsLikeLeRobot:
+    """Packets of an h264 stream without B-frames get their dts one frame before their pts, as LeRobot's
+    own h264 files have (libx264 with B-frames). LeRobot's merge joins video files with ffmpeg's concat
+    demuxer, each file starting at the previous one's duration: after a file whose last dts is one frame
+    short of its duration, one of LeRobot's h264 files would repeat that dts and the merge fails. Packets
+    are in the codec time base (1/fps) here, so one frame is 1. Other codecs (AV1: LeRobot's files have
+    dts = pts) and streams that reorder frames are left as the encoder made them."""
+
+    def __init__(self, codec: str) -> None:
+        self.early: bool | None = None if CODECS[codec][1] == "h264" else False
+
+    def __call__(self, packets: list[av.Packet]) -> list[av.Packet]:
+        for packet in packets:
+            if self.early is None:  # decided on the first packet: no reordering means its dts is its pts
+                self.early = packet.pts is not None and packet.dts == packet.pts
+            if self.early and packet.pts is not None:
+                packet.dts = packet.pts - 1
+        return packets
+
+
 def encode_video(
     frames: Iterable[np.ndarray],
     path: Path,
@@ -111,18 +131,19 @@ def encode_video(
             threads = _thread_count(encoder)
             if threads:
                 stream.codec_context.thread_count = threads
+            dts = _DtsLikeLeRobot(settings.codec)
             for frame in frames:
                 _check_frame(count, frame, width, height, pix_fmt)
                 vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
                 vf.pts = count
                 vf.time_base = codec_tb
-                container.mux(stream.encode(vf))
+                container.mux(dts(stream.encode(vf)))
                 if count == 0:
                     scheduling.restore()
                 count += 1
                 if on_frame is not None:
                     on_frame(count - 1)
-            container.mux(stream.encode(None))
+            container.mux(dts(stream.encode(None)))
         fsync_file(path)
     except BaseException:
         remove_quietly(path)
