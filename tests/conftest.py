@@ -18,6 +18,58 @@ _ALLOWED_PREFIXES = ("pytest_timeout", "Dummy-", "QThread", "Thread (pooled)", "
 
 
 @pytest.fixture(autouse=True)
+def widgets_die_on_the_gui_thread(request):
+    """Collect a Qt test's garbage on the GUI thread, right after the test.
+
+    A window left in a reference cycle is otherwise freed by whichever thread next triggers Python's cyclic
+    collector, perhaps a save worker: a QWidget destroyed there deadlocks (its destructor takes Qt's locks,
+    then waits for the GIL the GUI thread holds while it waits for those locks).
+    """
+    yield
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        import gc
+
+        gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_save_work(monkeypatch):
+    """Fails a test that leaves a save-queue worker unreleased, or a job working with no worker to finish it.
+
+    Every SaveQueue made during the test is watched. After the test (and its own clean-up) the queue's
+    workers' last signals are delivered; then each worker must have been released, and a queue still open
+    may hold no job in a working state (queued, recording, preparing, committing) that nothing works on.
+    """
+    import weakref
+
+    from station.saving import queue as queue_module
+
+    made: list[weakref.ref] = []
+    original_init = queue_module.SaveQueue.__init__
+
+    def watching_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(queue_module.SaveQueue, "__init__", watching_init)
+    yield
+    queues = [q for q in (ref() for ref in made) if q is not None]
+    if not queues:
+        return
+    from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
+
+    app = QCoreApplication.instance()
+    for q in queues:
+        deadline = QDeadlineTimer(5000)
+        while q.workers and not deadline.hasExpired() and app is not None:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        assert q.workers == 0, f"save-queue workers never released: {q.workers} ({[j.state for j in q.jobs]})"
+        if not q.closed:
+            working = [j for j in q.jobs if j.state in queue_module.WORKING]
+            assert not working, f"jobs left working with no worker: {[(j.id, j.state.value) for j in working]}"
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads():
     before = set(threading.enumerate())
     yield

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from station.dataset.check import check_dataset
+from station.dataset.episode_facts import read_episode_facts
+from station.dataset.quality import CUT_SHORT, dataset_warnings
 from station.dataset.reader import DatasetReader
 from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
@@ -149,6 +151,9 @@ def test_a_disk_filling_up_mid_take_ends_it_at_once_and_the_recorded_take_is_sav
     reader = DatasetReader(rec.writer.root)
     assert reader.total_episodes == 1 and reader.episodes()[0]["length"] == frames  # what "recorded" said
     assert check_dataset(rec.writer.root) == []
+    # the take was cut short: the save job flags it (from the spool's completion record) and `station check` warns
+    assert read_episode_facts(rec.writer.root)[0].flags.count(CUT_SHORT) == 1
+    assert any("episode 0: cut short" in line for line in dataset_warnings(rec.writer.root))
 
 
 def test_a_take_cut_by_a_full_disk_is_saved_by_recovery(qtbot, tmp_path, disk):
@@ -179,3 +184,4 @@ def test_a_take_cut_by_a_full_disk_is_saved_by_recovery(qtbot, tmp_path, disk):
     assert queue.jobs[0].status is JobStatus.DONE and not path.exists()
     assert DatasetReader(writer.root).episodes()[0]["length"] == frames
     assert check_dataset(writer.root) == []
+    assert CUT_SHORT in read_episode_facts(writer.root)[0].flags

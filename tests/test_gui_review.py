@@ -80,6 +80,8 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert dialog.proxy.index(0, EPISODE).data() == "2"
 
     assert controller.review.drop_last()
+    said = [t for t in window.messages.texts() if "dropped" in t]
+    assert said and "Review > Put the dropped take back" in said[-1] and "station" not in said[-1]  # window words
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
     assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
@@ -132,10 +134,10 @@ def test_playhead_advances_by_wall_time_and_speed():
 
 
 def test_the_queue_panel_shows_a_saved_takes_quality_flags(tmp_path):
-    from station.saving.queue import JobStatus, SaveJob
+    from station.saving.queue import JobState, SaveJob
     from widgets.save_queue_presenter import row_view
 
-    job = SaveJob(0, tmp_path, "pick", 15, 1, status=JobStatus.DONE, episode=4, flags=["too-short", "loop-behind"])
+    job = SaveJob(0, tmp_path, "pick", 15, 1, state=JobState.DONE, episode=4, flags=["too-short", "loop-behind"])
     view = row_view(job, 4, 30)
     assert view.words == "saved as episode 4 · too short, fell behind"
     assert "the take is very short" in view.tooltip

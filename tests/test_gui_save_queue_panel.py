@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import QObject, Signal
 
-from station.saving.queue import JobStatus, SaveJob
+from station.saving.queue import JobState, JobStatus, SaveJob, SpoolOwner
 from widgets.quit_dialog import QuitDialog
 from widgets.save_queue_model import PROGRESS, PROGRESS_ROLE, STAGE, SaveQueueModel
 from widgets.save_queue_panel import SaveQueuePanel
@@ -58,7 +58,7 @@ def make_panel(qtbot, height: int = 220):
 def test_the_newest_row_stays_in_view_as_takes_pile_up(qtbot):
     queue, _model, panel = make_panel(qtbot)
     for _ in range(12):
-        queue.add(status=JobStatus.DONE, finished_at=1.0, episode=0)
+        queue.add(state=JobState.DONE, finished_at=1.0, episode=0)
         qtbot.waitUntil(panel.newest_row_in_view, timeout=2000)
     assert panel.visible_rows() == 12
 
@@ -66,10 +66,10 @@ def test_the_newest_row_stays_in_view_as_takes_pile_up(qtbot):
 def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
     queue, model, panel = make_panel(qtbot)
     assert not panel.thrown_away_button.isVisibleTo(panel)
-    kept = queue.add(status=JobStatus.DONE, finished_at=1.0)
-    redone = queue.add(status=JobStatus.RUNNING, recorded=False, progress=0.5)
-    queue.change(redone, status=JobStatus.CANCELLED)
-    queue.add(status=JobStatus.CANCELLED)
+    kept = queue.add(state=JobState.DONE, finished_at=1.0)
+    redone = queue.add(state=JobState.RECORDING, owner=SpoolOwner.RECORDER, progress=0.5)
+    queue.change(redone, state=JobState.CANCELLED)
+    queue.add(state=JobState.CANCELLED)
     assert panel.visible_rows() == 1 and model.rowCount() == 3
     assert panel.thrown_away_button.isVisibleTo(panel) and panel.thrown_away_button.text() == "▸ 2 thrown away"
     panel.thrown_away_button.click()
@@ -83,9 +83,10 @@ def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
 
 def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
     queue, model, panel = make_panel(qtbot)
-    job = queue.add(status=JobStatus.RUNNING, recorded=False, held=True, progress=0.97, frames=150)
+    job = queue.add(state=JobState.RECORDING, owner=SpoolOwner.RECORDER, held=True, progress=0.97, frames=150,
+                    started_at=0.5)
     assert model.index(0, PROGRESS).data() == "live"
-    queue.change(job, recorded=True, ended_at=1.0, progress=1.0, prepared=object())
+    queue.change(job, state=JobState.HELD, owner=SpoolOwner.QUEUE, ended_at=1.0, progress=1.0, prepared=object())
     assert model.index(0, STAGE).data() == "encoded · held until the reset ends, not saved yet"
     assert model.index(0, PROGRESS).data(PROGRESS_ROLE) is None
     assert model.index(0, PROGRESS).data() == "not saved yet"
@@ -93,8 +94,8 @@ def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
 
 def test_the_quit_dialog_shows_the_panels_own_figures(qtbot):
     queue, model, _panel = make_panel(qtbot)
-    queue.add(status=JobStatus.DONE, finished_at=1.0, episode=0)  # saved before quitting: not waited for
-    job = queue.add(status=JobStatus.RUNNING, started_at=1.0, progress=0.77)
+    queue.add(state=JobState.DONE, finished_at=1.0, episode=0)  # saved before quitting: not waited for
+    job = queue.add(state=JobState.PREPARING, started_at=1.0, progress=0.77)
     dialog = QuitDialog()
     qtbot.addWidget(dialog)
     dialog.show_progress(queue, [])  # type: ignore[arg-type]

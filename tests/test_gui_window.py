@@ -14,7 +14,7 @@ from station.dataset.reader import DatasetReader
 from station.errors import DiskFullError, HardwareError
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
 from station.joints import JOINT_FEATURE_NAMES
-from station.saving.job import Cancelled, prepare_episode
+from station.saving.job import Cancelled, prepare_episode, prepare_live
 from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import find_spools
 from station.session.devices import Devices
@@ -178,13 +178,9 @@ def test_save_queue_model_passes_the_model_tester(station, qtbot, qtmodeltester)
 
 
 def with_prepare(monkeypatch, wrap):
-    """A queue factory whose prepare functions (from a finished spool, and while recording if the queue
-    encodes live takes) are wrapped by `wrap`."""
-    import station.saving.queue as queue_module
-
-    if hasattr(queue_module, "prepare_live"):
-        monkeypatch.setattr(queue_module, "prepare_live", wrap(queue_module.prepare_live))
-    return lambda writer: SaveQueue(writer, prepare=wrap(prepare_episode))
+    """A queue factory whose prepare functions (from a finished spool, and while recording) are wrapped by
+    `wrap`."""
+    return lambda writer: SaveQueue(writer, prepare=wrap(prepare_episode), prepare_live=wrap(prepare_live))
 
 
 def test_a_failed_save_shows_its_reason_and_retry_saves_it(station, qtbot, monkeypatch):

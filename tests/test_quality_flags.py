@@ -10,6 +10,7 @@ import pytest
 
 from station.dataset.quality import (
     CAMERA_STALLED,
+    CUT_SHORT,
     FOLLOWER_LAGGING,
     JOINT_JUMP,
     LEADER_STILL,
@@ -96,3 +97,12 @@ def test_the_save_job_stores_facts_and_flags_with_each_episode(tmp_path: Path):
     # 0.5 s; the demo leader moves and the follower tracks it (on a loaded machine the loop may fall behind)
     assert TOO_SHORT in facts.flags and set(facts.flags) <= {TOO_SHORT, LOOP_BEHIND, CAMERA_STALLED}
     assert set(facts.repeated_frames) == {"front"} and facts.outcome == "unknown" and not facts.excluded
+
+
+def test_a_take_cut_short_is_flagged_with_the_reason():
+    action, state = good_take()
+    assert CUT_SHORT not in names(take_flags(action, state, FPS, JOINTS))
+    flags = take_flags(action, state, FPS, JOINTS, interrupted="could not write to disk (the disk is full)")
+    cut = next(f for f in flags if f.name == CUT_SHORT)
+    assert cut.badge == "cut short"
+    assert cut.detail == "the take was cut short: could not write to disk (the disk is full)"

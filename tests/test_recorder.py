@@ -13,9 +13,10 @@ from station.dataset.reader import DatasetReader
 from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
-from station.saving.queue import SaveQueue
+from station.saving.queue import HELD_FOR_OPERATOR, SaveQueue
 from station.session.recorder import Recorder
 from station.session.state import Event, Phase
+from widgets.save_queue_presenter import row_view
 
 
 @pytest.fixture
@@ -126,6 +127,9 @@ def test_arm_error_stops_the_take_keeps_it_and_takes_torque_off(qtbot, make_reco
     with qtbot.waitSignal(rec.take_cut, timeout=20_000) as cut:  # the take ends, held for Keep / Drop
         pass
     assert rec.phase is Phase.STOPPED and rec.machine.cut
+    # the save queue's record says what the take waits for: the operator, not a reset (there is none)
+    assert cut.args[0].job.held and cut.args[0].job.held_for == HELD_FOR_OPERATOR
+    qtbot.waitUntil(lambda: "Keep or Drop" in row_view(cut.args[0].job, None, 30).words, timeout=10_000)
     assert cut.args[0].take.cadence.interrupted.startswith("leader arm stopped answering")
     said = next(p for p in problems if "motor 3" in p)
     assert said.startswith("The leader arm stopped answering") and "Devices > Connect arms" in said

@@ -7,13 +7,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from station.dataset.spec import DatasetSpec
 from station.saving.job import disk_errors_in_plain_words
-from station.saving.queue import JobStatus, SaveQueue
+from station.saving.queue import JobState, JobStatus, SaveQueue, SpoolOwner
 from station.saving.spool import CadenceReport, SpoolWriter, TakeInfo
 
 
@@ -151,7 +152,7 @@ def test_cancel_while_running_drops_the_result(qtbot, setup):
     qtbot.waitUntil(lambda: a.status is JobStatus.RUNNING)
     assert queue.cancel(a)
     gates.gate("a").set()
-    qtbot.waitUntil(lambda: not a.in_flight)
+    qtbot.waitUntil(lambda: queue.workers == 0)
     assert a.status is JobStatus.CANCELLED and writer.committed == [] and not a.spool_dir.exists()
 
 
@@ -175,3 +176,68 @@ def test_a_failed_take_that_blocks_the_rest_is_announced_as_stuck(qtbot, setup):
     assert not queue.is_idle and writer.committed == []
     queue.discard(a)
     assert queue.stuck_on is None
+
+
+def live_spool(root: Path, task: str) -> SpoolWriter:
+    info = TakeInfo(task, 30, "so_follower", [f"j{i}" for i in range(6)], (), time.time())
+    return SpoolWriter.create(root, info)
+
+
+def add_rows(spool: SpoolWriter, n: int) -> None:
+    for i in range(n):
+        spool.append(i / 30, np.zeros(6, np.float32), np.zeros(6, np.float32), {})
+
+
+def test_a_live_job_that_fails_mid_take_and_is_discarded_lets_the_queue_go_idle(qtbot, tmp_path):
+    """Issue 9 defect 1: the worker ends (fails) while its take is still recorded; the take is discarded,
+    then ends. Its worker must be released on its own signal, so that `idle` comes."""
+
+    def live_encoder_that_fails(spool, video, reporter):
+        reporter.stage("encoding front")
+        raise OSError(5, "Input/output error")
+
+    writer = FakeWriter(tmp_path)
+    queue = SaveQueue(writer, prepare=Gates().prepare, commit=Gates.commit,  # type: ignore[arg-type]
+                      prepare_live=live_encoder_that_fails)
+    try:
+        spool = live_spool(tmp_path, "a")
+        with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+            job = queue.submit_live(spool)
+        assert job.state is JobState.FAILED and job.owner is SpoolOwner.RECORDER
+        add_rows(spool, 3)  # the take goes on being recorded
+        queue.discard(job)
+        assert job.state is JobState.CANCELLED and spool.directory.exists()  # still the recorder's
+        with qtbot.waitSignal(queue.idle, timeout=10_000):
+            spool.finish(CadenceReport(ticks=3))
+            queue.take_ended(job, 3, None)
+        assert queue.workers == 0 and not spool.directory.exists() and writer.committed == []
+    finally:
+        queue.shutdown()
+
+
+def test_the_live_encoder_is_injectable_and_follows_the_take_to_its_end(qtbot, tmp_path):
+    def count_rows(spool, video, reporter):
+        reporter.stage("encoding front")
+        with spool._written_changed:
+            while not spool.ended:
+                spool._written_changed.wait(0.1)
+        return SimpleNamespace(task=spool.info.task, action=np.zeros((spool.written, 6), np.float32))
+
+    writer = FakeWriter(tmp_path)
+    queue = SaveQueue(writer, prepare=Gates().prepare, commit=Gates.commit,  # type: ignore[arg-type]
+                      prepare_live=count_rows)
+    try:
+        spool = live_spool(tmp_path, "a")
+        job = queue.submit_live(spool, held=True)
+        assert job.state is JobState.RECORDING
+        add_rows(spool, 5)
+        spool.finish(CadenceReport(ticks=5))
+        queue.take_ended(job, 5, None)
+        qtbot.waitUntil(lambda: job.state is JobState.HELD)
+        assert writer.committed == []  # held: the reset may still throw it away
+        with qtbot.waitSignal(queue.idle, timeout=10_000):
+            queue.confirm(job)
+        assert job.state is JobState.DONE and len(writer.committed) == 1
+        assert writer.committed[0].task == "a" and len(writer.committed[0].action) == 5
+    finally:
+        queue.shutdown()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from station.saving.queue import JobStatus, SaveJob
+from station.saving.queue import HELD_FOR_OPERATOR, JobState, SaveJob, SpoolOwner
 from widgets.save_queue_presenter import (
     QueueFacts,
     RowStage,
@@ -33,17 +33,21 @@ PREPARED = object()  # stands for the EpisodeData of an encoded take
 
 def live_take(**fields) -> SaveJob:
     """A take being recorded and encoded as it goes (held: the reset may still throw it away)."""
-    return job(**{"status": JobStatus.RUNNING, "recorded": False, "held": True, "started_at": 100.0, **fields})
+    return job(**{"state": JobState.RECORDING, "owner": SpoolOwner.RECORDER, "held": True, "started_at": 100.0,
+                  **fields})
+
+
+ENDED = {"owner": SpoolOwner.QUEUE, "ended_at": 105.0}  # the take ended: its spool is the queue's
 
 
 def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
     recording = live_take(progress=0.9)
-    ended = live_take(progress=0.6, recorded=True, ended_at=105.0)
-    held = live_take(recorded=True, ended_at=105.0, progress=1.0, prepared=PREPARED)
-    waiting = job(status=JobStatus.RUNNING, ended_at=105.0, progress=1.0, prepared=PREPARED)
-    committing = job(status=JobStatus.RUNNING, ended_at=105.0, progress=1.0, prepared=PREPARED, in_flight=True)
-    saved = job(status=JobStatus.DONE, ended_at=105.0, progress=1.0, episode=3, finished_at=106.5)
-    failed = job(status=JobStatus.FAILED, ended_at=105.0, error="the disk is full", finished_at=106.0)
+    ended = live_take(state=JobState.PREPARING, progress=0.6, **ENDED)
+    held = live_take(state=JobState.HELD, progress=1.0, prepared=PREPARED, **ENDED)
+    waiting = job(state=JobState.READY, ended_at=105.0, progress=1.0, prepared=PREPARED)
+    committing = job(state=JobState.COMMITTING, ended_at=105.0, progress=1.0, prepared=PREPARED)
+    saved = job(state=JobState.DONE, ended_at=105.0, progress=1.0, episode=3, finished_at=106.5)
+    failed = job(state=JobState.FAILED, ended_at=105.0, error="the disk is full", finished_at=106.0)
     queued = job()
 
     views = {name: row_view(j, 3, FPS, now=107.0) for name, j in [
@@ -53,7 +57,7 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
         RowStage.RECORDING, RowStage.ENCODING, RowStage.HELD, RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING,
         RowStage.SAVED, RowStage.FAILED, RowStage.WAITING_TO_ENCODE]
     assert views["recording"].words == "recording · encoded as it goes, 0.5 s behind"  # 15 of 150 frames
-    waiting = row_view(live_take(status=JobStatus.QUEUED, frames=0, progress=0.0), 3, FPS)
+    waiting = row_view(live_take(started_at=None, frames=0, progress=0.0), 3, FPS)  # no encoder yet
     assert waiting.stage is RowStage.RECORDING and "starts once the take ahead is encoded" in waiting.words
     assert waiting.progress_text == "waiting"  # not "encoded as it goes, 0.0 s behind"
     assert views["recording"].progress_text == "live"
@@ -70,26 +74,26 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
 
 def test_the_save_time_runs_from_the_end_of_the_take_to_its_commit():
     # a 5 s take (started at 100) and a 3 s reset: committed at 108.4, the save took 3.4 s, not 8.4 s
-    saved = live_take(recorded=True, ended_at=105.0, status=JobStatus.DONE, finished_at=108.4)
+    saved = live_take(state=JobState.DONE, finished_at=108.4, **ENDED)
     assert save_seconds(saved) == pytest.approx(3.4)
     assert row_view(saved, 0, FPS).elapsed == "3.4 s"
     assert save_seconds(live_take(), now=104.0) is None  # still being recorded: no save time yet
     assert row_view(live_take(), 0, FPS, now=104.0).elapsed == ""
-    held = live_take(recorded=True, ended_at=105.0, prepared=PREPARED)
+    held = live_take(state=JobState.HELD, prepared=PREPARED, **ENDED)
     assert save_seconds(held, now=107.0) == pytest.approx(2.0)  # still counting while held
     # a finished take handed over whole (recovery): from when it was handed over
-    assert save_seconds(job(status=JobStatus.DONE, finished_at=172.0)) == pytest.approx(72.0)
-    assert row_view(job(status=JobStatus.DONE, finished_at=172.0), 0, FPS).elapsed == "1 min 12 s"
-    assert save_seconds(job(status=JobStatus.CANCELLED, finished_at=101.0)) is None
+    assert save_seconds(job(state=JobState.DONE, finished_at=172.0)) == pytest.approx(72.0)
+    assert row_view(job(state=JobState.DONE, finished_at=172.0), 0, FPS).elapsed == "1 min 12 s"
+    assert save_seconds(job(state=JobState.CANCELLED, finished_at=101.0)) is None
 
 
 def test_overall_progress_uses_the_rows_own_figures_and_never_reads_saved_before_the_commit():
-    encoding = job(status=JobStatus.RUNNING, progress=0.77, started_at=101.0)
+    encoding = job(state=JobState.PREPARING, progress=0.77, started_at=101.0)
     assert overall_progress([encoding]) == (0, 1, pytest.approx(0.77))  # the row's bar says 77 %
-    encoded = job(status=JobStatus.RUNNING, progress=1.0, prepared=PREPARED)
+    encoded = job(state=JobState.READY, progress=1.0, prepared=PREPARED)
     assert overall_progress([encoded])[2] == pytest.approx(0.99)  # encoded, not yet committed
-    saved = job(status=JobStatus.DONE, finished_at=103.0)
-    thrown = job(status=JobStatus.CANCELLED)
+    saved = job(state=JobState.DONE, finished_at=103.0)
+    thrown = job(state=JobState.CANCELLED)
     assert overall_progress([saved, encoding, thrown]) == (1, 2, pytest.approx((1 + 0.77) / 2))
     assert overall_progress([saved]) == (1, 1, 1.0)
 
@@ -122,21 +126,15 @@ def test_the_summary_keeps_one_order_and_never_contradicts_itself():
 
 def test_stage_of_follows_the_queue_record_not_its_stage_text():
     # the worker's stage text says "saved" as the writer finishes, before the queue hears of the commit
-    committing = job(status=JobStatus.RUNNING, prepared=PREPARED, in_flight=True, stage="saved")
+    committing = job(state=JobState.COMMITTING, prepared=PREPARED, stage="saved")
     assert stage_of(committing) is RowStage.COMMITTING
 
 
-def test_a_take_whose_encoding_waits_is_not_counted_as_keeping_up():
-    from types import SimpleNamespace
-
-    from widgets.save_queue_presenter import queue_facts
-
-    encoding = job(status=JobStatus.RUNNING, progress=0.5, started_at=101.0)
-    waiting = live_take(status=JobStatus.QUEUED, frames=0, progress=0.0)
-    queue = SimpleNamespace(jobs=[encoding, waiting], writer=SimpleNamespace(spec=SimpleNamespace(fps=FPS)),
-                            drain_estimate_s=lambda: 6.0, encode_fps=20.0)
-    f = queue_facts(queue, cameras=2, episode_time_s=8.0, reset_time_s=6.0)  # type: ignore[arg-type]
-    assert f.lag_s is None and f.backlog == 1
-    assert summary_view(f).text.split("  ·  ")[2].startswith("slower than recording")
-    queue.jobs = [live_take(progress=0.9)]  # its own encoder runs, 0.5 s behind: that is keeping up
-    assert summary_view(queue_facts(queue, 2, 8.0, 6.0)).text.endswith("keeping up with recording")  # type: ignore[arg-type]
+def test_a_take_held_after_a_device_failure_waits_for_the_operator_not_for_a_reset():
+    cut = live_take(state=JobState.HELD, progress=1.0, prepared=PREPARED, held_for=HELD_FOR_OPERATOR, **ENDED)
+    view = row_view(cut, None, FPS, now=106.0)
+    assert view.stage is RowStage.HELD
+    assert view.words == "encoded · held until you Keep or Drop it, not saved yet"
+    encoding = row_view(live_take(state=JobState.PREPARING, progress=0.5, held_for=HELD_FOR_OPERATOR, **ENDED), None,
+                        FPS)
+    assert "reset" not in encoding.words and "Keep or Drop" in encoding.words

@@ -21,7 +21,7 @@ from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLead
 from station.saving.queue import JobStatus
 from station.saving.recovery import find_spools
 from station.session.devices import Devices
-from station.session.state import Phase
+from station.session.state import Phase, Take
 
 
 class PluggableCamera(PatternCamera):
@@ -68,7 +68,8 @@ def test_rerecord_in_a_take_throws_it_away_then_a_reset_then_the_same_episode_wi
         with qtbot.waitSignal(recorder.state_changed, timeout=10_000,
                               check_params_cb=lambda step: step.after is Phase.RECORDING):
             pass  # the reset's time runs out: episode 0 is recorded again
-        qtbot.waitUntil(lambda: job.status is JobStatus.CANCELLED and not job.in_flight, timeout=10_000)
+        qtbot.waitUntil(lambda: job.status is JobStatus.CANCELLED
+                        and not controller.session.queue.has_worker(job), timeout=10_000)
         rows_at_least(qtbot, recorder)
         key(qtbot, window, Qt.Key.Key_R)  # R, the same, a second time
         qtbot.waitUntil(lambda: controller.session.queue.is_idle, timeout=10_000)
@@ -171,6 +172,34 @@ def test_a_take_that_ends_while_quit_asks_stays_held_until_answered_and_throw_aw
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     root = station.tmp_path / "ds"
     assert DatasetReader(root).total_episodes == 0
+    assert find_spools(root) == ([], [])
+
+
+def test_with_no_reset_time_a_take_that_ends_while_quit_asks_starts_no_next_take_until_answered(station, qtbot):
+    window, controller = station.open(episodes=3, episode_time_s=1.0, reset_time_s=0)
+    recorder = controller.session.recorder
+    key(qtbot, window, Qt.Key.Key_Space)
+    rows_at_least(qtbot, recorder)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # asks about the take ...
+    question = controller.quitting.question
+    assert question is not None and question.isVisible()
+    with qtbot.waitSignal(recorder.state_changed, timeout=5000) as ended:  # ... whose time runs out meanwhile
+        pass
+    assert ended.args[0].before is Phase.RECORDING and Take.START not in ended.args[0].takes
+    assert recorder.phase is not Phase.RECORDING and recorder.machine.held and recorder.loop.take is None
+    assert "ended" in question.text() and recorder.machine.kept == 1
+    qtbot.keyClick(question, Qt.Key.Key_Escape)  # cancel: the session goes on with the next take
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RECORDING, timeout=3000)
+    assert not recorder.machine.held and recorder.machine.kept == 1
+    rows_at_least(qtbot, recorder)
+    window.close()
+    question = controller.quitting.question
+    assert question is not None
+    qtbot.mouseClick(question.keep_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    root = station.tmp_path / "ds"
+    assert DatasetReader(root).total_episodes == 2  # the take that ended while asked, and the one kept on quit
     assert find_spools(root) == ([], [])
 
 

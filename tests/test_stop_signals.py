@@ -23,9 +23,25 @@ SESSION = ("--demo", "--episode-time", "30", "--reset-time", "0", "--camera", "f
            "--vcodec", "h264")
 
 
+STARTED: list[subprocess.Popen] = []
+
+
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "station", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "station", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
+    STARTED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def no_station_left_running():
+    """A test that fails (or times out) never leaves its station process running."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def wait_for_rows(root: Path, proc: subprocess.Popen, rows: int = 10, timeout: float = 60) -> None:
@@ -49,7 +65,7 @@ def test_headless_keeps_and_saves_the_take_in_progress(tmp_path: Path, sig: sign
     proc = start("record", "--headless", "--root", str(root), "--episodes", "3", *SESSION)
     wait_for_rows(root, proc)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
     assert f"stopping ({sig.name})" in out and "episode 0 saved" in out and "Traceback" not in err
     episodes = DatasetReader(root).episodes()
@@ -63,7 +79,7 @@ def test_a_second_signal_leaves_at_once_with_the_take_kept_for_recovery(tmp_path
     wait_for_rows(root, proc)
     proc.send_signal(signal.SIGTERM)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode in (0, 130), out + err  # 0 if the save was done before the second signal came
     assert "Traceback" not in err
     if proc.returncode == 130:
@@ -76,7 +92,7 @@ def test_ctrl_c_while_starting_is_quiet(tmp_path: Path, delay: float):
     proc = start("record", "--headless", "--root", str(root), "--episodes", "1", *SESSION)
     threading.Event().wait(delay)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     if proc.returncode == -signal.SIGINT or "init_import_site" in err:
         # So early that Python was still starting (before any station code ran): CPython's own reaction.
         assert out == "" and not root.exists()
@@ -94,7 +110,7 @@ def test_the_window_handles_sigterm_like_ctrl_q(tmp_path: Path):
     proc = start("record", "--root", str(root), "--episodes", "3", *SESSION, env=env)
     wait_for_rows(root, proc)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
     assert "Traceback" not in err
     episodes = DatasetReader(root).episodes()

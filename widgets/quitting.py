@@ -93,6 +93,8 @@ class Quitting(QObject):
         self.question = TakeQuestion(self.window, seconds, cut)
         self.question.answered.connect(self._on_answer)
         s = self._session()
+        if s is not None and not cut:
+            s.recorder.hold_next_take(True)  # reset time 0 too: the take's end starts no next take until answered
         if s is not None and s.recorder is not self._watched:
             self._watched = s.recorder
             s.recorder.state_changed.connect(self._on_step_while_asked)
@@ -119,6 +121,7 @@ class Quitting(QObject):
         if r.countdown_held:
             r.hold_countdown(False)  # held while the question was open
         if choice is TakeChoice.CANCEL:
+            r.hold_next_take(False)  # the session goes on: a take that ended meanwhile leads into the next
             return
         if r.phase is Phase.RECORDING:
             r.try_fire(Event.STOP)
@@ -127,6 +130,7 @@ class Quitting(QObject):
         elif r.allowed(Event.KEEP):
             r.try_fire(Event.KEEP)
         self.window.close()
+        r.hold_next_take(False, go_on=False)
 
     def show_progress(self) -> None:
         s = self._session()

@@ -184,7 +184,7 @@ class Review(QObject):
             s.writer.repair()  # the writer reads the totals again (the next take takes the dropped number)
             s.queue.committed_episodes = s.writer.total_episodes
         self.ctrl.say(f"Episode {drop.episode_index} dropped ({drop.length} frames). "
-                      "`station drop-last DIR --undo` puts it back until another take is recorded.",
+                      "Review > Put the dropped take back undoes it until another take is recorded.",
                       Level.INFO, topic=TOPIC)
         self.changed.emit()
         return True

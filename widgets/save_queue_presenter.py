@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from station.dataset.quality import FLAG_WORDS
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import HELD_FOR_OPERATOR, JobState, JobStatus, SaveJob, SaveQueue
 
 
 class RowStage(Enum):
     RECORDING = "recording"  # the take is still being recorded, and encoded as it goes
     WAITING_TO_ENCODE = "waiting to encode"
     ENCODING = "encoding"
-    HELD = "held"  # encoded, kept back until the reset ends (the take may still be thrown away)
+    HELD = "held"  # encoded, kept back until the reset ends or the operator keeps / drops it
     WAITING_TO_COMMIT = "waiting for the take ahead"
     COMMITTING = "writing to the dataset"
     SAVED = "saved"
@@ -44,21 +44,17 @@ UNFINISHED = (RowStage.RECORDING, RowStage.WAITING_TO_ENCODE, RowStage.ENCODING,
               RowStage.WAITING_TO_COMMIT, RowStage.COMMITTING)
 
 
+STAGES = {
+    JobState.RECORDING: RowStage.RECORDING, JobState.QUEUED: RowStage.WAITING_TO_ENCODE,
+    JobState.PREPARING: RowStage.ENCODING, JobState.HELD: RowStage.HELD, JobState.READY: RowStage.WAITING_TO_COMMIT,
+    JobState.COMMITTING: RowStage.COMMITTING, JobState.DONE: RowStage.SAVED, JobState.FAILED: RowStage.FAILED,
+    JobState.CANCELLED: RowStage.THROWN_AWAY,
+}
+
+
 def stage_of(job: SaveJob) -> RowStage:
-    """The one reading of a job record the panel relies on."""
-    if job.status is JobStatus.CANCELLED:
-        return RowStage.THROWN_AWAY
-    if job.status is JobStatus.FAILED:
-        return RowStage.FAILED
-    if job.status is JobStatus.DONE:
-        return RowStage.SAVED
-    if not job.recorded:
-        return RowStage.RECORDING
-    if job.prepared is None:
-        return RowStage.ENCODING if job.status is JobStatus.RUNNING else RowStage.WAITING_TO_ENCODE
-    if job.in_flight:
-        return RowStage.COMMITTING
-    return RowStage.HELD if job.held else RowStage.WAITING_TO_COMMIT
+    """The one reading of a job record the panel relies on: its state."""
+    return STAGES[job.state]
 
 
 def seconds_words(seconds: float) -> str:
@@ -110,6 +106,13 @@ class RowView:
     tone: Tone
 
 
+def held_words(job: SaveJob) -> str:
+    """What a held take waits for: the end of the reset, or the operator's Keep / Drop after a device failure."""
+    if job.held_for == HELD_FOR_OPERATOR:
+        return "held until you Keep or Drop it"
+    return "held until the reset ends"
+
+
 def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = None) -> RowView:
     stage = stage_of(job)
     bar: float | None = None
@@ -124,13 +127,13 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     elif stage is RowStage.WAITING_TO_ENCODE:
         words = "waiting to encode"
     elif stage is RowStage.ENCODING and job.progress >= 1.0:  # the video is done; image stats follow
-        words = "encoded · computing image statistics" + (", then held until the reset ends" if job.held else "")
+        words = "encoded · computing image statistics" + (f", then {held_words(job)}" if job.held else "")
         progress_text = "not saved yet"
     elif stage is RowStage.ENCODING:
-        words = "encoding" + (" · then held until the reset ends" if job.held else "")
+        words = "encoding" + (f" · then {held_words(job)}" if job.held else "")
         bar = min(1.0, max(0.0, job.progress))
     elif stage is RowStage.HELD:
-        words = "encoded · held until the reset ends, not saved yet"
+        words = f"encoded · {held_words(job)}, not saved yet"
         progress_text = "not saved yet"
     elif stage is RowStage.WAITING_TO_COMMIT:
         words = "encoded · waits for the take ahead of it to be saved"

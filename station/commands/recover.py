@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from station.saving.lock import DatasetLock
     from station.saving.queue import SaveQueue
     from station.saving.recovery import recover_into_queue
+    from station.saving.spool import list_spools
 
     root: Path = args.root
     if not (root / "meta" / "info.json").is_file():
@@ -47,22 +48,27 @@ def run(args: argparse.Namespace) -> int:
             lines = recover_into_queue(writer, queue, keep_partial=args.keep_partial)
             for line in lines:
                 print(line, flush=True)
-            not_saved = [line for line in lines if line.startswith("could not recover")]
             if queue.pending_count:
                 # Everything that can be saved is; a failed take blocks the ones after it (episode order is
                 # recording order), so stop there rather than wait for ever for an idle queue.
                 queue.idle.connect(app.quit)
                 queue.stuck.connect(app.quit)
                 app.exec()
-            stuck = queue.stuck_on
-            if stuck is not None:
-                not_saved.append(f"could not save {stuck.spool_dir.name}: {stuck.error}")
-                behind = queue.waiting_behind(stuck)
-                if behind:
-                    names = ", ".join(j.spool_dir.name for j in behind)
-                    not_saved.append(f"not saved, waiting behind it: {names}")
         finally:
             queue.shutdown()
+        # What is still in the spool was not saved: say each one and why (its job's error, or what recovery said).
+        jobs = {j.spool_dir: j for j in queue.jobs}
+        stuck = queue.stuck_on
+        not_saved: list[str] = []
+        for path in list_spools(root):
+            job = jobs.get(path)
+            if job is not None and job.error:
+                not_saved.append(f"could not save {path.name}: {job.error}")
+            elif job is not None and stuck is not None:
+                not_saved.append(f"not saved {path.name}: it waits behind {stuck.spool_dir.name}")
+            else:
+                said = next((line for line in lines if path.name in line), "")
+                not_saved.append(said or f"not saved {path.name}")
         if not lines:
             print(f"nothing to recover in {root}", flush=True)
         for line in not_saved:

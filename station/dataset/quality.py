@@ -1,7 +1,8 @@
 """Quality flags of a take: plain-words warnings computed from what the save job already holds.
 
 No second pass over the video: the flags come from the joint rows (action = leader, state = follower), the
-take's cadence report (repeated frames per camera, filled ticks, stalled cameras) and its planned length.
+take's cadence report (repeated frames per camera, filled ticks, stalled cameras, why it ended early) and its
+planned length.
 Each flag has a stable name (stored in the episodes table's `station/flags`), a short badge and a sentence.
 
 Thresholds are one dataclass with documented defaults. A dataset may override them in
@@ -30,6 +31,7 @@ TOO_SHORT = "too-short"
 LEADER_STILL = "leader-still"
 FOLLOWER_LAGGING = "follower-lagging"
 JOINT_JUMP = "joint-jump"
+CUT_SHORT = "cut-short"
 
 # name -> (badge, what it means): the badge is shown in the queue panel and the episodes view, the
 # sentence as its tooltip and by `station check`.
@@ -40,6 +42,7 @@ FLAG_WORDS: dict[str, tuple[str, str]] = {
     LEADER_STILL: ("leader never moved", "the leader arm hardly moved during the take"),
     FOLLOWER_LAGGING: ("follower did not track", "the follower stayed far from the leader for a long time"),
     JOINT_JUMP: ("joint jump", "a joint moved faster than an arm can: a glitch in the readings"),
+    CUT_SHORT: ("cut short", "the take ended early: a device failed or the disk filled up during it"),
 }
 FLAG_NAMES = tuple(FLAG_WORDS)
 
@@ -114,14 +117,17 @@ def take_flags(
     stalled_cameras: Sequence[str] = (),
     planned_s: float = 0.0,
     thresholds: QualityThresholds | None = None,
+    interrupted: str = "",
 ) -> list[Flag]:
-    """Every quality flag of one take, in FLAG_NAMES order. `planned_s` 0 means the plan is not known."""
+    """Every quality flag of one take, in FLAG_NAMES order. `planned_s` 0 means the plan is not known;
+    `interrupted` is why the take ended early (its spool's completion record), empty when it ran its course."""
     t = thresholds or QualityThresholds()
     action, state = np.asarray(action, dtype=np.float64), np.asarray(state, dtype=np.float64)
     n = len(action)
     flags: list[Flag] = []
+    cut = [Flag(CUT_SHORT, f"the take was cut short: {interrupted}")] if interrupted else []
     if n == 0:
-        return [Flag(TOO_SHORT, "the take has no frames")]
+        return [Flag(TOO_SHORT, "the take has no frames"), *cut]
     names = list(joint_names) or [f"joint {i + 1}" for i in range(action.shape[1])]
 
     shares = {cam: count / n for cam, count in (repeated_frames or {}).items()}
@@ -164,7 +170,7 @@ def take_flags(
                 flags.append(Flag(JOINT_JUMP, f"{label} {names[joint]} moved at {speed.max():.0f}/s at frame "
                                               f"{row + 1} (limit {t.jump_speed:g}/s)"))
                 break
-    return flags
+    return flags + cut
 
 
 def episode_flags(root: Path, thresholds: QualityThresholds | None = None) -> dict[int, list[Flag]]:

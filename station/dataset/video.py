@@ -22,6 +22,10 @@ from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
 from station.priority import KeepScheduling
 
+# SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
+# (on the importing thread), never from the encoder threads: setenv is not thread-safe.
+os.environ.setdefault("SVT_LOG", "1")
+
 # LeRobot's mp4 stream time base is 1/(fps * 512); keeping it makes our files concatenate with theirs.
 TIME_BASE_MULTIPLIER = 512
 
@@ -113,8 +117,6 @@ def encode_video(
     if width % 2 or height % 2:
         raise DatasetError(f"a {width}x{height} camera cannot be encoded as {settings.pix_fmt}: use even sizes")
     encoder = CODECS[settings.codec][0]
-    # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors.
-    os.environ.setdefault("SVT_LOG", "1")
     codec_tb = Fraction(1, fps)
     path = Path(path)
     count = 0

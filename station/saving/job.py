@@ -29,6 +29,7 @@ from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DatasetError, DiskFullError
 from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
+from station.saving.memory import release_freed_memory
 from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,12 @@ def _prepare(
     with disk_errors_in_plain_words(directory):
         if cams:
             reporter.stage("encoding " + " + ".join(cam.name for cam in cams))
-            with ThreadPoolExecutor(len(cams) if parallel else 1, thread_name_prefix="encode") as pool:
-                futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
-                written = {name: f.result() for name, f in futures.items()}
+            try:
+                with ThreadPoolExecutor(len(cams) if parallel else 1, thread_name_prefix="encode") as pool:
+                    futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
+                    written = {name: f.result() for name, f in futures.items()}
+            finally:
+                release_freed_memory()  # the encoders are closed: give their pages back (saving/memory.py)
         if reporter.cancelled:
             raise Cancelled()
         spool = SpoolReader(directory)  # the take has ended: its rows and frame count are final
@@ -165,6 +169,7 @@ def take_facts(spool: SpoolReader) -> EpisodeFacts:
         flags = take_flags(
             spool.action, spool.state, spool.info.fps, spool.info.joint_names, repeated, filled,
             (cadence.stalled_cameras or []) if cadence else [], spool.info.episode_time_s, thresholds,
+            cadence.interrupted if cadence else "",
         )
     except Exception:
         log.exception("computing the quality flags of %s failed; saved without flags", spool.directory.name)

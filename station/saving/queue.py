@@ -1,9 +1,22 @@
-"""The save queue: one job per finished take, prepared on a QThreadPool, committed strictly in order.
+"""The save queue: one job per take, prepared on a QThreadPool, committed strictly in order.
 
 The truth is a plain Python list of SaveJob records, mutated only on the thread that owns the queue (the GUI
 or the headless event loop); the window's table model adapts it. Workers are QRunnables that carry their
 signals in a QObject member and never touch the list. A failed job keeps its spool and blocks the commits
 behind it, so episode numbers never shift under the operator; Retry runs it again, Discard drops it.
+
+A job's life is one state (JobState), changed only here:
+
+    submit ─> QUEUED ─> PREPARING ─┬─> HELD ──(confirm)──┐
+    submit_live ─> RECORDING ──────┘   (take_ended)      ├─> READY ─> COMMITTING ─> DONE
+                                   └──────────────────────┘
+    any state before COMMITTING ─(cancel)─> CANCELLED;  PREPARING/RECORDING/COMMITTING ─(error)─> FAILED
+    FAILED ─(retry)─> READY (already prepared) or QUEUED/RECORDING;  FAILED ─(discard)─> CANCELLED
+
+Who owns a take's spool is explicit (SpoolOwner): the recorder while its take is being recorded (it writes
+the files, and deletes them itself if the take is abandoned), the queue from take_ended on; the queue
+deletes only spools it owns. Every worker is released on its own terminal signal (prepared, committed,
+failed, cancelled), whatever state its job is in by then, so `idle` always comes once the work is over.
 """
 
 from __future__ import annotations
@@ -28,15 +41,48 @@ from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, remove
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1
 PrepareFn = Callable[[SpoolReader, VideoSettings, Reporter], EpisodeData]
+PrepareLiveFn = Callable[[SpoolWriter, VideoSettings, Reporter], EpisodeData]
 CommitFn = Callable[[DatasetWriter, EpisodeData, Reporter, Path], int]
 
 
+class JobState(Enum):
+    QUEUED = "queued"  # a finished take waiting for an encoder thread
+    RECORDING = "recording"  # the take is still being recorded (and encoded as it goes); the recorder owns it
+    PREPARING = "preparing"  # encoding, computing stats
+    HELD = "held"  # prepared; waits until the take can no longer be re-recorded (confirm)
+    READY = "ready"  # prepared; waits for its turn to commit
+    COMMITTING = "committing"
+    DONE = "done"
+    FAILED = "failed"  # its spool is kept; the takes behind it wait (retry or discard)
+    CANCELLED = "cancelled"  # re-recorded or discarded: never committed
+
+
+WORKING = (JobState.QUEUED, JobState.RECORDING, JobState.PREPARING, JobState.COMMITTING)
+PENDING = (*WORKING, JobState.HELD, JobState.READY)
+TERMINAL = (JobState.DONE, JobState.CANCELLED)  # no longer ahead of anything
+
+
+class SpoolOwner(Enum):
+    RECORDER = "recorder"  # writes the spool while the take is recorded; deletes it itself if abandoned
+    QUEUE = "queue"  # the take ended: the queue saves it, then deletes its spool
+
+
 class JobStatus(Enum):
+    """A coarse reading of JobState, for views that only tell waiting, done, failed and thrown away apart."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+_STATUS = {
+    JobState.QUEUED: JobStatus.QUEUED, JobState.DONE: JobStatus.DONE, JobState.FAILED: JobStatus.FAILED,
+    JobState.CANCELLED: JobStatus.CANCELLED,
+}
+HELD_FOR_RESET = "the reset"  # the reset phase (or the hold after a stop) may still throw the take away
+HELD_FOR_OPERATOR = "the operator"  # a device failure cut the take: the operator keeps or drops it
 
 
 @dataclass
@@ -47,28 +93,43 @@ class SaveJob:
     frames: int
     cameras: int
     cadence: CadenceReport | None = None
-    status: JobStatus = JobStatus.QUEUED
-    stage: str = "queued"
+    state: JobState = JobState.QUEUED
+    owner: SpoolOwner = SpoolOwner.QUEUE
+    stage: str = "queued"  # what the worker says it is doing, in words
     progress: float = 0.0
     error: str = ""
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
+    held_for: str = HELD_FOR_RESET  # what the held take waits for (HELD_FOR_RESET or HELD_FOR_OPERATOR)
     episode: int | None = None  # the dataset's episode index, once committed
     submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
     prepared_at: float | None = None
     finished_at: float | None = None
     prepared: EpisodeData | None = None
-    in_flight: bool = False  # a runnable is working on it
-    live: SpoolWriter | None = None  # the take is still being recorded and encoded as it goes
-    recorded: bool = True  # the take's spool is complete on disk (a live take: once it has ended)
+    live: SpoolWriter | None = None  # the spool being recorded, which the live encoder follows
     ended_at: float | None = None  # when a live take ended, and how much of it was encoded by then:
     encoded_at_end: float = 0.0  # the tail after that is encoded flat out, which measures throughput
     cancel_flag: threading.Event = field(default_factory=threading.Event)
     flags: list[str] = field(default_factory=list)  # quality flags found while preparing (station.dataset.quality)
 
     @property
+    def status(self) -> JobStatus:
+        if self.state is JobState.RECORDING and self.started_at is None:
+            return JobStatus.QUEUED  # recorded, but its encoder waits for the take ahead of it
+        return _STATUS.get(self.state, JobStatus.RUNNING)
+
+    @property
     def pending(self) -> bool:
-        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        return self.state in PENDING
+
+    @property
+    def recorded(self) -> bool:
+        """The take's spool is complete on disk and the queue's (a live take: once it has ended)."""
+        return self.owner is SpoolOwner.QUEUE
+
+    @property
+    def committing(self) -> bool:
+        return self.state is JobState.COMMITTING
 
     @property
     def elapsed_s(self) -> float:
@@ -140,10 +201,11 @@ class _JobRunnable(QRunnable):
 
 
 class _PrepareRunnable(_JobRunnable):
-    def __init__(self, job: SaveJob, writer: DatasetWriter, prepare: PrepareFn) -> None:
+    def __init__(self, job: SaveJob, writer: DatasetWriter, prepare: PrepareFn, prepare_live: PrepareLiveFn) -> None:
         super().__init__(job)
         self._prepare = prepare
-        self._live = job.live
+        self._prepare_live = prepare_live
+        self._live = job.live if job.owner is SpoolOwner.RECORDER else None  # follow the take as it is recorded
         self._video = writer.spec.video
 
     def run(self) -> None:
@@ -151,7 +213,7 @@ class _PrepareRunnable(_JobRunnable):
             if self._reporter.cancelled:
                 raise Cancelled()
             if self._live is not None:
-                episode = prepare_live(self._live, self._video, self._reporter)
+                episode = self._prepare_live(self._live, self._video, self._reporter)
             else:
                 episode = self._prepare(SpoolReader(self._spool_dir), self._video, self._reporter)
         except Cancelled:
@@ -198,18 +260,19 @@ class SaveQueue(QObject):
         parent: QObject | None = None,
         prepare: PrepareFn = prepare_episode,
         commit: CommitFn = commit_episode,
+        prepare_live: PrepareLiveFn = prepare_live,
     ) -> None:
         super().__init__(parent)
         self.writer = writer
-        self.prepare, self.commit = prepare, commit  # the pure job functions; tests substitute slow or failing ones
+        # The pure job functions; tests substitute slow, failing or encoder-free ones.
+        self.prepare, self.commit, self.prepare_live = prepare, commit, prepare_live
         self.jobs: list[SaveJob] = []
         self._next_id = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(prepare_threads)
         self._commit_pool = QThreadPool(self)
         self._commit_pool.setMaxThreadCount(1)
-        self._runnables: dict[int, QRunnable] = {}  # kept referenced until finished
-        self._committing = False
+        self._workers: dict[int, _JobRunnable] = {}  # job id -> its worker, referenced until its terminal signal
         self._closed = False
         # Episodes in the dataset as this queue knows them: counted here, on the queue's thread, because the
         # writer's own count changes on the commit thread before the queue hears of the commit.
@@ -223,6 +286,7 @@ class SaveQueue(QObject):
             raise RuntimeError("the save queue is shut down")
 
     def submit(self, spool_dir: Path, held: bool = False) -> SaveJob:
+        """A finished take (a crash left it, or saving could not follow it live)."""
         self._refuse_if_closed()
         spool = SpoolReader(spool_dir)
         return self._add(SaveJob(
@@ -235,8 +299,8 @@ class SaveQueue(QObject):
         self._refuse_if_closed()
         cameras = len(spool.info.cameras)
         return self._add(SaveJob(
-            self._next_id, spool.directory, spool.info.task, 0, cameras, stage="recording", held=held, live=spool,
-            recorded=False,
+            self._next_id, spool.directory, spool.info.task, 0, cameras, state=JobState.RECORDING,
+            owner=SpoolOwner.RECORDER, stage="recording", held=held, live=spool,
         ))
 
     def _add(self, job: SaveJob) -> SaveJob:
@@ -247,49 +311,62 @@ class SaveQueue(QObject):
         return job
 
     def take_ended(self, job: SaveJob, frames: int, cadence: CadenceReport | None) -> None:
-        """The live take's spool is complete on disk."""
+        """The live take's spool is complete on disk: from now on it is the queue's."""
         job.encoded_at_end = job.progress * job.frames * job.cameras
-        job.frames, job.cadence, job.recorded = frames, cadence, True
+        job.frames, job.cadence, job.owner = frames, cadence, SpoolOwner.QUEUE
         job.ended_at = time.monotonic()
+        if job.state is JobState.RECORDING:
+            if job.prepared is not None:  # its encoder finished before the take's hand-over arrived
+                job.state = JobState.HELD if job.held else JobState.READY
+            else:
+                job.state = JobState.PREPARING if job.id in self._workers else JobState.QUEUED
+        elif job.state is JobState.CANCELLED and job.id not in self._workers:
+            remove_spool(job.spool_dir)  # discarded while it was recorded: now it may go
         self._changed(job)
         self._pump()
 
     def confirm(self, job: SaveJob) -> None:
         """The take can no longer be re-recorded: let it commit."""
-        if job.held:
-            job.held = False
-            self._changed(job)
-            self._pump()
+        if not job.held:
+            return
+        job.held = False
+        if job.state is JobState.HELD:
+            job.state = JobState.READY
+        self._changed(job)
+        self._pump()
 
     def cancel(self, job: SaveJob) -> bool:
-        """Drop a take that has not been committed (re-record). Returns False if it is already in the dataset."""
-        if job.status in (JobStatus.DONE, JobStatus.CANCELLED) or (self._committing and job is self._head()):
+        """Drop a take that has not been committed (re-record). Returns False if it is already in the dataset
+        or being written to it."""
+        if job.state in (JobState.DONE, JobState.CANCELLED, JobState.COMMITTING):
             return False
         job.cancel_flag.set()
-        job.status, job.stage, job.finished_at = JobStatus.CANCELLED, "discarded", time.monotonic()
-        if not job.in_flight:
-            remove_spool(job.spool_dir)
+        job.state, job.stage, job.finished_at = JobState.CANCELLED, "discarded", time.monotonic()
+        self._remove_spool_if_free(job)
         self._changed(job)
         self._pump()
         return True
 
     def retry(self, job: SaveJob) -> None:
-        if job.status is not JobStatus.FAILED:
+        if job.state is not JobState.FAILED:
             return
         job.error = ""
         job.finished_at = None
         if job.prepared is not None:
-            job.status, job.stage = JobStatus.RUNNING, "waiting to commit"
+            job.state, job.stage = (JobState.HELD if job.held else JobState.READY), "waiting to commit"
             self._changed(job)
             self._pump()
         else:
-            job.status, job.stage, job.progress = JobStatus.QUEUED, "queued", 0.0
+            recording = job.owner is SpoolOwner.RECORDER
+            job.state = JobState.RECORDING if recording else JobState.QUEUED
+            job.stage, job.progress = ("recording" if recording else "queued"), 0.0
+            job.cancel_flag.clear()
             self._changed(job)
             self._start_prepare(job)
 
     def discard(self, job: SaveJob) -> None:
         """Give up on a failed take: its spool is deleted and the takes behind it move up."""
-        if job.status is JobStatus.FAILED:
+        if job.state is JobState.FAILED:
             self.cancel(job)
 
     # -- what the panel and the session read --
@@ -304,22 +381,36 @@ class SaveQueue(QObject):
 
     @property
     def failed_count(self) -> int:
-        return sum(1 for j in self.jobs if j.status is JobStatus.FAILED)
+        return sum(1 for j in self.jobs if j.state is JobState.FAILED)
 
     @property
     def is_idle(self) -> bool:
         return self.pending_count == 0
 
     @property
+    def closed(self) -> bool:
+        """shutdown() was called: the queue takes no more work, and what it had not saved stays in spools."""
+        return self._closed
+
+    def has_worker(self, job: SaveJob) -> bool:
+        """A worker of the job's is in flight (or has not yet sent its last signal)."""
+        return job.id in self._workers
+
+    @property
+    def workers(self) -> int:
+        """Workers started and not yet released (a job's work in flight, or ending)."""
+        return len(self._workers)
+
+    @property
     def commit_in_flight(self) -> bool:
         """A commit is changing the dataset's files now (none starts until the GUI thread pumps the queue)."""
-        return self._committing
+        return any(j.state is JobState.COMMITTING for j in self.jobs)
 
     @property
     def stuck_on(self) -> SaveJob | None:
         """The failed take every later commit waits for (nothing ahead of it is left to run), or None."""
         head = self._head()
-        return head if head is not None and head.status is JobStatus.FAILED and not self._committing else None
+        return head if head is not None and head.state is JobState.FAILED else None
 
     def waiting_behind(self, job: SaveJob) -> list[SaveJob]:
         """The takes that wait for `job` to be saved or discarded (their spools are kept)."""
@@ -332,13 +423,13 @@ class SaveQueue(QObject):
         """The episode index the take will get if everything ahead of it commits."""
         if job.episode is not None:
             return job.episode
-        if job.status is JobStatus.CANCELLED:
+        if job.state is JobState.CANCELLED:
             return None
         ahead = 0
         for j in self.jobs:
             if j is job:
                 break
-            if j.status not in (JobStatus.DONE, JobStatus.CANCELLED):
+            if j.state not in TERMINAL:
                 ahead += 1
         return self.committed_episodes + ahead
 
@@ -362,7 +453,7 @@ class SaveQueue(QObject):
 
     def encoder_lag_s(self, fps: int) -> float | None:
         """How far the encoding of the take being recorded is behind the recording, in seconds."""
-        live = [j for j in self.jobs if j.live is not None and not j.recorded and j.pending]
+        live = [j for j in self.jobs if j.state is JobState.RECORDING]
         if not live:
             return None
         job = live[-1]
@@ -383,13 +474,18 @@ class SaveQueue(QObject):
 
     # -- internals --
     def _head(self) -> SaveJob | None:
-        return next((j for j in self.jobs if j.status not in (JobStatus.DONE, JobStatus.CANCELLED)), None)
+        return next((j for j in self.jobs if j.state not in TERMINAL), None)
 
     def _job(self, job_id: int) -> SaveJob:
         return next(j for j in self.jobs if j.id == job_id)
 
     def _changed(self, job: SaveJob) -> None:
         self.job_changed.emit(self.row_of(job))
+
+    def _remove_spool_if_free(self, job: SaveJob) -> None:
+        """Delete a cancelled take's spool once nobody uses it: the queue owns it and no worker reads it."""
+        if job.state is JobState.CANCELLED and job.owner is SpoolOwner.QUEUE and job.id not in self._workers:
+            remove_spool(job.spool_dir)
 
     def _connect(self, runnable: _JobRunnable) -> None:
         s = runnable.signals
@@ -401,60 +497,61 @@ class SaveQueue(QObject):
         s.cancelled.connect(self._on_cancelled)
 
     def _start_prepare(self, job: SaveJob) -> None:
-        self._launch(job, _PrepareRunnable(job, self.writer, self.prepare), self._pool)
+        self._launch(job, _PrepareRunnable(job, self.writer, self.prepare, self.prepare_live), self._pool)
 
     def _launch(self, job: SaveJob, runnable: _JobRunnable, pool: QThreadPool) -> None:
+        assert job.id not in self._workers, "one worker per job at a time"
         runnable.setAutoDelete(False)  # kept referenced (and its signals alive) until it reports back
         self._connect(runnable)
-        self._runnables[job.id] = runnable
-        job.in_flight = True
+        self._workers[job.id] = runnable
         pool.start(runnable)
 
-    def _finished(self, job: SaveJob) -> None:
-        job.in_flight = False
-        if job.live is not None and not job.live.ended:
-            return  # the take is still being recorded; its spool is the recorder's until it ends
-        self._runnables.pop(job.id, None)
-        if job.status is JobStatus.CANCELLED:
-            remove_spool(job.spool_dir)
+    def _release(self, job: SaveJob) -> None:
+        """The job's worker sent its terminal signal: let it go, whatever its job's state is now."""
+        self._workers.pop(job.id, None)
+        self._remove_spool_if_free(job)
 
     def _on_stage(self, job_id: int, name: str) -> None:
         job = self._job(job_id)
-        if job.status is JobStatus.CANCELLED:
+        if job.state is JobState.CANCELLED:
             return
-        if job.status is JobStatus.QUEUED:
-            job.status, job.started_at = JobStatus.RUNNING, time.monotonic()
+        if job.started_at is None:
+            job.started_at = time.monotonic()
+        if job.state is JobState.QUEUED:
+            job.state = JobState.PREPARING
         job.stage = name
         self._changed(job)
 
     def _on_progress(self, job_id: int, fraction: float) -> None:
         job = self._job(job_id)
-        if job.status is JobStatus.RUNNING:
+        if job.state in (JobState.RECORDING, JobState.PREPARING):
             job.progress = fraction
-            if job.live is not None and not job.live.ended:
+            if job.state is JobState.RECORDING and job.live is not None:
                 job.frames = job.live.written
             self._changed(job)
 
     def _on_prepared(self, job_id: int, episode: EpisodeData) -> None:
         job = self._job(job_id)
-        self._finished(job)
-        if job.status is JobStatus.CANCELLED:
+        self._release(job)
+        if job.state is JobState.CANCELLED:
             return
         job.prepared, job.prepared_at = episode, time.monotonic()
         facts = getattr(episode, "facts", None)  # a substituted prepare function may return something else
         job.flags = list(facts.flags) if facts is not None else []
         self._measure_throughput(job, len(episode.action) if job.live is not None else job.frames)
         job.live = None
-        job.status, job.progress = JobStatus.RUNNING, 1.0
-        job.stage = "waiting for the reset to end" if job.held else "waiting to commit"
+        job.progress = 1.0
+        if job.state is not JobState.RECORDING:  # a live take's hand-over (take_ended) may still be on its way
+            job.state = JobState.HELD if job.held else JobState.READY
+        job.stage = ("waiting for the operator's Keep / Drop" if job.held_for == HELD_FOR_OPERATOR
+                     else "waiting for the reset to end") if job.held else "waiting to commit"
         self._changed(job)
         self._pump()
 
     def _on_committed(self, job_id: int, index: int) -> None:
         job = self._job(job_id)
-        self._finished(job)
-        self._committing = False
-        job.status, job.stage, job.episode = JobStatus.DONE, "saved", index
+        self._release(job)
+        job.state, job.stage, job.episode = JobState.DONE, "saved", index
         self.committed_episodes = index + 1
         job.finished_at = time.monotonic()
         job.prepared = None
@@ -464,51 +561,41 @@ class SaveQueue(QObject):
 
     def _on_failed(self, job_id: int, reason: str) -> None:
         job = self._job(job_id)
-        was_committing = self._committing and job is self._head()
-        self._finished(job)
-        if was_committing:
-            self._committing = False
-        if job.status is JobStatus.CANCELLED:
+        self._release(job)
+        if job.state is JobState.CANCELLED:
             self._pump()
             return
-        job.status, job.error, job.finished_at = JobStatus.FAILED, reason, time.monotonic()
+        job.state, job.error, job.finished_at = JobState.FAILED, reason, time.monotonic()
+        job.live = None if job.owner is SpoolOwner.QUEUE else job.live
         self._changed(job)
         self.job_failed.emit(job)
         self._pump()
 
     def _on_cancelled(self, job_id: int) -> None:
-        self._finished(self._job(job_id))
+        self._release(self._job(job_id))
         self._pump()
 
     def _pump(self) -> None:
-        """Commit the head of the queue when it is ready; announce idleness."""
+        """Commit the head of the queue when it is ready; announce idleness, or a failure nothing passes."""
         if self._closed:
             return
-        if not self._committing:
-            head = self._head()
-            if (
-                head is not None
-                and head.status is JobStatus.RUNNING
-                and head.prepared is not None
-                and head.recorded
-                and not head.held
-                and not head.in_flight
-            ):
-                self._committing = True
-                head.stage = "committing"
-                self._changed(head)
-                self._launch(head, _CommitRunnable(head, self.writer, self.commit), self._commit_pool)
-        if self.is_idle and not self._runnables:
+        head = self._head()
+        if head is not None and head.state is JobState.READY and head.id not in self._workers:
+            head.state, head.stage = JobState.COMMITTING, "committing"
+            self._changed(head)
+            self._launch(head, _CommitRunnable(head, self.writer, self.commit), self._commit_pool)
+        if self.is_idle and not self._workers:
             self.idle.emit()
         stuck = self.stuck_on
         if stuck is not None:
             self.stuck.emit(stuck)
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
-        """Stop taking work; wait for runnables in flight (used when quitting anyway)."""
+        """Stop taking work; wait for workers in flight (used when quitting anyway). A commit in flight is
+        let finish; everything else is cancelled, and unsaved takes keep their spools for recovery."""
         self._closed = True
         for j in self.jobs:
-            if j.pending and not (self._committing and j is self._head()):
+            if j.pending and j.state is not JobState.COMMITTING:
                 j.cancel_flag.set()
         self._pool.waitForDone(wait_ms)
         self._commit_pool.waitForDone(wait_ms)

@@ -218,7 +218,8 @@ class ControlLoop:
         self._last_row = (action, state, frames)
         with self._lock:
             take = self._record(t, action, state, frames, self.ticks if tick_no is None else tick_no, False)
-        self._note_stalls(take)
+            # Under the lock: once swap_take has handed the take over, its cadence is being serialised.
+            self._note_stalls(take)
 
     def fill(self, ticks: Sequence[tuple[float, int]]) -> None:
         """Ticks the loop could not run, each (due time, tick number): the last row again, counted as filled."""

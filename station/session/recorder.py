@@ -21,7 +21,7 @@ from station.dataset.fsutil import size_in_words
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
-from station.saving.queue import JobStatus, SaveJob, SaveQueue
+from station.saving.queue import HELD_FOR_OPERATOR, JobStatus, SaveJob, SaveQueue
 from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
@@ -110,6 +110,8 @@ class Recorder(QObject):
         self._phase_timer.timeout.connect(self._phase_time_up)
         self._deadline: float | None = None  # monotonic time the phase's countdown ends
         self._held_remaining: float | None = None  # the countdown is held (the task is being typed)
+        self._next_take_held = False  # a question about the take is open: a full take does not lead into the next
+        self._waiting_reset = False  # ... so with no reset time it ended into a reset phase without a countdown
         self._kept_jobs: set[int] = set()  # ids of the save jobs of takes this session kept
         self._spool_done.connect(self._on_spool_done)
         self._take_full.connect(self._on_take_full)
@@ -214,6 +216,20 @@ class Recorder(QObject):
             self._start_countdown(max(remaining, MIN_RESUMED_COUNTDOWN_S))
             self.changed.emit()
 
+    def hold_next_take(self, hold: bool, go_on: bool = True) -> None:
+        """While a question about the take in progress is open (quitting), its end does not start the next take.
+
+        With a reset time the countdown is held (hold_countdown); with none, a full take ends into a reset phase
+        without a countdown, held, so the answer is about that take. Letting go with `go_on` starts the next take
+        as the full take would have; without it (the take was kept or thrown away) the caller decides.
+        """
+        self._next_take_held = hold
+        if hold:
+            return
+        waiting, self._waiting_reset = self._waiting_reset, False
+        if waiting and go_on and self.phase is Phase.RESETTING and self.machine.allowed(Event.NEXT):
+            self.try_fire(Event.NEXT)
+
     def _start_countdown(self, seconds: float) -> None:
         self._deadline = time.monotonic() + seconds
         if self._held_remaining is not None:  # held while typing: the countdown starts when typing ends
@@ -293,7 +309,7 @@ class Recorder(QObject):
         if effect is Take.START:
             self._start_take()
         elif effect is Take.KEEP_CURRENT:
-            self._end_take(self._ended, keep=True, held=step.held)
+            self._end_take(self._ended, keep=True, held=step.held, cut=step.cut)
         elif effect is Take.DISCARD_CURRENT:
             self._end_take(self._ended, keep=False, held=False)
         elif effect is Take.CONFIRM_PREVIOUS:
@@ -338,9 +354,11 @@ class Recorder(QObject):
         new = None
         if Take.START in step.takes:
             new = old.next if old is not None and old.next is not None else self._new_take()
-        elif old is not None and old.next is not None:
-            self._abandon(old.next)  # prepared for a next take that will not come (stop, reset, last take)
         self.loop.swap_take(self._loop_take(new))
+        if new is None and old is not None and old.next is not None:
+            # prepared for a next take that will not come (stop, reset, last take); abandoned after the swap,
+            # as the loop may have switched to it already (a full take) and writes no row to it after the swap
+            self._abandon(old.next)
         self._ended, self._current = old, new
 
     def _loop_take(self, new: TakeRecorder | None) -> TakeRecorder | None:
@@ -362,7 +380,7 @@ class Recorder(QObject):
             self.queue.cancel(take.job)
         threading.Thread(target=take.spool.abandon, name="spool-abandon", daemon=True).start()
 
-    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool) -> None:
+    def _end_take(self, take: TakeRecorder | None, keep: bool, held: bool, cut: bool = False) -> None:
         if take is None:
             return
         if not keep or take.rows == 0:  # re-recorded, or stopped before its first tick: nothing to keep
@@ -376,6 +394,8 @@ class Recorder(QObject):
             self._kept_jobs.add(take.job.id)
         if held:
             self._held = ft
+            if cut and ft.job is not None:  # a device failure ended it: it waits for Keep / Drop, not for a reset
+                ft.job.held_for = HELD_FOR_OPERATOR
         elif ft.job is not None:
             self.queue.confirm(ft.job)
         self._finish(ft)
@@ -425,6 +445,9 @@ class Recorder(QObject):
     # -- timers and failures --
     def _on_take_full(self, take: TakeRecorder) -> None:
         if self._current is take and self.phase is Phase.RECORDING:
+            if self._next_take_held and self.reset_time_s <= 0 and self.machine.kept + 1 < self.machine.episodes:
+                self._waiting_reset = self.try_fire(Event.RESET)  # kept and held; no next take until the answer
+                return
             self.try_fire(Event.TIME_UP)
 
     def _phase_time_up(self) -> None:
