@@ -12,6 +12,7 @@ from tests.test_gui_window import Station, station  # noqa: F401  (the fixture)
 from widgets.episodes_view import EPISODE, FILTERS, EpisodesDialog, row_matches, show_episodes
 from widgets.keymap import KEYMAP
 from widgets.replay_view import Playhead, ReplayDialog
+from widgets.save_queue_presenter import queue_facts, row_view
 
 
 def record_takes(window, controller, qtbot, n: int) -> None:
@@ -85,7 +86,17 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
     assert controller.session.writer.total_episodes == 2
     assert controller.review.last_take().episode == 1  # the dropped take is no longer the last one
+    # the queue, the last-take line and the session's count say so, with numbers from the dataset and queue
+    queue, recorder = controller.session.queue, controller.session.recorder
+    dropped_job = next(j for j in queue.jobs if j.episode == 2)
+    fps = queue.writer.spec.fps
+    assert row_view(dropped_job, 2, fps).words.startswith("dropped from the dataset (was episode 2")
+    assert recorder.episode == 2 and recorder.machine.kept == 2
+    assert window.session_bar.cadence_label.text() == ("Last take: episode 2 dropped from the dataset. "
+                                                       "Episode 2 will be recorded again.")
+    assert queue_facts(queue, 1, 1.0, 0.0).saved == 2
     assert controller.review.undo_drop()
+    assert row_view(dropped_job, 2, fps).words.startswith("saved as episode 2") and recorder.machine.kept == 3
     assert DatasetReader(root).total_episodes == 3 and dialog.model.rowCount() == 3
     assert controller.session.writer.total_episodes == controller.session.queue.committed_episodes == 3
     assert not controller.review.undo_drop()  # nothing left to put back

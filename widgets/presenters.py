@@ -125,5 +125,11 @@ def cadence_words(c: CadenceReport | None) -> str:
     return ", ".join(parts) + "."
 
 
+def dropped_words(dropped: int, next_episode: int) -> str:
+    """The last-take line after Review > Drop last take: the numbers come from the dataset and the queue."""
+    again = "will be recorded again" if next_episode == dropped else "is recorded next"
+    return f"Last take: episode {dropped} dropped from the dataset. Episode {next_episode} {again}."
+
+
 def thrown_away_words(episode: int) -> str:
     return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."

@@ -20,6 +20,7 @@ from station.errors import StationError
 from station.saving.queue import JobStatus, SaveJob
 from station.session.state import Phase
 from widgets.messages import Level
+from widgets.presenters import dropped_words
 
 if TYPE_CHECKING:
     from station.session.builder import Session
@@ -182,7 +183,8 @@ class Review(QObject):
             return False
         finally:
             s.writer.repair()  # the writer reads the totals again (the next take takes the dropped number)
-            s.queue.committed_episodes = s.writer.total_episodes
+            s.queue.dataset_changed(s.writer.total_episodes)
+        self.ctrl.window.session_bar.cadence_label.setText(dropped_words(drop.episode_index, s.recorder.episode))
         self.ctrl.say(f"Episode {drop.episode_index} dropped ({drop.length} frames). "
                       "Review > Put the dropped take back undoes it until another take is recorded.",
                       Level.INFO, topic=TOPIC)
@@ -207,7 +209,7 @@ class Review(QObject):
             return False
         finally:
             s.writer.repair()
-            s.queue.committed_episodes = s.writer.total_episodes
+            s.queue.dataset_changed(s.writer.total_episodes)
         self.ctrl.say(f"Episode {drop.episode_index} is back ({drop.length} frames).", Level.INFO, topic=TOPIC)
         self.changed.emit()
         return True

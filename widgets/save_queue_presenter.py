@@ -141,6 +141,10 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
     elif stage is RowStage.COMMITTING:
         words = "writing to the dataset"
         progress_text = "writing…"
+    elif stage is RowStage.SAVED and job.dropped:
+        words = f"dropped from the dataset (was episode {episode}; Review > Put the dropped take back)" \
+            if episode is not None else "dropped from the dataset"
+        progress_text = "dropped"
     elif stage is RowStage.SAVED:
         words = f"saved as episode {episode}" if episode is not None else "saved"
         progress_text = "✓ saved"
@@ -164,7 +168,7 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
         progress_text=progress_text,
         elapsed="" if seconds is None else seconds_words(seconds),
         tooltip=tooltip or words,
-        tone=TONES[stage],
+        tone=Tone.QUIET if job.dropped else TONES[stage],
     )
 
 
@@ -214,14 +218,16 @@ def queue_facts(queue: SaveQueue, cameras: int, episode_time_s: float, reset_tim
     stages = [stage_of(j) for j in queue.jobs]
     duty = episode_time_s / max(1e-9, episode_time_s + reset_time_s)
     return QueueFacts(
-        saved=stages.count(RowStage.SAVED),
+        saved=sum(1 for j, s in zip(queue.jobs, stages, strict=True) if s is RowStage.SAVED and not j.dropped),
         saving=sum(1 for s in stages if s in UNFINISHED),
         failed=stages.count(RowStage.FAILED),
         drain_s=queue.drain_estimate_s(),
         backlog=sum(1 for j, s in zip(queue.jobs, stages, strict=True)
                     if s is RowStage.WAITING_TO_ENCODE or (s is RowStage.ENCODING and j.progress < 1.0)),
+        # how far behind the take being recorded is, once its encoder runs (waiting for the take ahead, the
+        # rate says whether saving keeps up)
         lag_s=next((encoder_behind_s(j, fps) for j, s in zip(queue.jobs, stages, strict=True)
-                    if s is RowStage.RECORDING), None),
+                    if s is RowStage.RECORDING and j.status is JobStatus.RUNNING), None),
         encode_fps=queue.encode_fps,
         need_fps=fps * max(1, cameras) * duty,
     )

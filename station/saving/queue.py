@@ -101,6 +101,7 @@ class SaveJob:
     held: bool = False  # the take may still be re-recorded: prepare it, but do not commit yet
     held_for: str = HELD_FOR_RESET  # what the held take waits for (HELD_FOR_RESET or HELD_FOR_OPERATOR)
     episode: int | None = None  # the dataset's episode index, once committed
+    dropped: bool = False  # committed, then dropped from the dataset again (drop-last; undone by putting it back)
     submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
     prepared_at: float | None = None
@@ -475,6 +476,16 @@ class SaveQueue(QObject):
         return left / rate
 
     # -- internals --
+    def dataset_changed(self, total_episodes: int) -> None:
+        """The dataset was cut back (drop-last) or grew again (its drop undone) to `total_episodes` outside the
+        queue: episode numbers follow, and the committed takes past the end read as dropped."""
+        self.committed_episodes = total_episodes
+        for job in self.jobs:
+            dropped = job.episode is not None and job.episode >= total_episodes
+            if job.state is JobState.DONE and job.dropped != dropped:
+                job.dropped = dropped
+                self._changed(job)
+
     def _head(self) -> SaveJob | None:
         return next((j for j in self.jobs if j.state not in TERMINAL), None)
 

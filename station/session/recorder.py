@@ -113,6 +113,7 @@ class Recorder(QObject):
         self._next_take_held = False  # a question about the take is open: a full take does not lead into the next
         self._waiting_reset = False  # ... so with no reset time it ended into a reset phase without a countdown
         self._kept_jobs: set[int] = set()  # ids of the save jobs of takes this session kept
+        self._dropped_jobs: set[int] = set()  # ... of those, committed then dropped from the dataset (drop-last)
         self._spool_done.connect(self._on_spool_done)
         self._take_full.connect(self._on_take_full)
         self._loop_failed.connect(self._on_loop_failed)
@@ -456,12 +457,20 @@ class Recorder(QObject):
             self.try_fire(Event.TIME_UP)
 
     def _on_job_changed(self, row: int) -> None:
-        """A kept take of this session dropped from the queue (a failed save discarded) is no longer kept."""
+        """A kept take of this session dropped from the queue (a failed save discarded) or from the dataset
+        (drop-last) is no longer kept; put back, it is kept again."""
         if 0 <= row < len(self.queue.jobs):
             job = self.queue.jobs[row]
-            if job.status is JobStatus.CANCELLED and job.id in self._kept_jobs:
+            if (job.status is JobStatus.CANCELLED or job.dropped) and job.id in self._kept_jobs:
                 self._kept_jobs.discard(job.id)
+                if job.dropped:
+                    self._dropped_jobs.add(job.id)
                 self.machine.take_dropped()
+                self.changed.emit()
+            elif not job.dropped and job.id in self._dropped_jobs:  # its drop was undone: kept again
+                self._dropped_jobs.discard(job.id)
+                self._kept_jobs.add(job.id)
+                self.machine.kept += 1
                 self.changed.emit()
 
     def _arm_words(self, role: str | None) -> str:
