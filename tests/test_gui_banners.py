@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.test_gui_window import Station
-from widgets.banners import ARMS, CAMERA, DISK, SAVE, Facts, ended_topics, recovery_words, topic_of
+from widgets.banners import ARMS, CAMERA, DISK, READY, SAVE, Facts, ended_topics, recovery_words, topic_of
 from widgets.messages import Level, MessageArea
 
 
@@ -20,6 +20,22 @@ def test_topics_and_their_ends():
                   disk_low=False, failed_saves=frozenset({3}))
     topics = [ARMS, CAMERA + "front", CAMERA + "wrist", CAMERA + "gone", DISK, SAVE + "3", SAVE + "4", "text:x"]
     assert ended_topics(topics, facts) == {ARMS, CAMERA + "front", DISK, SAVE + "4"}
+
+
+def test_a_take_that_could_not_start_for_a_silent_device_is_forgotten_once_the_device_is_back():
+    silent = ("The next take did not start: camera wrist has no signal: check its cable, "
+              "then use Devices > Reconnect cameras.")
+    assert topic_of(silent) == READY
+    assert topic_of("No take started: the arms are not running; reconnect the arms (Devices > Connect arms…) first.") \
+        == READY
+    cut = "No take started: a take cut short by a failure waits: keep it or drop it first."
+    assert topic_of(cut) == "text:" + cut  # ends when the operator decides, not when a device comes back
+    still_silent = Facts(arms_ok=True, stalled_cameras=frozenset({"wrist"}), cameras=frozenset({"front", "wrist"}),
+                         disk_low=False, failed_saves=frozenset())
+    back = Facts(arms_ok=True, stalled_cameras=frozenset(), cameras=frozenset({"front", "wrist"}),
+                 disk_low=False, failed_saves=frozenset())
+    assert ended_topics([READY], still_silent) == set()
+    assert ended_topics([READY], back) == {READY}
 
 
 def test_command_line_advice_becomes_the_windows():

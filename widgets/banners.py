@@ -17,7 +17,9 @@ DATASET = "dataset:"  # + what: about the dataset that is open, ends when anothe
 DEVICES = "devices"  # the arms or cameras could not be opened: ends when they are
 CAMERA = "camera:"  # + the camera's name
 SAVE = "save:"  # + the save job's id
+READY = "ready"  # no take could start because a device was not ready: ends when the arms run and no camera is silent
 _CAMERA_STALL = re.compile(r"^camera (\S+) has sent no frame")
+_NOT_READY = re.compile(r"^(No take started|The next take did not start): .*(no signal|reconnect the arms)")
 
 
 def topic_of(text: str) -> str:
@@ -28,6 +30,8 @@ def topic_of(text: str) -> str:
         return CAMERA + stall.group(1)
     if lowered.startswith("arm error") or "torque off" in lowered:
         return ARMS
+    if _NOT_READY.match(text):
+        return READY
     return "text:" + text  # a message of its own: repeated, it replaces itself
 
 
@@ -50,6 +54,8 @@ def ended_topics(topics: Iterable[str], facts: Facts) -> set[str]:
 def _ended(topic: str, facts: Facts) -> bool:
     if topic in (ARMS, DEVICES):
         return facts.arms_ok
+    if topic == READY:
+        return facts.arms_ok and not facts.stalled_cameras
     if topic.startswith(SAVE):
         return int(topic[len(SAVE):]) not in facts.failed_saves
     if topic.startswith(CAMERA):
