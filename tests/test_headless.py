@@ -11,6 +11,7 @@ import pytest
 
 from station.dataset.check import check_dataset
 from station.dataset.reader import DatasetReader
+from widgets.dataset_summary import dataset_repo_id
 
 
 def station(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -29,7 +30,7 @@ def record(root: Path, *extra: str, episodes: int = 3) -> subprocess.CompletedPr
 
 def test_demo_session_writes_a_valid_dataset_and_resume_appends(tmp_path):
     root = tmp_path / "ds"
-    result = record(root)
+    result = record(root, "--repo-id", "op/heavy")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for n in range(3):
@@ -51,6 +52,7 @@ def test_demo_session_writes_a_valid_dataset_and_resume_appends(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "episode 3 saved" in again.stdout and "episode 4 saved" in again.stdout
     assert DatasetReader(root).total_episodes == 5
+    assert dataset_repo_id(root) == "op/heavy"  # the name it was created under, shown when the window opens it
     assert check_dataset(root) == []
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from station.config import default_root
 from station.dataset.reader import load_info, load_tasks, spec_from_info
-from station.dataset.repo_id import folder_repo_id, repo_id_problem
+from station.dataset.repo_id import folder_repo_id, repo_id_problem, stored_repo_id
 from station.dataset.spec import CameraSpec, DatasetSpec
 from station.dataset.writer import compatibility_problem, is_empty_but_for_leftovers
 from station.errors import StationError
@@ -40,8 +40,11 @@ class DatasetSummary:
 
 
 def dataset_repo_id(root: Path, remembered: str | None = None) -> str:
-    """The dataset's own name: the one the station last used for this folder, else the Hugging Face layout
-    ($HF_LEROBOT_HOME/user/name), else `local/<folder>`."""
+    """The dataset's own name: the one it was created under, else the one the window last used for this folder,
+    else the Hugging Face layout ($HF_LEROBOT_HOME/user/name), else `local/<folder>`."""
+    stored = stored_repo_id(root)
+    if stored is not None:
+        return stored
     if remembered and repo_id_problem(remembered) is None:
         return remembered
     candidate = f"{root.parent.name}/{root.name}"
