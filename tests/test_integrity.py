@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,22 @@ def test_deleting_the_station_folder_does_not_release_the_lock(tmp_path):
     with DatasetLock(root):  # released with the first one
         pass
 
+
+
+def test_a_station_starting_while_check_probes_the_lock_waits_the_probe_out(tmp_path):
+    """`station check` takes the lock shared for a moment to ask whether a station runs; a station starting in
+    that moment must not be told the dataset is in use (seen in a reader-during-commits test)."""
+    root = tmp_path / "ds"
+    DatasetWriter.create(root, "test/lock", DatasetSpec(fps=30))
+    probe = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)  # check's probe, caught in the act
+    release = threading.Timer(0.05, os.close, args=(probe,))
+    release.start()
+    try:
+        with DatasetLock(root):
+            pass
+    finally:
+        release.join()
 
 # ----- item 11: calibration ids, camera sizes, camera files ----------------------------------------------------
 

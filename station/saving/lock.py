@@ -9,10 +9,28 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from station.dataset.pack import stage_path
 from station.errors import DatasetError
+
+# `station check` asks whether a station runs by taking a shared lock for a moment; a station starting in that
+# moment waits it out instead of calling the dataset "in use".
+PROBE_GRACE_S = 0.5
+
+
+def _flock_within(fd: int, seconds: float) -> None:
+    """The exclusive lock, tried until `seconds` have passed; BlockingIOError when it is still held then."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class DatasetLock:
@@ -26,7 +44,7 @@ class DatasetLock:
         except OSError as e:
             raise DatasetError(f"cannot open {self.root} to lock it: {e.strerror or e}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_within(fd, PROBE_GRACE_S)
         except BlockingIOError:
             os.close(fd)
             if stage_path(self.root).exists():
