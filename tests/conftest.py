@@ -96,3 +96,30 @@ def no_leaked_windows(qapp):
     for w in visible:
         w.close()
     assert not visible, f"windows left open: {[type(w).__name__ for w in visible]}"
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path, no_leaked_windows):
+    """Open the window on a config (`open_window(config, queue_factory=...)`); each one is closed at the end, once
+    a pack or push it started has finished."""
+    from PySide6.QtCore import QSettings
+
+    from station.saving.queue import SaveQueue
+    from widgets.app import build_window
+
+    opened = []
+
+    def open_(config, queue_factory=SaveQueue):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window, controller = build_window(config, settings, queue_factory=queue_factory)
+        qtbot.addWidget(window)
+        opened.append((window, controller))
+        window.show()
+        controller.start()
+        return window, controller
+
+    yield open_
+    for window, controller in opened:
+        qtbot.waitUntil(lambda w=window: w.pack_job is None, timeout=60_000)
+        controller.quit_anyway()
+        controller.shutdown()

@@ -6,31 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from station.config import ArmConfig, CameraSource, SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError
-from station.saving.queue import SaveQueue
-from widgets.app import build_window
-
-
-@pytest.fixture
-def open_window(qtbot, tmp_path, no_leaked_windows):
-    opened = []
-
-    def open_(config: SessionConfig, queue_factory=SaveQueue):
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window, controller = build_window(config, settings, queue_factory=queue_factory)
-        qtbot.addWidget(window)
-        opened.append((window, controller))
-        window.show()
-        controller.start()
-        return window, controller
-
-    yield open_
-    for _window, controller in opened:
-        controller.quit_anyway()
-        controller.shutdown()
 
 
 def demo_config(root: Path) -> SessionConfig:

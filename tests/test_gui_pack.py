@@ -4,44 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QSettings
-
 from station.config import CameraSource, SessionConfig
 from station.dataset.check import check_dataset
 from station.dataset.reader import DatasetReader
 from station.dataset.spec import CameraSpec
-from station.saving.queue import SaveQueue
 from tests.test_dataset_writer import spec_with, write_dataset
-from widgets.app import build_window
 
 
-@pytest.fixture
-def window_on(qtbot, tmp_path, no_leaked_windows):
-    opened = []
-
-    def open_(config: SessionConfig):
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window, controller = build_window(config, settings, queue_factory=SaveQueue)
-        qtbot.addWidget(window)
-        opened.append((window, controller))
-        window.show()
-        controller.start()
-        return window, controller
-
-    yield open_
-    for window, controller in opened:
-        qtbot.waitUntil(lambda w=window: w.pack_job is None, timeout=60_000)
-        controller.quit_anyway()
-        controller.shutdown()
-
-
-def test_pack_action_packs_the_open_dataset_as_a_queue_job_and_reopens_it(window_on, qtbot, tmp_path: Path):
+def test_pack_action_packs_the_open_dataset_as_a_queue_job_and_reopens_it(open_window, qtbot, tmp_path: Path):
     root = tmp_path / "ds"
     write_dataset(root, spec_with(cameras=(CameraSpec("front", 32, 24),)), [(8, "wave"), (6, "wave"), (7, "wave")])
     config = SessionConfig(root=root, repo_id="local/ds", fps=30, vcodec="h264", resume=True,
                            cameras=(CameraSource("front", "testsrc", 32, 24),))
-    window, controller = window_on(config)
+    window, controller = open_window(config)
     assert controller.session is not None
     window.pack_action.trigger()
     assert controller.session is None and window.pack_job is not None  # the dataset is released while packing
@@ -55,7 +30,7 @@ def test_pack_action_packs_the_open_dataset_as_a_queue_job_and_reopens_it(window
     assert controller.session.writer.total_episodes == DatasetReader(root).total_episodes == 3
 
 
-def test_a_failed_pack_is_a_failed_row_and_the_dataset_reopens(window_on, qtbot, tmp_path: Path, monkeypatch):
+def test_a_failed_pack_is_a_failed_row_and_the_dataset_reopens(open_window, qtbot, tmp_path: Path, monkeypatch):
     import station.commands.pack as pack_command
     from station.errors import DatasetError
 
@@ -67,7 +42,7 @@ def test_a_failed_pack_is_a_failed_row_and_the_dataset_reopens(window_on, qtbot,
     write_dataset(root, spec_with(cameras=(CameraSpec("front", 32, 24),)), [(8, "wave")])
     config = SessionConfig(root=root, repo_id="local/ds", fps=30, vcodec="h264", resume=True,
                            cameras=(CameraSource("front", "testsrc", 32, 24),))
-    window, controller = window_on(config)
+    window, controller = open_window(config)
     window.pack_action.trigger()
     qtbot.waitUntil(lambda: window.pack_job is None and controller.session is not None, timeout=60_000)
     row = window.queue_model.view_at(window.queue_model.rowCount() - 1)
@@ -75,10 +50,10 @@ def test_a_failed_pack_is_a_failed_row_and_the_dataset_reopens(window_on, qtbot,
     assert any("could not be packed and is unchanged" in t for t in window.messages.texts())
 
 
-def test_pack_is_refused_while_a_take_is_being_recorded(window_on, qtbot, tmp_path: Path):
+def test_pack_is_refused_while_a_take_is_being_recorded(open_window, qtbot, tmp_path: Path):
     config = SessionConfig(root=tmp_path / "ds", repo_id="local/ds", fps=30, vcodec="h264", episode_time_s=30,
                            cameras=(CameraSource("front", "testsrc", 32, 24),))
-    window, controller = window_on(config)
+    window, controller = open_window(config)
     window.keys["record"].trigger()
     qtbot.waitUntil(lambda: not controller._can_switch(), timeout=10_000)
     window.pack_action.trigger()
