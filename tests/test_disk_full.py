@@ -100,7 +100,7 @@ def test_a_write_error_ends_the_spool_at_its_last_whole_frame(tmp_path):
 
 
 @pytest.fixture
-def session(disk):
+def session(disk, qtbot):
     made = []
 
     def make(episodes: int = 1, episode_s: float = 30):
@@ -115,6 +115,7 @@ def session(disk):
         rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
         rec.start()
         made.append((rec, queue, cam))
+        qtbot.waitUntil(lambda: rec.not_ready_reason() == "", timeout=5_000)  # the camera has sent a frame
         return rec, queue
 
     yield make

@@ -20,7 +20,7 @@ from widgets.save_queue_presenter import row_view
 
 
 @pytest.fixture
-def make_recorder(tmp_path):
+def make_recorder(tmp_path, qtbot):
     made = []
 
     def make(episodes=2, episode_s=0.4, reset_s=0.0, synchronous=False, root=None):
@@ -38,6 +38,7 @@ def make_recorder(tmp_path):
         rec = kind(writer, queue, leader, follower, cams, 30, episodes, episode_s, reset_s, "pick")
         made.append((rec, cams, queue))
         rec.start()
+        qtbot.waitUntil(lambda: rec.not_ready_reason() == "", timeout=5_000)  # every camera has sent a frame
         return rec
 
     yield make

@@ -26,7 +26,7 @@ from station.session.state import Event, Phase
 
 
 @pytest.fixture
-def session(tmp_path):
+def session(tmp_path, qtbot):
     made = []
 
     def make(episodes=1, episode_s=0.4, cam_fps=30.0):
@@ -41,6 +41,7 @@ def session(tmp_path):
         rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
         rec.start()
         made.append((rec, queue, cam))
+        qtbot.waitUntil(lambda: rec.not_ready_reason() == "", timeout=5_000)  # the camera has sent a frame
         return rec, queue, cam
 
     yield make

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +50,11 @@ def recorder_on(arms, root: Path, episodes: int, episode_s: float, spy=None):
     queue = SaveQueue(writer)
     rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
     rec.start()
+    ready = threading.Event()
+    for _ in range(500):  # up to 5 s for the camera's first frame: no take starts before it
+        if rec.not_ready_reason() == "":
+            break
+        ready.wait(0.01)
     try:
         yield rec
     finally:
