@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -54,13 +55,15 @@ from station.dataset.features import (
 )
 from station.dataset.fsutil import JOURNAL_PATH
 from station.dataset.reader import load_info, load_stats, load_tasks, read_last_episode, spec_from_info
-from station.dataset.repo_id import repo_id_problem
+from station.dataset.repo_id import repo_id_problem, store_repo_id
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.dataset.video import encodable_size_problem, video_stream_info
 from station.errors import DatasetError, DatasetExistsError
 
 # meta/ of a dataset being created, before its one rename into place (a hidden temp name: see fsutil)
+log = logging.getLogger(__name__)
+
 _STAGING_META = ".meta.tmp"
 
 
@@ -161,6 +164,10 @@ class DatasetWriter:
                 with contextlib.suppress(OSError):
                     root.rmdir()
             raise DatasetError(f"cannot create a dataset in {root}: {e.strerror or e}") from e
+        try:
+            store_repo_id(root, repo_id)  # LeRobot's files do not hold the name: whoever opens it later reads it here
+        except OSError as e:  # the dataset is made; only the name shown on opening falls back to the folder's
+            log.warning("could not keep the dataset's name in %s: %s", root, e.strerror or e)
         return cls(root, spec, repo_id, fault)
 
     @classmethod

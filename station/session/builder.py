@@ -19,7 +19,6 @@ from pathlib import Path
 
 from station.config import SessionConfig
 from station.dataset.reader import load_info
-from station.dataset.repo_id import store_repo_id
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem, is_empty_but_for_leftovers
 from station.errors import DatasetError, DatasetExistsError
@@ -84,7 +83,6 @@ def open_dataset(config: SessionConfig, devices: Devices) -> tuple[DatasetWriter
             raise
     writer = DatasetWriter.create(config.root, config.repo_id, spec, fault=writer_fault())
     lock.acquire()
-    store_repo_id(config.root, config.repo_id)
     return writer, lock
 
 
