@@ -34,7 +34,6 @@ from station.dataset.episode_facts import (
     EpisodeFacts,
     facts_of_table,
     has_fact_columns,
-    read_episode_facts,
     with_facts,
 )
 from station.dataset.features import INFO_PATH, STATS_PATH, TASKS_PATH, data_file, video_keys
@@ -179,14 +178,9 @@ def _publish(root: Path, label: str, renames: list[tuple[Path, Path]]) -> None:
 def episode_rows(root: Path) -> list[dict[str, Any]]:
     """Every episode as plain values: episode_index, length, task, then its facts (`station episodes` prints
     these; the window's episodes view shows them)."""
-    reader = DatasetReader(root)
-    facts = read_episode_facts(root)
-    rows = []
-    for ep in reader.episodes():
-        e = int(ep["episode_index"])
-        rows.append({"episode_index": e, "length": int(ep["length"]), "task": ", ".join(ep.get("tasks") or []),
-                     **facts.get(e, EpisodeFacts()).to_json()})
-    return rows
+    return [{"episode_index": int(ep["episode_index"]), "length": int(ep["length"]),
+             "task": ", ".join(ep.get("tasks") or []), **EpisodeFacts.from_row(ep).to_json()}
+            for ep in DatasetReader(root).episodes()]  # the rows hold the facts: one read of each file
 
 
 # ----- drop the last episode ----------------------------------------------------------------------
