@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -186,3 +187,14 @@ def test_a_take_cut_by_a_full_disk_is_saved_by_recovery(qtbot, tmp_path, disk):
     assert DatasetReader(writer.root).episodes()[0]["length"] == frames
     assert check_dataset(writer.root) == []
     assert CUT_SHORT in read_episode_facts(writer.root)[0].flags
+
+
+def test_headless_recording_refuses_a_disk_without_room_for_one_take_before_creating_anything(disk):
+    """Bad input changes nothing: no room for the first take's spool is said before the dataset is created."""
+    result = subprocess.run(
+        [sys.executable, "-m", "station", "record", "--headless", "--demo", "--root", str(disk / "ds"),
+         "--episodes", "1", "--episode-time", "60", "--camera", "front=testsrc@640x480", "--vcodec", "h264"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("station: not enough free disk space") and result.stderr.count("\n") == 1
+    assert result.stdout == "" and not (disk / "ds").exists()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from station import stopping
 from station.commands.options import add_session_options, config_from_args
 from station.config import SessionConfig
+from station.errors import DiskFullError
 
 HANDLES_STOP_SIGNALS = True  # Ctrl-C, SIGTERM and SIGHUP stop the session gracefully (station/stopping.py)
 
@@ -59,9 +60,9 @@ def run_headless(config: SessionConfig) -> int:
     from station.preflight import preflight_line
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
-    from station.session.builder import Session, check_root, open_session
+    from station.session.builder import Session, check_root, dataset_spec, open_session
     from station.session.devices import open_devices
-    from station.session.recorder import FinishedTake
+    from station.session.recorder import FinishedTake, spool_space_problem
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
 
@@ -73,6 +74,11 @@ def run_headless(config: SessionConfig) -> int:
         if stopping.requested():  # a stop signal while starting: leave before anything is created
             say("stopped before recording started: nothing recorded")
             return EXIT_INTERRUPTED
+        # No room for the first take: refuse before the dataset is created or touched (bad input changes nothing).
+        problem = spool_space_problem(config.root, dataset_spec(config, devices).cameras, config.fps,
+                                      config.episode_time_s)
+        if problem:
+            raise DiskFullError(problem)
         app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
         # Nobody is here to ask about a take a crash cut short: recovery drops it (hold_partial=False).
         session = open_session(config, devices, hold_partial=False)

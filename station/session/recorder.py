@@ -12,17 +12,26 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from station.dataset.fsutil import size_in_words
+from station.dataset.spec import CameraSpec
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
 from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
 from station.saving.queue import HELD_FOR_OPERATOR, JobStatus, SaveJob, SaveQueue
-from station.saving.spool import SpoolWriter, TakeInfo, describe_write_error, remove_spool
+from station.saving.spool import (
+    SpoolWriter,
+    TakeInfo,
+    describe_write_error,
+    frame_bytes,
+    remove_spool,
+    spool_pix_fmt,
+)
 from station.session.loop import ControlLoop, TakeRecorder
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 from station.thresholds import STALL_AFTER_S
@@ -37,6 +46,21 @@ MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes 
 class NotReady(StationError):
     """A take may not start: a device is not ready, or a take cut short waits for Keep / Drop."""
 
+
+
+def spool_space_problem(root: Path, cameras: Sequence[CameraSpec], fps: int, episode_time_s: float) -> str:
+    """Why a take of `episode_time_s` may not start for lack of room for its spool at `root` (or at the folder
+    that will hold it), or "" if there is room."""
+    pix_fmt = spool_pix_fmt(cameras)
+    need = fps * sum(frame_bytes(c.width, c.height, pix_fmt) + 64 for c in cameras) * episode_time_s * SPOOL_MARGIN
+    where = next(p for p in (root, *root.parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if free >= need:
+        return ""
+    return (
+        f"not enough free disk space at {root} for a {episode_time_s:.0f} s take: "
+        f"{size_in_words(free)} free, {size_in_words(need)} needed; free some space first"
+    )
 
 @dataclass
 class FinishedTake:
@@ -578,16 +602,7 @@ class Recorder(QObject):
 
     def _disk_space_problem(self) -> str:
         """Why a new take may not start for lack of room for its spool, or "" if there is room."""
-        bytes_per_s = self.fps * sum(c.width * c.height * 3 + 64 for c in self.writer.spec.cameras)
-        need = bytes_per_s * self.episode_time_s * SPOOL_MARGIN
-        root = self.writer.root
-        free = shutil.disk_usage(root).free
-        if free >= need:
-            return ""
-        return (
-            f"not enough free disk space at {root} for a {self.episode_time_s:.0f} s take: "
-            f"{size_in_words(free)} free, {size_in_words(need)} needed; free some space first"
-        )
+        return spool_space_problem(self.writer.root, self.writer.spec.cameras, self.fps, self.episode_time_s)
 
     def _check_finished(self, *_args: object) -> None:
         if self.phase is not Phase.STOPPED or self.finished_takes:
