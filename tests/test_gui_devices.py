@@ -214,3 +214,12 @@ def test_a_camera_given_without_a_format_keeps_the_automatic_choice(qtbot, webca
     assert dialog.sources() == given
     assert dialog._boxes(0)[1].currentText() == "default: 640x480 · MJPG when offered"
     assert dialog._boxes(1)[1].currentText() == "800x600 · MJPG when offered"
+
+
+def test_cameras_the_open_dataset_does_not_fit_are_shown_as_they_are_with_the_reason(station):
+    window, controller = station.open()
+    assert device_actions.set_cameras(controller, (CameraSource("front", "testsrc", 32, 24),
+                                                   CameraSource("wrist", "testsrc", 48, 36)))
+    assert controller.session is None  # the dataset records wrist at 16x12: File > New dataset is offered
+    assert any("not 48x36" in text for text in window.messages.texts())
+    assert "48x36" in window.cameras.views[1].title.text()  # the tile tells the size the camera now gives

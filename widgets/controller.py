@@ -133,6 +133,7 @@ class Controller(QObject):
                      "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
+        self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])  # session or not
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
