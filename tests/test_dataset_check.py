@@ -241,8 +241,9 @@ class Interrupted(Exception):
 
 
 @pytest.mark.parametrize("point", ["after-journal", "mid-rename", "before-info"])
-def test_an_interrupted_commit_is_advised_the_command_that_repairs_it(ds, capsys, point):
-    """What check advises for a commit cut short is a command that exists and repairs it: run it, check passes."""
+def test_an_interrupted_commit_is_advised_the_command_that_repairs_it(ds, capsys, qapp, point):
+    """What check advises for a commit cut short is a command that exists and repairs it: run it, check passes.
+    (`qapp`: recover runs on the application the test session has, not a QCoreApplication of its own.)"""
     from station.cli import main
     from station.dataset.reader import spec_from_info
 
