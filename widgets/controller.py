@@ -169,7 +169,6 @@ class Controller(QObject):
         r.state_changed.connect(self._on_state_changed)
         r.changed.connect(self._refresh_session_bar)
         r.take_recorded.connect(self._on_take_recorded)
-        r.problem.connect(self.say)
         self.faults.attach(r)
         r.finished.connect(self._on_finished)
         q.job_failed.connect(self._on_job_failed)

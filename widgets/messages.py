@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.banners import topic_of
+from widgets.banners import own_topic
 
 Actions = Sequence[tuple[str, Callable[[], object]]]  # a banner's buttons: label and what it does
 
@@ -162,7 +162,7 @@ class MessageArea(QWidget):
                      actions: Actions | None = None,
                      topic: str | None = None) -> Banner:
         """Show a banner; one on the same topic (by default: the same words) is replaced, not stacked."""
-        topic = topic or topic_of(text)
+        topic = topic or own_topic(text)
         for banner in self.banners:
             if banner.topic == topic and not actions and not banner.buttons:
                 banner.said(text, level)
