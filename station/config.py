@@ -16,31 +16,49 @@ from typing import Any
 from station.dataset.repo_id import repo_id_problem
 from station.dataset.spec import CODECS
 from station.errors import ConfigError
+from station.hardware.pixel_formats import pixel_format_problem
 from station.joints import ROBOT_TYPE
 
 DEFAULT_CAMERA_SIZE = (640, 480)
 MAX_FPS = 240  # the highest control and capture rate a session accepts
-_CAMERA_ARG = re.compile(r"^(?P<name>[A-Za-z0-9_\-]+)=(?P<source>.+?)(@(?P<w>\d+)x(?P<h>\d+))?$")
+_CAMERA_ARG = re.compile(
+    r"^(?P<name>[A-Za-z0-9_\-]+)=(?P<source>.+?)(@(?P<w>\d+)x(?P<h>\d+)(/(?P<format>[A-Za-z0-9]+))?)?$")
 _CAMERA_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+V4L2_DEVICE = re.compile(r"^/dev/video\d+$")
+CAMERA_SYNTAX = "NAME=SOURCE[@WxH[/FORMAT]]"
 MAX_CAMERA_SIDE = 8192
 
 
 @dataclass(frozen=True)
 class CameraSource:
-    """`--camera NAME=SOURCE[@WxH]`: SOURCE is `testsrc`, a `/dev/videoN` device or a video file."""
+    """`--camera NAME=SOURCE[@WxH[/FORMAT]]`: SOURCE is `testsrc`, a `/dev/videoN` device or a video file.
+
+    FORMAT is the V4L2 pixel format (fourcc) to ask a device for, e.g. MJPG or YUYV; without it the camera asks
+    for MJPG when the device offers it, else takes the driver's own.
+    """
 
     name: str
     source: str
     width: int | None = None
     height: int | None = None
+    pixel_format: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> CameraSource:
         m = _CAMERA_ARG.match(text.strip())
-        if not m:
-            raise ConfigError(f"bad --camera {text!r}: expected NAME=SOURCE[@WxH], e.g. front=testsrc@640x480")
-        w, h = m.group("w"), m.group("h")
-        return cls(m.group("name"), m.group("source"), int(w) if w else None, int(h) if h else None)
+        if not m or (V4L2_DEVICE.match(m.group("source").split("@")[0]) and "@" in m.group("source")):
+            raise ConfigError(f"bad --camera {text!r}: expected {CAMERA_SYNTAX}, e.g. front=testsrc@640x480 "
+                              "or front=/dev/video0@640x480/MJPG")
+        w, h, fmt = m.group("w"), m.group("h"), m.group("format")
+        return cls(m.group("name"), m.group("source"), int(w) if w else None, int(h) if h else None,
+                   fmt.upper() if fmt else None)
+
+    def argument(self) -> str:
+        """The `--camera` value that gives this source (parse(argument()) == self)."""
+        mode = f"@{self.width}x{self.height}" if self.width is not None else ""
+        if self.pixel_format:
+            mode += f"/{self.pixel_format}"
+        return f"{self.name}={self.source}{mode}"
 
     def __post_init__(self) -> None:
         if not _CAMERA_NAME.match(self.name):
@@ -54,6 +72,16 @@ class CameraSource:
                 raise ConfigError(
                     f"bad camera size for {self.name}: width and height must be between 1 and {MAX_CAMERA_SIDE}"
                 )
+        if self.pixel_format is not None:
+            problem = pixel_format_problem(self.pixel_format)
+            if problem:
+                raise ConfigError(f"camera {self.name}: {problem}")
+            if not V4L2_DEVICE.match(self.source):
+                raise ConfigError(f"camera {self.name}: a pixel format ({self.pixel_format}) is for a V4L2 device "
+                                  f"(/dev/videoN), not {self.source}")
+            if self.width is None:
+                raise ConfigError(f"camera {self.name}: give the size with the pixel format, "
+                                  f"e.g. {self.source}@640x480/{self.pixel_format}")
 
 
 @dataclass(frozen=True)

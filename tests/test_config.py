@@ -76,6 +76,9 @@ def test_the_command_lines_defaults_are_the_configs():
     (["--fps", "0"], "--fps"),
     (["--episode-time", "-1"], "--episode-time"),
     (["--camera", "front=testsrc@0x10"], "size"),
+    (["--camera", "front=/dev/video0@640x480/MJPEG"], "unknown pixel format 'MJPEG'"),
+    (["--camera", "front=testsrc@640x480/YUYV"], "is for a V4L2 device"),
+    (["--camera", "front=/dev/video0@MJPG"], "NAME=SOURCE[@WxH[/FORMAT]]"),
     (["--max-relative-target", "0", "--follower-port", "/dev/a", "--leader-port", "/dev/b"], "relative"),
 ])
 def test_a_bad_value_is_one_line_and_exit_2(argv, words, tmp_path, capsys):
@@ -84,3 +87,25 @@ def test_a_bad_value_is_one_line_and_exit_2(argv, words, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("front=testsrc", CameraSource("front", "testsrc")),
+    ("front=testsrc@320x240", CameraSource("front", "testsrc", 320, 240)),
+    ("front=/dev/video0@640x480/MJPG", CameraSource("front", "/dev/video0", 640, 480, "MJPG")),
+    ("wrist=/dev/video2@1280x720/yuyv", CameraSource("wrist", "/dev/video2", 1280, 720, "YUYV")),
+    ("top=/data/clip@2x.mp4", CameraSource("top", "/data/clip@2x.mp4")),
+])
+def test_camera_argument_with_a_pixel_format_reads_and_writes_back(text, expected):
+    parsed = CameraSource.parse(text)
+    assert parsed == expected
+    assert CameraSource.parse(parsed.argument()) == parsed
+
+
+def test_a_pixel_format_needs_a_v4l2_device_and_a_size():
+    with pytest.raises(ConfigError, match="give the size with the pixel format"):
+        CameraSource("front", "/dev/video0", pixel_format="MJPG")
+    with pytest.raises(ConfigError, match="unknown pixel format 'XYZW'"):
+        CameraSource("front", "/dev/video0", 640, 480, "XYZW")
+    with pytest.raises(ConfigError, match="not clip.mp4"):
+        CameraSource("front", "clip.mp4", 640, 480, "MJPG")

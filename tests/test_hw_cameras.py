@@ -19,9 +19,12 @@ from station.hardware.cameras import (
     VIDIOC_ENUM_FRAMESIZES,
     VIDIOC_QUERYCAP,
     PyAVCamera,
+    V4L2Mode,
     list_v4l2_devices,
     open_camera,
+    v4l2_options,
 )
+from station.hardware.pixel_formats import FFMPEG_INPUT_FORMATS
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
@@ -154,3 +157,72 @@ def test_listing_without_cameras_says_so(tmp_path, capsys):
     not_v4l2.write_text("")
     [device] = list_v4l2_devices(str(tmp_path / "video*"))
     assert device.error == "not a V4L2 device" and not device.capture
+
+
+# A webcam as its driver lists it: MJPG fast at every size, YUYV slow at the large one.
+WEBCAM = [
+    V4L2Mode("YUYV", "YUYV 4:2:2", [(1280, 720, [10.0, 5.0]), (640, 480, [30.0, 15.0])]),
+    V4L2Mode("MJPG", "Motion-JPEG", [(1280, 720, [60.0, 30.0]), (640, 480, [60.0, 30.0, 15.0])]),
+]
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """A v4l2 camera started against the fake WEBCAM: what av.open was asked (no device is touched)."""
+    calls: list[dict] = []
+
+    class Opened(Exception):
+        pass
+
+    def fake_open(file, format=None, options=None, **kwargs):
+        calls.append({"file": file, "format": format, "options": options})
+        raise Opened  # stop here: the reader thread is not the point
+
+    monkeypatch.setattr(av, "open", fake_open)
+    monkeypatch.setattr("station.hardware.cameras.os.path.exists", lambda path: path == "/dev/video0")
+    monkeypatch.setattr("station.hardware.cameras.device_modes", lambda path: WEBCAM)
+
+    def start(text: str, fps: int) -> dict:
+        cam = open_camera(CameraSource.parse(text), fps)
+        try:
+            cam.start()  # a refused mode raises HardwareError before av.open
+        except Opened:
+            return calls[-1]
+        raise AssertionError("av.open was not called")
+
+    return start
+
+
+def test_a_v4l2_camera_opens_in_the_format_asked_at_a_rate_that_keeps_up(opened):
+    call = opened("front=/dev/video0@640x480/YUYV", 30)
+    assert call["file"] == "/dev/video0" and call["format"] == "v4l2"
+    assert call["options"] == {"video_size": "640x480", "framerate": "30", "input_format": "yuyv422"}
+    # no format asked: MJPG when offered, as before; the slowest listed rate that keeps up with the session
+    assert opened("front=/dev/video0@1280x720", 25)["options"] == {
+        "video_size": "1280x720", "framerate": "30", "input_format": "mjpeg"}
+    assert opened("front=/dev/video0@640x480/MJPG", 50)["options"]["framerate"] == "60"
+
+
+@pytest.mark.parametrize("text, fps, why", [
+    ("front=/dev/video0@1280x720/YUYV", 30, "as 1280x720 YUYV it gives at most 10 fps, slower than the session's 30"),
+    ("front=/dev/video0@640x480/NV12", 30, "it offers YUYV, MJPG, not NV12"),
+    ("front=/dev/video0@800x600/MJPG", 30, "it offers MJPG at 1280x720, 640x480, not 800x600"),
+])
+def test_a_v4l2_mode_the_device_cannot_give_is_refused_in_one_line(opened, text, fps, why):
+    with pytest.raises(HardwareError) as refused:
+        opened(text, fps)
+    assert why in str(refused.value) and "\n" not in str(refused.value)
+    assert str(refused.value).startswith("camera front cannot open /dev/video0: ")
+
+
+def test_without_a_listing_the_device_is_asked_as_given():
+    assert v4l2_options(640, 480, 30, None, []) == {"video_size": "640x480", "framerate": "30"}
+    assert v4l2_options(640, 480, 30, "YUYV", [])["input_format"] == "yuyv422"
+
+
+def test_every_pixel_format_has_an_ffmpeg_name_this_ffmpeg_knows():
+    for fourcc, name in FFMPEG_INPUT_FORMATS.items():
+        if name in ("mjpeg", "h264"):
+            assert av.codec.Codec(name, "r").type == "video", fourcc
+        else:
+            assert av.VideoFormat(name).name == name, fourcc

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,34 @@ def test_ctrl_c_while_starting_is_quiet(tmp_path: Path, delay: float):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Fatal" not in err
     if root.exists() and (root / "meta" / "info.json").exists():
         assert check_dataset(root) == []
+
+
+INTERRUPT_WHILE_IMPORTING = """
+import os, signal, sys
+
+class Interrupt:  # sends Ctrl-C to this process the moment station.cli starts to be imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "station.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+from {module} import {func}
+sys.argv[0] = "station"
+sys.exit({func}())
+"""
+
+
+def test_ctrl_c_while_the_console_script_imports_the_station_is_quiet(tmp_path: Path):
+    """The console script pip writes (`from MODULE import FUNC; sys.exit(FUNC())`, with the entry point that
+    pyproject.toml declares) remembers a Ctrl-C that comes while the station's modules are imported."""
+    entry = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]["station"]
+    module, func = entry.split(":")
+    code = INTERRUPT_WHILE_IMPORTING.format(module=module, func=func)
+    proc = subprocess.run([sys.executable, "-c", code, "check", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert proc.stderr == "" and proc.stdout == ""
 
 
 def test_the_window_handles_sigterm_like_ctrl_q(tmp_path: Path):

@@ -1,19 +1,21 @@
 """Capacity: the largest camera load the station records with no backlog growth, over the encoder's own speed.
 
-In one run, on the same frames (the bench cameras' test pattern, in the spool's pixel format):
-1. the encoder alone: `cameras` parallel encoders and nothing else (station.saving.throughput.encoder_fps);
-2. the whole station recording (cameras, control loop, spool writer, live encoders), one take per load,
-   the camera rate bisected between 40 % and 130 % of the encoder alone, starting at 80 % (three takes): a
-   load keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow;
-3. the encoder alone again, since other work on a shared machine changes what it gets; their mean is the
-   reference.
-capacity_fraction = the largest recorded load that kept up / the encoder alone. Loads are camera-frames per
-second of the given size (pixels/s = that x width x height); the camera rate is the knob, so the frames and
-sizes stay those the operator records (the control loop runs at the camera rate too, as it does).
+The load is camera pixels per second; the knob is the cameras' size, at the session's frame rate (30 fps), so
+that what the station does per frame (the control loop, one row, one spool append per camera) stays what an
+operator's session does and only the pixels grow. Each probe, in one run:
+1. the encoder alone at the probe's size: `cameras` parallel encoders and nothing else, on the bench cameras'
+   test pattern in the spool's pixel format (station.saving.throughput.encoder_fps), measured just before the
+   station so both see the same machine (a shared machine changes from one minute to the next);
+2. the whole station recording one take at that size (cameras, control loop, spool writers, live encoders): it
+   keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow.
+The size is bisected over 40-130 % of the encoder's pixel rate at the given size, starting at 80 % (three
+probes). capacity_fraction = the recorded load of the probe that kept up / its encoder alone, the largest
+among the probes that kept up.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -23,30 +25,48 @@ from pathlib import Path
 import numpy as np
 
 from station.bench.load_bench import bench_config
-from station.config import MAX_FPS as SESSION_MAX_FPS
+from station.config import MAX_CAMERA_SIDE
 
-# Camera rate cap for the probes: the highest rate a session accepts (h264 at 640x480 may encode more).
-MAX_FPS = SESSION_MAX_FPS
+SIDE_STEP = 16  # probe sizes are multiples of 16 (encoders' blocks; even for yuv420p)
+PROBES = 3
 
 
 @dataclass
 class Probe:
+    size: tuple[int, int]
     fps: int
     load: float  # camera-frames per second asked for (fps x cameras)
     recorded: float  # camera-frames per second that reached the spool
     encoded: float  # camera-frames per second the live encoders did
     backlog_growth: float  # camera-frames per second by which the backlog grew (a line fit)
     backlog_end: float  # camera-frames behind at the end
+    encoder_alone: float = 0.0  # camera-frames per second of the encoders alone at this size, just before
 
     @property
     def keeps_up(self) -> bool:
         """No backlog growth: it grows by under 3 % of the load, or stays under half a second of frames."""
         return self.backlog_growth < 0.03 * self.load or self.backlog_end < 0.5 * self.load
 
+    @property
+    def fraction(self) -> float:
+        """The recorded load over the encoder alone on the same frames."""
+        return self.recorded / self.encoder_alone if self.encoder_alone > 0 else 0.0
+
+
+def scaled_size(size: tuple[int, int], pixel_scale: float) -> tuple[int, int]:
+    """`size` with about `pixel_scale` times its pixels, same aspect, sides multiples of SIDE_STEP."""
+    w, h = size
+    k = math.sqrt(max(pixel_scale, 1e-6))
+
+    def side(x: int) -> int:
+        return min(MAX_CAMERA_SIDE, max(4 * SIDE_STEP, round(x * k / SIDE_STEP) * SIDE_STEP))
+
+    return side(w), side(h)
+
 
 def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int, seconds: float,
                  warmup_s: float = 1.5) -> Probe:
-    """One take at `fps` per camera for warmup_s + seconds; the backlog sampled every 0.25 s."""
+    """One take at `size` and `fps` per camera for warmup_s + seconds; the backlog sampled every 0.25 s."""
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     from station.session.builder import start_session
@@ -84,54 +104,51 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
     span = max(float(t[-1]), 1e-9)
     backlog = a[:, 1] - a[:, 2]
     growth = float(np.polyfit(t, backlog, 1)[0]) if len(t) >= 3 else 0.0
-    return Probe(fps=fps, load=float(fps * cameras), recorded=float(a[-1, 1] - a[0, 1]) / span,
+    return Probe(size=size, fps=fps, load=float(fps * cameras), recorded=float(a[-1, 1] - a[0, 1]) / span,
                  encoded=float(a[-1, 2] - a[0, 2]) / span, backlog_growth=growth, backlog_end=float(backlog[-1]))
 
 
-def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, seconds: float = 8.0,
-                     log: Callable[[str], None] = print) -> dict:
-    """Bisect the camera rate between 40 % and 130 % of the encoder alone (3 takes, about 45 s in all)."""
-    from station.saving.throughput import encoder_fps, pattern_frames
+def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int = 30,
+                     seconds: float = 8.0, log: Callable[[str], None] = print) -> dict:
+    """Bisect the cameras' size over 40-130 % of the encoder's pixel rate (3 probes, about a minute in all)."""
+    from station.saving.throughput import encoder_fps
 
     w, h = size
-    frames = pattern_frames(w, h)
-    alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0, frames=frames)
-    log(f"capacity: encoder alone {alone:.0f} camera-frames/s ({cameras} x {w}x{h}, {vcodec})")
-    # bisect over [0.4, 1.3] of the first measurement (above 1: the encoder alone may have been measured in
-    # a bad moment of a shared machine), starting at the target 0.8
+    alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0)
+    alone_px = alone * w * h
+    log(f"capacity: encoder alone {alone:.0f} camera-frames/s = {alone_px / 1e6:.1f} Mpixel/s "
+        f"({cameras} x {w}x{h}, {vcodec})")
     lo, hi, fraction = 0.4, 1.3, 0.8
     probes: list[Probe] = []
-    best: Probe | None = None
-    for attempt in range(3):
-        fps = min(MAX_FPS, max(1, round(fraction * alone / cameras)))
-        probe = record_probe(root / f"probe-{attempt}", cameras, size, vcodec, fps, seconds)
+    for attempt in range(PROBES):
+        probe_size = scaled_size(size, fraction * alone_px / (fps * cameras) / (w * h))
+        pw, ph = probe_size
+        here = encoder_fps(pw, ph, vcodec, cameras, seconds=3.0)
+        probe = record_probe(root / f"probe-{attempt}", cameras, probe_size, vcodec, fps, seconds)
+        probe.encoder_alone = here
         probes.append(probe)
-        log(f"capacity: {fps} fps per camera = {probe.recorded:.0f} camera-frames/s recorded "
-            f"({probe.recorded / alone:.2f} of the encoder alone): backlog "
+        log(f"capacity: {cameras} x {pw}x{ph} at {fps} fps: {probe.recorded:.0f} camera-frames/s recorded, "
+            f"the encoder alone {here:.0f} ({probe.fraction:.2f}): backlog "
             + ("steady" if probe.keeps_up else f"grows by {probe.backlog_growth:.0f} frames/s"))
         if probe.keeps_up:
-            if best is None or probe.recorded > best.recorded:
-                best = probe
-            if fps == MAX_FPS:
-                break
             lo = fraction
         else:
             hi = fraction
         fraction = (lo + hi) / 2
-    again = encoder_fps(w, h, vcodec, cameras, seconds=3.0, frames=frames)  # the machine may have changed
-    log(f"capacity: encoder alone again {again:.0f} camera-frames/s")
-    reference = (alone + again) / 2
-    load = best.recorded if best is not None else 0.0
+    kept = [p for p in probes if p.keeps_up]
+    best = max(kept, key=lambda p: p.fraction) if kept else None
     return {
-        "encoder_alone_fps": round(reference, 1),
-        "encoder_alone_fps_before_after": [round(alone, 1), round(again, 1)],
-        "capacity_fps": round(load, 1),
-        "capacity_pixels_per_s": round(load * w * h),
-        "capacity_fraction": round(load / reference, 3) if reference > 0 else 0.0,
-        "capacity_capped": best is not None and best.fps == MAX_FPS,  # the cameras' rate cap was reached
+        "encoder_alone_fps": round(alone, 1),
+        "encoder_alone_pixels_per_s": round(alone_px),
+        "capacity_size": f"{best.size[0]}x{best.size[1]}" if best else None,
+        "capacity_fps": round(best.recorded, 1) if best else 0.0,
+        "capacity_pixels_per_s": round(best.recorded * best.size[0] * best.size[1]) if best else 0,
+        "capacity_fraction": round(best.fraction, 3) if best else 0.0,
         "capacity_probes": [
-            {"fps": p.fps, "recorded": round(p.recorded, 1), "encoded": round(p.encoded, 1),
-             "backlog_growth": round(p.backlog_growth, 1), "keeps_up": p.keeps_up} for p in probes
+            {"size": f"{p.size[0]}x{p.size[1]}", "fps": p.fps, "recorded": round(p.recorded, 1),
+             "encoded": round(p.encoded, 1), "encoder_alone": round(p.encoder_alone, 1),
+             "fraction": round(p.fraction, 3), "backlog_growth": round(p.backlog_growth, 1),
+             "keeps_up": p.keeps_up} for p in probes
         ],
     }
 

@@ -179,7 +179,7 @@ def run(
         log(f"commit cost: {commit_episodes} short episodes into one dataset")
         growth = commit_growth(work / "commits", commit_episodes)
         log("capacity: the largest camera load recorded without a growing backlog, against the encoder alone")
-        capacity = measure_capacity(work / "capacity", cameras, (w, h), vcodec, log=log)
+        capacity = measure_capacity(work / "capacity", cameras, (w, h), vcodec, fps=fps, log=log)
         spool = spool_costs(w, h)
         long_rss = None
         long_trend = None

@@ -94,9 +94,9 @@ def format_report(r: dict) -> str:
         f"drain after the last take: {r['drain_s']} s; encode {r['encode_fps']} frames/s "
         f"= {r['realtime_factor']}x real time",
         f"commit: first {r['commit_ms_first']} ms, last {r['commit_ms_last']} ms, growth {r['commit_growth']}x",
-        f"capacity: {r['capacity_fps']} camera-frames/s recorded without a growing backlog = "
-        f"{r['capacity_fraction']} of the encoder alone ({r['encoder_alone_fps']} camera-frames/s"
-        + (", the cameras' rate cap" if r["capacity_capped"] else "") + ")",
+        f"capacity: {r['capacity_pixels_per_s'] / 1e6:.1f} Mpixel/s recorded without a growing backlog "
+        f"({r['capacity_size']} at {r['fps']} fps) = {r['capacity_fraction']} of the encoder alone on the same "
+        f"frames; the encoder alone at {r['size']}: {r['encoder_alone_fps']} camera-frames/s",
         f"spool: {r['spool_bytes_per_frame']} bytes and {r['spool_cpu_ms_per_frame']} ms CPU per camera-frame "
         f"(RGB24: {r['spool_bytes_per_frame_rgb24']} bytes, {r['spool_cpu_ms_per_frame_rgb24']} ms)",
         f"peak RSS: {r['peak_rss_mb']} MB"

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for device in devices:
         print("\n".join(describe(device)))
+    example = next((f"{d.path}@{m.sizes[0][0]}x{m.sizes[0][1]}/{m.fourcc}"
+                    for d in devices if d.capture for m in d.modes if m.sizes), "/dev/video0@640x480/MJPG")
     if any(d.capture for d in devices):
-        print("Use one as --camera NAME=/dev/videoN[@WxH], e.g. --camera front=/dev/video0@640x480")
+        print(f"Use one as --camera NAME=/dev/videoN@WxH/FORMAT, e.g. --camera front={example}")
     return 0

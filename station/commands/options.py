@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from station.config import (
+    CAMERA_SYNTAX,
     ArmConfig,
     CameraSource,
     SessionConfig,
@@ -34,8 +35,10 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reset-time", type=float, default=d("reset_time_s"),
                    help=f"seconds of reset between takes (default {d('reset_time_s'):g})")
     p.add_argument("--fps", type=int, default=d("fps"), help=f"control and capture rate (default {d('fps')})")
-    p.add_argument("--camera", action="append", default=[], metavar="NAME=SOURCE[@WxH]",
-                   help="a camera: SOURCE is testsrc, /dev/videoN or a video file (repeat for more)")
+    p.add_argument("--camera", action="append", default=[], metavar=CAMERA_SYNTAX,
+                   help="a camera: SOURCE is testsrc, /dev/videoN or a video file; FORMAT is the V4L2 pixel format "
+                        "to ask a device for (MJPG, YUYV...; default MJPG when offered), e.g. "
+                        "front=/dev/video0@640x480/MJPG; `station cameras` lists each device's modes (repeat for more)")
     p.add_argument("--vcodec", default=d("vcodec"), choices=["libsvtav1", "h264"],
                    help=f"video codec: libsvtav1 as LeRobot or h264 (faster); default {d('vcodec')}")
     p.add_argument("--resume", action="store_true", help="append to an existing dataset")

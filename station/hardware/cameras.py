@@ -1,7 +1,8 @@
 """Cameras read with PyAV, one reader thread per source, each keeping only its latest frame (a mailbox).
 
-Sources: `testsrc` (FFmpeg's lavfi testsrc2, generated in RGB at the requested size), `/dev/videoN` (V4L2, MJPEG
-when the device offers it), or a video file (looped). lavfi and files produce frames as fast as they are asked
+Sources: `testsrc` (FFmpeg's lavfi testsrc2, generated in RGB at the requested size), `/dev/videoN` (V4L2, in the
+pixel format asked for, else MJPEG when the device offers it, at the slowest rate it lists that keeps up with the
+session), or a video file (looped). lavfi and files produce frames as fast as they are asked
 for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are RGB uint8
 (H, W, 3), converted and scaled in one swscale pass only when needed, and read-only.
 
@@ -18,7 +19,6 @@ import fcntl
 import glob
 import logging
 import os
-import re
 import struct
 import threading
 import time
@@ -30,24 +30,24 @@ from typing import Any, Literal
 import av
 import numpy as np
 
-from station.config import DEFAULT_CAMERA_SIZE, CameraSource
+from station.config import DEFAULT_CAMERA_SIZE, V4L2_DEVICE, CameraSource
 from station.dataset.video import encodable_size_problem
 from station.errors import ConfigError, HardwareError
 from station.hardware.interfaces import Frame
+from station.hardware.pixel_formats import AUTOMATIC_FORMAT, FFMPEG_INPUT_FORMATS
 from station.priority import raise_current_thread
 from station.thresholds import stall_after_s
 
 log = logging.getLogger(__name__)
 
 SourceKind = Literal["testsrc", "v4l2", "file"]
-_V4L2_PATH = re.compile(r"^/dev/video\d+$")
 
 
 def source_kind(source: str) -> SourceKind:
     """What a SOURCE string names; ConfigError if it is none of testsrc, /dev/videoN, an existing file."""
     if source == "testsrc":
         return "testsrc"
-    if _V4L2_PATH.match(source):
+    if V4L2_DEVICE.match(source):
         return "v4l2"
     if Path(source).is_file():
         return "file"
@@ -55,7 +55,7 @@ def source_kind(source: str) -> SourceKind:
 
 
 def open_camera(src: CameraSource, fps: int) -> PyAVCamera:
-    """The camera for `--camera NAME=SOURCE[@WxH]`, not yet started. ConfigError for an unknown source."""
+    """The camera for `--camera NAME=SOURCE[@WxH[/FORMAT]]`, not yet started. ConfigError for an unknown source."""
     if fps <= 0:
         raise ConfigError(f"camera fps must be above 0, got {fps}")
     kind = source_kind(src.source)
@@ -66,7 +66,7 @@ def open_camera(src: CameraSource, fps: int) -> PyAVCamera:
     problem = encodable_size_problem(width, height)
     if problem:
         raise ConfigError(f"camera {src.name} ({src.source}) {problem}")
-    return PyAVCamera(src.name, src.source, kind, width, height, fps)
+    return PyAVCamera(src.name, src.source, kind, width, height, fps, src.pixel_format)
 
 
 def _probe_file_size(path: str) -> tuple[int, int]:
@@ -86,13 +86,15 @@ def _probe_file_size(path: str) -> tuple[int, int]:
 class PyAVCamera:
     """One camera source read on its own thread. Implements station.hardware.interfaces.Camera."""
 
-    def __init__(self, name: str, source: str, kind: SourceKind, width: int, height: int, fps: int) -> None:
+    def __init__(self, name: str, source: str, kind: SourceKind, width: int, height: int, fps: int,
+                 pixel_format: str | None = None) -> None:
         self.name = name
         self.source = source
         self.kind = kind
         self.width = width
         self.height = height
         self.fps = fps
+        self.pixel_format = pixel_format  # V4L2 fourcc asked for; None: MJPG when offered, else the driver's
         self.error: str | None = None
         self.paused = False  # while True frames are read but not published (tests use it to fake a stall)
         self._container: Any = None
@@ -139,9 +141,10 @@ class PyAVCamera:
             if self.kind == "v4l2":
                 if not os.path.exists(self.source):
                     raise self._fail("no such device")
-                options = {"video_size": f"{w}x{h}", "framerate": str(self.fps)}
-                if "MJPG" in _device_fourccs(self.source):
-                    options["input_format"] = "mjpeg"
+                try:
+                    options = v4l2_options(w, h, self.fps, self.pixel_format, device_modes(self.source))
+                except ModeRefused as refused:
+                    raise self._fail(str(refused)) from None
                 return av.open(self.source, format="v4l2", options=options, timeout=5.0)
             container = av.open(self.source)
             if not container.streams.video:
@@ -340,15 +343,70 @@ def _modes(fd: int) -> list[V4L2Mode]:
     return modes
 
 
-def _device_fourccs(path: str) -> set[str]:
+def device_modes(path: str) -> list[V4L2Mode]:
+    """What the V4L2 device at `path` offers; empty when it cannot be asked (busy, gone, not V4L2)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
     except OSError:
-        return set()
+        return []
     try:
-        return {m.fourcc for m in _modes(fd)}
+        return _modes(fd)
     finally:
         os.close(fd)
+
+
+# -- choosing what to ask a V4L2 device for --
+
+
+class ModeRefused(Exception):
+    """The device does not offer the mode asked for, or not fast enough: the reason in words."""
+
+
+def keeps_up(rate: float, fps: int) -> bool:
+    """Whether a camera rate serves a session at `fps` (29.97 serves 30: a repeated frame every half minute)."""
+    return rate >= fps * 0.99
+
+
+def mode_rate(rates: list[float], fps: int) -> float | None:
+    """The slowest listed rate that keeps up with `fps` (less USB bandwidth, longer exposure), if any."""
+    keeping = [r for r in rates if keeps_up(r, fps)]
+    return min(keeping) if keeping else None
+
+
+def v4l2_options(width: int, height: int, fps: int, pixel_format: str | None,
+                 modes: list[V4L2Mode]) -> dict[str, str]:
+    """The options FFmpeg's v4l2 input opens a device with: size, pixel format, frame rate.
+
+    A format asked for must be one the device lists (when it lists any), at a size it lists, with a rate that
+    keeps up with `fps`; else ModeRefused says what it offers. Without one, MJPG when offered, else the
+    driver's own format, as the station always chose. The rate is the slowest listed one that keeps up.
+    """
+    options = {"video_size": f"{width}x{height}", "framerate": str(fps)}
+    offered = {m.fourcc: m for m in modes}
+    fourcc = pixel_format
+    if fourcc is None and AUTOMATIC_FORMAT in offered:
+        fourcc = AUTOMATIC_FORMAT
+    if fourcc is not None:
+        options["input_format"] = FFMPEG_INPUT_FORMATS[fourcc]
+    if not modes or fourcc is None:
+        return options
+    mode = offered.get(fourcc)
+    if mode is None:
+        raise ModeRefused(f"it offers {', '.join(offered)}, not {fourcc}")
+    rates = next((r for w, h, r in mode.sizes if (w, h) == (width, height)), None)
+    discrete = any(r for _w, _h, r in mode.sizes)
+    if rates is None and discrete and pixel_format is not None:
+        sizes = ", ".join(f"{w}x{h}" for w, h, _r in mode.sizes)
+        raise ModeRefused(f"it offers {fourcc} at {sizes}, not {width}x{height}")
+    rate = mode_rate(rates or [], fps)
+    if rate is not None:
+        options["framerate"] = f"{rate:g}"
+    elif rates and pixel_format is not None:
+        raise ModeRefused(f"as {width}x{height} {fourcc} it gives at most {max(rates):g} fps, slower than the "
+                          f"session's {fps} fps: choose another mode (`station cameras` lists them) or a lower fps")
+    elif rates:
+        log.warning("%dx%d %s gives at most %g fps, below the session's %d", width, height, fourcc, max(rates), fps)
+    return options
 
 
 def list_v4l2_devices(pattern: str = "/dev/video*") -> list[V4L2Device]:
