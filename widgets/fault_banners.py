@@ -42,7 +42,7 @@ class FaultBanners(QObject):
             Level.WARNING,
             [("Keep it", lambda *_: recorder.try_fire(Event.KEEP)),
              ("Drop it", lambda *_: recorder.try_fire(Event.RERECORD))],
-            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}",
+            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}", question=True,
         )
 
     def said(self, problem: Problem) -> None:
