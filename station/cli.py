@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from station import stopping
+from station.commands.error_lines import print_error
 from station.commands.options import add_session_options
 from station.errors import StationError
 
@@ -101,7 +102,7 @@ def _main(argv: list[str] | None) -> int:
         assert module is not None
         return int(module.run(args, **WINDOW_ENTRIES.get(args.command, {})))
     except StationError as e:
-        print(f"station: {e}", file=sys.stderr, flush=True)
+        print_error(args.command, str(e))
         return 2
     except KeyboardInterrupt:
         return 130

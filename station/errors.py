@@ -32,6 +32,15 @@ class DatasetExistsError(DatasetError):
         self.root = root
 
 
+class DatasetMismatchError(DatasetError):
+    """A dataset this session cannot append to as configured. str(error) names the difference and the
+    command-line options that would fit (`--vcodec h264`); `difference` is the difference alone, for the window."""
+
+    def __init__(self, message: str, difference: str) -> None:
+        super().__init__(message)
+        self.difference = difference
+
+
 class HardwareError(StationError):
     """An arm or camera that cannot be opened or stopped answering."""
 

@@ -234,3 +234,36 @@ def test_a_malformed_info_json_is_reported_not_raised(ds):
     info_path.write_text(json.dumps(info))
     problems = joined(check_dataset(ds))
     assert "fps is '30'" in problems and "'observation.state' lacks a dtype or shape" in problems
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("point", ["after-journal", "mid-rename", "before-info"])
+def test_an_interrupted_commit_is_advised_the_command_that_repairs_it(ds, capsys, qapp, point):
+    """What check advises for a commit cut short is a command that exists and repairs it: run it, check passes.
+    (`qapp`: recover runs on the application the test session has, not a QCoreApplication of its own.)"""
+    from station.cli import main
+    from station.dataset.reader import spec_from_info
+
+    def cut(at: str) -> None:
+        if at == point:
+            raise Interrupted(at)
+
+    writer = DatasetWriter.open(ds, spec_from_info(json.loads((ds / "meta/info.json").read_text())), fault=cut)
+    video = ds.parent / "more.mp4"
+    encode_video(frames(5, 7), video, FPS, CAM.width, CAM.height, SPEC.video)
+    with pytest.raises(Interrupted):
+        writer.commit_episode(EpisodeData(task="pick", action=np.zeros((5, 6), np.float32),
+                                          state=np.zeros((5, 6), np.float32), videos={"front": video},
+                                          image_stats={"front": image_stats(frames(5, 7))}))
+    capsys.readouterr()
+    assert run_command(ds) == 1
+    out = capsys.readouterr().out
+    advice = [line for line in out.splitlines() if "a save was interrupted" in line]
+    assert len(advice) == 1 and "resum" not in out, out
+    command = advice[0].split("`")[1]
+    assert command == f"station recover --root {ds}", advice
+    assert main(command.split()[1:]) == 0
+    assert check_dataset(ds) == []

@@ -196,5 +196,5 @@ def test_headless_recording_refuses_a_disk_without_room_for_one_take_before_crea
          "--episodes", "1", "--episode-time", "60", "--camera", "front=testsrc@640x480", "--vcodec", "h264"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("station: not enough free disk space") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("station record: not enough free disk space") and result.stderr.count("\n") == 1
     assert result.stdout == "" and not (disk / "ds").exists()

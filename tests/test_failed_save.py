@@ -37,7 +37,7 @@ def test_a_failed_save_stops_headless_recording_and_recover_names_what_it_could_
     assert result.returncode == 1, out
     assert "episode 0 saved" in result.stdout
     failed = [line for line in result.stderr.splitlines() if "could not be saved" in line]
-    assert len(failed) == 1 and failed[0].startswith("station: episode 1 could not be saved: ")
+    assert len(failed) == 1 and failed[0].startswith("station record: episode 1 could not be saved: ")
     assert "Operation not permitted" in failed[0] and "station recover --root" in failed[0]
     assert "Retry" not in out and "Traceback" not in out
     recorded = out.count(" recorded: ")

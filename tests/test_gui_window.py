@@ -388,6 +388,9 @@ def test_no_display_says_how_to_run_headless(monkeypatch, capsys):
     assert run_window(argparse.Namespace()) == 2
     err = capsys.readouterr().err
     assert "--headless" in err and "Traceback" not in err
+    assert err.startswith("station: no display")  # the error line of the command that ran: `station` ...
+    assert run_window(argparse.Namespace(command="record")) == 2
+    assert capsys.readouterr().err.startswith("station record: no display")  # ... or `station record`
 
 
 def test_the_countdown_holds_while_the_task_is_typed_and_the_next_take_records_it(station, qtbot):

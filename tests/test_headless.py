@@ -100,6 +100,12 @@ def test_incompatible_resume_is_refused_and_changes_nothing(tmp_path):
     result = record(root, "--resume", "--fps", "15", episodes=1)
     assert result.returncode == 2 and "fps" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.rstrip().endswith("to append to it, give --fps 30"), result.stderr
+    # The dataset is h264; a resume without --vcodec (libsvtav1 by default) is told the exact option.
+    result = station("record", "--headless", "--demo", "--root", str(root), "--episodes", "1", "--resume",
+                     "--camera", "front=testsrc@96x64", "--camera", "wrist=testsrc@64x48")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "codec 'h264', not 'av1': to append to it, give --vcodec h264" in result.stderr, result.stderr
     assert snapshot(root) == before
 
 

@@ -117,7 +117,7 @@ def test_calibrate_on_a_missing_port_is_one_line_and_exit_2(tmp_path, capsys):
     argv = ["calibrate", "--port", "/dev/ttyNOPE3", "--role", "follower", "--id", "f"]
     assert main([*argv, "--calibration-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err == "station: serial port /dev/ttyNOPE3 does not exist: check the USB cable and the port name\n"
+    assert err == "station calibrate: serial port /dev/ttyNOPE3 does not exist: check the USB cable and the port name\n"
 
 
 def test_calibrate_rejects_an_unknown_role(capsys):

@@ -21,6 +21,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from station.commands.error_lines import print_error
 from station.commands.options import config_from_args
 from station.config import SessionConfig
 from station.session.state import Event
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+NO_DISPLAY = "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set)"
 HEADLESS_HINT = (
-    "station: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
     "  Record without a window:  station record --headless [--demo] --root DIR --episodes N ...\n"
     "  Or give it a display: run it from the desktop session, use `ssh -X`, or `xvfb-run station ...`."
 )
@@ -129,6 +130,7 @@ def plain_words_hook(controller: Controller) -> ExceptHook:
 
 def run_window(args: argparse.Namespace) -> int:
     if not display_available():
+        print_error(getattr(args, "command", None), NO_DISPLAY)
         print(HEADLESS_HINT, file=sys.stderr, flush=True)
         return 2
     config = config_from_args(args, demo_if_no_arms=True)  # a bad option: one line on stderr, exit 2

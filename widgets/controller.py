@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from station.config import SessionConfig
-from station.errors import CalibrationNeeded, DatasetExistsError, StationError
+from station.errors import CalibrationNeeded, DatasetExistsError, DatasetMismatchError, StationError
 from station.preflight import Fit
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
@@ -133,6 +133,7 @@ class Controller(QObject):
                      "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
+        self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])  # session or not
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
@@ -146,6 +147,11 @@ class Controller(QObject):
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
             self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
                      topic=DATASET + "open")
+            self._refresh_all()
+            return False
+        except DatasetMismatchError as e:  # its command-line options are no advice in the window
+            self.say(f"{e.difference}: this session cannot append to it.",
+                     actions=[("Choose another folder…", self.menus.new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False
         except StationError as e:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from station.commands.error_lines import print_error
 from station.errors import DatasetError
 
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         lines = _summary(root)
     except DatasetError as e:
-        print(f"station check: {e}", file=sys.stderr, flush=True)
+        print_error("check", str(e))
         return 2
     for line in lines:
         print(line)

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from station.commands.error_lines import print_error
 from station.errors import DatasetError
 from station.hub.errors import HubError
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if line is None:
             raise
         logging.getLogger(__name__).debug("push failed", exc_info=True)
-        print(f"station push: {line}", file=sys.stderr, flush=True)
+        print_error("push", line)
         return 1
     print(result.summary(), flush=True)
     return 0

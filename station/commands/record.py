@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from station import stopping
+from station.commands.error_lines import print_error
 from station.commands.options import add_session_options, config_from_args
 from station.config import SessionConfig
 from station.errors import DiskFullError
@@ -170,4 +171,4 @@ def run_headless(config: SessionConfig) -> int:
 
 def tell(text: str) -> None:
     """A problem, in one line on stderr."""
-    print(f"station: {text}", file=sys.stderr, flush=True)
+    print_error("record", text)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from station.commands.error_lines import print_error
 from station.errors import DatasetError
 
 EXIT_DONE = 0
@@ -72,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
         if not lines:
             print(f"nothing to recover in {root}", flush=True)
         for line in not_saved:
-            print(f"station: {line}", file=sys.stderr, flush=True)
+            print_error("recover", line)
         if not_saved:
-            print(f"station: unsaved takes are kept in {root / '.station' / 'spool'}; "
-                  "run `station recover` again once the cause is fixed", file=sys.stderr, flush=True)
+            print_error("recover", f"unsaved takes are kept in {root / '.station' / 'spool'}; "
+                        "run `station recover` again once the cause is fixed")
             return EXIT_NOT_ALL_SAVED
         return EXIT_DONE

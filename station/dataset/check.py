@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -276,13 +277,13 @@ class _Checker:
     def check_leftovers(self) -> None:
         if self.station_running:  # its journal and temp files are a save in progress, not leftovers
             return
+        repair = f"`station recover --root {shlex.quote(str(self.root))}`"  # what finishes or undoes the save
         if (self.root / fsutil.JOURNAL_PATH).exists():
-            self.add(f"{fsutil.JOURNAL_PATH} exists: a save was interrupted; resuming the dataset finishes it")
+            self.add(f"{fsutil.JOURNAL_PATH} exists: a save was interrupted; {repair} finishes it "
+                     "(and the problems it left below)")
         for path in fsutil.iter_temp_files(self.root, ("meta", "data", "videos")):
-            self.add(
-                f"{self.rel(path)} is a temporary file left by an interrupted save (resuming the dataset deletes it)",
-                kind="temp",
-            )
+            self.add(f"{self.rel(path)} is a temporary file left by an interrupted save ({repair} deletes it)",
+                     kind="temp")
 
     # ----- meta/tasks.parquet --------------------------------------------------------------------
 

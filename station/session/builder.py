@@ -21,13 +21,14 @@ from station.config import SessionConfig
 from station.dataset.reader import load_info
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem, is_empty_but_for_leftovers
-from station.errors import DatasetError, DatasetExistsError
+from station.errors import DatasetError, DatasetExistsError, DatasetMismatchError
 from station.saving.faults import writer_fault
 from station.saving.lock import DatasetLock
 from station.saving.queue import SaveQueue
 from station.saving.recovery import recover_into_queue
 from station.session.devices import Devices, open_devices
 from station.session.recorder import Recorder
+from station.session.resume_options import resume_refusal
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,10 @@ def open_dataset(config: SessionConfig, devices: Devices) -> tuple[DatasetWriter
     spec = dataset_spec(config, devices)
     lock = DatasetLock(config.root)
     if config.resume:
-        problem = compatibility_problem(load_info(config.root), spec)  # read-only: refuse before touching it
+        info = load_info(config.root)
+        problem = compatibility_problem(info, spec)  # read-only: refuse before touching it
         if problem:
-            raise DatasetError(problem)
+            raise DatasetMismatchError(resume_refusal(info, spec, config) or problem, problem)
         lock.acquire()  # before open(): opening repairs, which must not race another station's commit
         try:
             return DatasetWriter.open(config.root, spec, fault=writer_fault()), lock
