@@ -63,6 +63,7 @@ def run_headless(config: SessionConfig) -> int:
     from station.saving.spool import spool_root
     from station.session.builder import Session, check_root, dataset_spec, open_session
     from station.session.devices import open_devices
+    from station.session.problems import Problem
     from station.session.recorder import FinishedTake, spool_space_problem
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
@@ -109,8 +110,8 @@ def run_headless(config: SessionConfig) -> int:
             )
             recorder.try_fire(Event.STOP)
 
-        def on_problem(text: str) -> None:
-            tell(text)
+        def on_problem(problem: Problem) -> None:
+            tell(problem.text)
             if recorder.stopped_by and recorder.phase is not Phase.STOPPED:
                 recorder.try_fire(Event.STOP)  # e.g. no room for the next take: nobody will free it here
 
