@@ -20,11 +20,13 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 BACKGROUND_NICE = 10
+ENCODER_START_GAP_S = 0.05  # between one encoder's start and the next's (see BackgroundThreads)
 # How long a thread running Python may keep the GIL while another waits for it (CPython's default: 5 ms).
 # Measured with three 1280x720 cameras and the window open: late control ticks 17.7 % at 5 ms, 5.2 % at 1 ms.
 # The threads that compute (encoders, swscale, file I/O, QPainter) release the GIL, so the cost is small.
@@ -74,21 +76,30 @@ class BackgroundThreads:
     Use around the first frame of an encoder: `with BackgroundThreads(): encoder starts` — here, entered
     before encode_video and left in its first progress callback. Threads new since entry that Python did not
     start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
-    may have made real-time, back to normal. Python threads keep normal priority on purpose: they hold the
-    GIL at times, and a GIL holder starved by a busy encoder would stall the window and the control loop.
-    Entries are serialised, so two encoders starting at once do not take each other's threads for theirs.
+    may have made real-time 99, back to the scheduling it had on entry. Python threads are never lowered:
+    they hold the GIL at times, and a GIL holder starved by a busy encoder would stall the window and the
+    control loop (the save workers even run in the foreground, see `foreground`).
+    Entries are serialised, so two encoders starting at once do not take each other's threads for theirs,
+    and spaced ENCODER_START_GAP_S apart: opening an encoder holds the GIL throughout (PyAV calls
+    avcodec_open2 with it; measured 13-18 ms each for SVT-AV1 at 640x480 on a quiet machine, up to 30 ms at
+    1280x720), and two or three opened back to back at the start of every take made one GIL hold of 35-50 ms
+    that, added to the window's own work at the take boundary, was the event loop's longest stall (80-150 ms).
     """
 
     _lock = threading.Lock()
+    _last_release = 0.0  # time.monotonic() when the last encoder had started
 
     def __init__(self, nice: int = BACKGROUND_NICE) -> None:
         self.nice = nice
         self._before: set[int] = set()
         self._open = False
+        self._caller = KeepScheduling()
 
     def __enter__(self) -> BackgroundThreads:
         self._lock.acquire()
+        time.sleep(max(0.0, BackgroundThreads._last_release + ENCODER_START_GAP_S - time.monotonic()))
         self._open = True
+        self._caller = KeepScheduling()
         self._before = set(thread_ids())
         return self
 
@@ -98,8 +109,10 @@ class BackgroundThreads:
             return 0
         self._open = False
         try:
+            self._caller.restore()  # SVT-AV1 may have made the calling thread real-time 99: its own again
             return _lower_new_threads(self._before, self.nice)
         finally:
+            BackgroundThreads._last_release = time.monotonic()
             self._lock.release()
 
     def __exit__(self, *exc: object) -> None:
@@ -112,9 +125,7 @@ def _lower_new_threads(before: set[int], nice: int) -> int:
     lowered = 0
     for tid in thread_ids():
         try:
-            if tid == me:
-                if os.sched_getscheduler(tid) in _REALTIME:
-                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            if tid == me:  # put back by the caller (BackgroundThreads.release)
                 continue
             if tid in before or tid in python_threads or tid in _protected:
                 continue
@@ -183,14 +194,16 @@ def raise_current_thread(rt_priority: int = 10) -> str:
 
 @contextmanager
 def foreground(rt_priority: int = 1) -> Iterator[str]:
-    """The calling (GUI) thread ahead of every normal thread of the machine while the block runs, then as before.
+    """The calling thread ahead of every normal thread of the machine while the block runs, then as before.
 
-    The lowest real-time priority where the process may use one, below the control loop, cameras and spool
-    writers, with SCHED_RESET_ON_FORK: the threads it starts (Qt's pools, the session's workers) get normal
-    scheduling, not its own. Measured with the window open while other programs kept both cores busy: the
-    event loop's stalls were mostly the GUI thread waiting for a core behind them (in a 304 ms stall it ran
-    22 ms and waited 238 ms in the run queue). The GUI thread uses 10-20 % of a core and sleeps between
-    frames, so it cannot hog one. Yields what was done.
+    For the Python threads that hold the GIL for others: the window's GUI thread and the save workers
+    (encoding loops, stats, commits). The lowest real-time priority where the process may use one, below the
+    control loop, cameras and spool writers, with SCHED_RESET_ON_FORK: the threads it starts (Qt's pools, an
+    encoder's own workers) get normal scheduling, not its own. Measured with the window open while other
+    programs kept both cores busy: the event loop's stalls were the GUI thread waiting for a core behind them
+    (in a 304 ms stall it ran 22 ms and waited 238 ms in the run queue) and, once it ran first, waiting for
+    the GIL held by an encoding thread that itself waited for a core. These threads sleep most of the time
+    (I/O, the encoder, the next frame), so they cannot hog a core. Yields what was done.
     """
     scheduling = KeepScheduling()
     try:

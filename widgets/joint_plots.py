@@ -7,7 +7,7 @@ apart (a wide pen goes through Qt's stroker: measured 2.4 ms of the 4.2 ms a fra
 items cost, against about 1.3 ms for the whole widget now). That time was spent holding the GIL on the GUI
 thread, where it delayed the control loop (see docs/performance.md). The latest values are drawn in each
 view box's corner by the same item (an HTML text item cost 1.5 ms an update), and the y ranges are set by
-hand twice a second with some hysteresis instead of auto-ranging on every frame.
+hand twice a second (one plot a frame) with some hysteresis instead of auto-ranging on every frame.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from station.joints import JOINTS
 WINDOW_S = 10.0
 LEADER_COLOUR = "#4da3ff"
 FOLLOWER_COLOUR = "#ffa94d"
-RANGE_EVERY = 15  # frames between y-range checks
+RANGE_EVERY = 15  # frames between two y-range checks of a plot (the plots take turns, one a frame)
 
 
 class Curve:
@@ -149,20 +149,19 @@ class JointPlots(pg.GraphicsLayoutWidget):
             self.leader_curves[j].y = a[:, j]
             self.follower_curves[j].y = s[:, j]
             self.pairs[j].changed()
-        if self._frames % RANGE_EVERY == 0:
-            self._fit_ranges(a, s)
+        j = self._frames % RANGE_EVERY  # one plot's range a frame: a new range redraws its axes and grid
+        if j < len(self.plots):
+            self._fit_range(j, a[:, j], s[:, j])
         self._frames += 1
 
-    def _fit_ranges(self, a: np.ndarray, s: np.ndarray) -> None:
-        lo = np.minimum(a.min(axis=0), s.min(axis=0))
-        hi = np.maximum(a.max(axis=0), s.max(axis=0))
-        for j, plot in enumerate(self.plots):
-            span = max(10.0, float(hi[j] - lo[j]))
-            want_lo, want_hi = float(lo[j]) - 0.1 * span, float(hi[j]) + 0.45 * span  # room for the numbers
-            cur_lo, cur_hi = self._ranges[j]
-            outside = want_lo < cur_lo or want_hi > cur_hi
-            too_loose = (cur_hi - cur_lo) > 2.0 * (want_hi - want_lo)
-            if outside or too_loose:
-                self._ranges[j] = (want_lo, want_hi)
-                plot.setYRange(want_lo, want_hi, padding=0)
-                self.pairs[j].set_range(want_lo, want_hi)
+    def _fit_range(self, j: int, a: np.ndarray, s: np.ndarray) -> None:
+        lo, hi = float(min(a.min(), s.min())), float(max(a.max(), s.max()))
+        span = max(10.0, hi - lo)
+        want_lo, want_hi = lo - 0.1 * span, hi + 0.45 * span  # room for the numbers
+        cur_lo, cur_hi = self._ranges[j]
+        outside = want_lo < cur_lo or want_hi > cur_hi
+        too_loose = (cur_hi - cur_lo) > 2.0 * (want_hi - want_lo)
+        if outside or too_loose:
+            self._ranges[j] = (want_lo, want_hi)
+            self.plots[j].setYRange(want_lo, want_hi, padding=0)
+            self.pairs[j].set_range(want_lo, want_hi)

@@ -27,7 +27,7 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DatasetError, DiskFullError
-from station.priority import BackgroundThreads
+from station.priority import BackgroundThreads, foreground
 from station.saving.faults import checkpoint
 from station.saving.memory import release_freed_memory
 from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
@@ -110,7 +110,7 @@ def _prepare(
             reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
         try:
-            with starting:
+            with foreground(), starting:  # holds the GIL at times: never behind the machine's normal load
                 return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
                                     video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
