@@ -19,6 +19,7 @@ from station.hardware.cameras import (
     VIDIOC_ENUM_FRAMESIZES,
     VIDIOC_QUERYCAP,
     PyAVCamera,
+    V4L2Device,
     V4L2Mode,
     list_v4l2_devices,
     open_camera,
@@ -228,3 +229,14 @@ def test_every_pixel_format_has_an_ffmpeg_name_this_ffmpeg_knows():
             assert av.codec.Codec(name, "r").type == "video", fourcc
         else:
             assert av.VideoFormat(name).name == name, fourcc
+
+
+def test_the_camera_listing_shows_each_mode_and_how_to_ask_for_one(monkeypatch, capsys):
+    webcam = V4L2Device("/dev/video0", "HD Webcam", "uvcvideo", True, WEBCAM)
+    monkeypatch.setattr(cameras_command, "list_v4l2_devices", lambda pattern: [webcam])
+    assert cameras_command.run(argparse.Namespace(devices="/dev/video*")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "/dev/video0  HD Webcam (uvcvideo)"
+    assert out[2] == "    MJPG  Motion-JPEG: 1280x720 @ 60/30 fps, 640x480 @ 60/30/15 fps"
+    assert out[-1] == "Use one as --camera NAME=/dev/videoN@WxH/FORMAT, e.g. --camera front=/dev/video0@1280x720/YUYV"
+    assert CameraSource.parse(out[-1].rsplit(" ", 1)[1]) == CameraSource("front", "/dev/video0", 1280, 720, "YUYV")

@@ -59,6 +59,7 @@ def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
     from station.preflight import preflight_line
+    from station.priority import running_session
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
     from station.session.builder import Session, check_root, dataset_spec, open_session
@@ -152,7 +153,8 @@ def run_headless(config: SessionConfig) -> int:
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")
         recorder.start()
         recorder.fire(Event.RECORD)
-        code = app.exec()
+        with running_session(gui=False):  # start-up objects out of the garbage collector's way
+            code = app.exec()
         if code == EXIT_INTERRUPTED:
             return EXIT_INTERRUPTED
         recorder.shutdown()
