@@ -130,7 +130,7 @@ def test_a_disk_filling_up_mid_take_ends_it_at_once_and_the_recorded_take_is_sav
     rec, queue = session(episodes=3, episode_s=30)
     problems: list[str] = []
     recorded: list[FinishedTake] = []
-    rec.problem.connect(problems.append)
+    rec.problem.connect(lambda p: problems.append(p.text))
     rec.take_recorded.connect(recorded.append)
     rec.fire(Event.RECORD)
     qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10)

@@ -6,36 +6,51 @@ import re
 
 import pytest
 
+from station.session.problems import About, Problem
 from tests.test_gui_window import Station
-from widgets.banners import ARMS, CAMERA, DISK, READY, SAVE, Facts, ended_topics, recovery_words, topic_of
+from widgets.banners import (
+    ARMS,
+    CAMERA,
+    CUT,
+    DISK,
+    READY,
+    SAVE,
+    TORQUE,
+    Facts,
+    ended_topics,
+    own_topic,
+    recovery_words,
+    topic_for,
+)
 from widgets.messages import Level, MessageArea
 
 
 def test_topics_and_their_ends():
-    assert topic_of("arm error, recording stopped and follower torque off: no answer") == ARMS
-    stall = "camera front has sent no frame for over 0.5 s: its last frame is being repeated"
-    assert topic_of(stall) == CAMERA + "front"
-    assert topic_of("could not write the take to disk (EIO)") == "text:could not write the take to disk (EIO)"
+    assert topic_for(Problem(About.ARM_STOPPED, "The follower arm stopped answering", device="follower")) == ARMS
+    assert topic_for(Problem(About.TORQUE, "Follower torque off, confirmed.", serious=False)) == TORQUE
+    stall = Problem(About.CAMERA_SILENT, "camera front has sent no frame for over 0.5 s", device="front")
+    assert topic_for(stall) == CAMERA + "front"
+    failed = Problem(About.OTHER, "could not do it (EIO)")
+    assert topic_for(failed) == own_topic("could not do it (EIO)")
     facts = Facts(arms_ok=True, stalled_cameras=frozenset({"wrist"}), cameras=frozenset({"front", "wrist"}),
                   disk_low=False, failed_saves=frozenset({3}))
     topics = [ARMS, CAMERA + "front", CAMERA + "wrist", CAMERA + "gone", DISK, SAVE + "3", SAVE + "4", "text:x"]
     assert ended_topics(topics, facts) == {ARMS, CAMERA + "front", DISK, SAVE + "4"}
+    assert ended_topics([TORQUE], facts) == set()  # the torque read back stays until dismissed
 
 
 def test_a_take_that_could_not_start_for_a_silent_device_is_forgotten_once_the_device_is_back():
-    silent = ("The next take did not start: camera wrist has no signal: check its cable, "
-              "then use Devices > Reconnect cameras.")
-    assert topic_of(silent) == READY
-    assert topic_of("No take started: the arms are not running; reconnect the arms (Devices > Connect arms…) first.") \
-        == READY
-    cut = "No take started: a take cut short by a failure waits: keep it or drop it first."
-    assert topic_of(cut) == "text:" + cut  # ends when the operator decides, not when a device comes back
+    silent = Problem(About.NOT_READY, "The next take did not start: camera wrist has no signal.")
+    assert topic_for(silent) == READY
+    cut = Problem(About.TAKE_WAITS, "No take started: a take cut short by a failure waits: keep it or drop it first.")
+    assert topic_for(cut).startswith(CUT)  # ends when the operator decides, not when a device comes back
     still_silent = Facts(arms_ok=True, stalled_cameras=frozenset({"wrist"}), cameras=frozenset({"front", "wrist"}),
                          disk_low=False, failed_saves=frozenset())
     back = Facts(arms_ok=True, stalled_cameras=frozenset(), cameras=frozenset({"front", "wrist"}),
                  disk_low=False, failed_saves=frozenset())
     assert ended_topics([READY], still_silent) == set()
     assert ended_topics([READY], back) == {READY}
+    assert ended_topics([topic_for(cut)], back) == set()
 
 
 def test_command_line_advice_becomes_the_windows():
@@ -59,13 +74,14 @@ def test_a_banner_replaces_its_own_earlier_copy_with_its_time(qtbot):
     qtbot.addWidget(area)
     area.show_message("camera front has sent no frame for over 0.5 s: its last frame is being repeated")
     area.show_message("camera front has sent no frame for over 0.5 s: its last frame is being repeated")
-    area.show_message("arm error, recording stopped and follower torque off: first")
-    area.show_message("arm error, recording stopped and follower torque off: second", Level.ERROR)
+    area.show_message("The follower arm stopped answering: first", topic=ARMS)
+    area.show_message("The leader arm stopped answering: second", Level.ERROR, topic=ARMS)
     assert area.texts() == ["camera front has sent no frame for over 0.5 s: its last frame is being repeated",
-                            "arm error, recording stopped and follower torque off: second"]
+                            "The leader arm stopped answering: second"]
     assert all(re.fullmatch(r"\d\d:\d\d", b.time_label.text()) for b in area.banners)
     area.clear(ARMS)
-    assert area.topics() == [CAMERA + "front"]
+    assert area.topics() == [own_topic("camera front has sent no frame for over 0.5 s: its last frame is being "
+                                       "repeated")]
 
 
 @pytest.fixture
@@ -83,9 +99,40 @@ def test_arm_and_camera_banners_go_away_when_the_arm_and_camera_are_back(station
     camera.paused = False
     qtbot.waitUntil(lambda: CAMERA + camera.name not in window.messages.topics(), timeout=5000)
     # an arm banner from before a reconnect: the loop runs without error now, so it goes
-    controller.say("arm error, recording stopped and follower torque off: the follower stopped answering")
+    assert controller.session is not None
+    controller.session.recorder.fault.emit(Problem(About.ARM_STOPPED, "The follower arm stopped answering.",
+                                                   device="follower"))
     assert ARMS in window.messages.topics()
     qtbot.waitUntil(lambda: ARMS not in window.messages.topics(), timeout=3000)
+
+
+def test_rewording_the_sessions_messages_changes_neither_which_banner_they_replace_nor_when_it_goes(
+        station, qtbot, monkeypatch):
+    import itertools
+
+    from station.session import recorder as recorder_module
+    from station.session.state import Event
+
+    count, said = itertools.count(), []
+
+    def reworded(about, text, **fields):  # every message the session says, in words never used before
+        said.append(f"Reworded {next(count)}: {text[::-1]}")
+        return Problem(about, said[-1], **fields)
+
+    monkeypatch.setattr(recorder_module, "Problem", reworded)
+    window, controller = station.open()
+    qtbot.waitUntil(lambda: all(v.frames_drawn > 0 for v in window.cameras.views), timeout=5000)
+    camera = controller.devices.cameras[0]
+    camera.paused = True
+    qtbot.waitUntil(lambda: CAMERA + camera.name in window.messages.topics(), timeout=5000)
+    assert not controller.fire(Event.RECORD) and not controller.fire(Event.RECORD)  # refused twice: one banner
+    topics = window.messages.topics()
+    assert topics.count(READY) == 1 and topics.count(CAMERA + camera.name) == 1, topics
+    ready = window.messages.banners[topics.index(READY)]
+    assert ready.text == said[-1]  # the second refusal, in its own words, replaced the first
+    camera.paused = False  # the camera is back: its banner and the refused take's go, whatever they said
+    qtbot.waitUntil(lambda: not {READY, CAMERA + camera.name} & set(window.messages.topics()), timeout=5000)
+    assert not any(t.startswith("Reworded") for t in window.messages.texts())
 
 
 def test_opening_another_dataset_clears_what_was_said_about_the_last(station, qtbot, tmp_path):

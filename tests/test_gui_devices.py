@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from station.config import CameraSource
+from station.hardware.cameras import V4L2Device, V4L2Mode
 from station.session.devices import Devices
 from tests.test_gui_window import Station, sim_devices
 from widgets import device_actions
 from widgets.banners import DEVICES
 from widgets.calibration_dialog import CalibrationDialog
-from widgets.device_choices import TEST_PATTERN, camera_choices, device_advice, sources_problem
+from widgets.device_choices import (
+    TEST_PATTERN,
+    camera_choices,
+    device_advice,
+    setting_label,
+    sources_problem,
+)
 from widgets.devices_dialogs import ArmsDialog, CamerasDialog
 
 
 def test_choices_and_advice_without_a_window(tmp_path):
-    assert [c.source for c in camera_choices(str(tmp_path / "video*"))] == [TEST_PATTERN]
-    sources, problem = sources_problem([("front", "testsrc", (640, 480)), ("wrist", "/dev/video2", None)])
+    assert [c.source for c in camera_choices(30, str(tmp_path / "video*"))] == [TEST_PATTERN]
+    sources, problem = sources_problem([("front", "testsrc", (640, 480, None)), ("wrist", "/dev/video2", None),
+                                        ("top", "/dev/video4", (1280, 720, "YUYV"))])
     assert problem == "" and sources[0] == CameraSource("front", "testsrc", 640, 480)
+    assert sources[2] == CameraSource("top", "/dev/video4", 1280, 720, "YUYV")
     assert sources_problem([("a", "testsrc", None), ("a", "testsrc", None)])[1] == "two cameras have the same name"
     assert "bad camera name" in sources_problem([("front cam", "testsrc", None)])[1]
     assert "Devices > Cameras" in device_advice("camera front cannot open /dev/video9: No such device")
@@ -121,3 +131,95 @@ def test_a_wrong_camera_at_start_points_to_the_cameras_menu_and_is_fixed_there(q
     finally:
         controller.quit_anyway()
         controller.shutdown()
+
+
+# What the driver of a common USB webcam lists, and a node that cannot be opened, and a metadata node.
+WEBCAM = V4L2Device("/dev/video0", "HD Webcam", "uvcvideo", True, [
+    V4L2Mode("YUYV", "YUYV 4:2:2", [(640, 480, [30.0, 15.0]), (1280, 720, [10.0, 5.0])]),
+    V4L2Mode("MJPG", "Motion-JPEG", [(640, 480, [30.0, 15.0]), (1280, 720, [60.0, 30.0])]),
+])
+FAKE_DEVICES = [WEBCAM, V4L2Device("/dev/video1", "HD Webcam", "uvcvideo", False),
+                V4L2Device("/dev/video2", "", "", False, error="Permission denied")]
+
+
+@pytest.fixture
+def webcam(monkeypatch):
+    monkeypatch.setattr("station.hardware.cameras.list_v4l2_devices", lambda pattern="/dev/video*": FAKE_DEVICES)
+
+
+def test_a_v4l2_device_offers_its_modes_and_marks_those_too_slow_for_the_dataset(webcam):
+    pattern, cam, busy = camera_choices(30)
+    assert pattern.source == TEST_PATTERN and [m.label for m in pattern.modes] == ["640x480", "1280x720", "320x240"]
+    assert (cam.label, cam.source, cam.problem) == ("HD Webcam (/dev/video0)", "/dev/video0", "")
+    assert [m.label for m in cam.modes] == [
+        "1280x720 · YUYV 4:2:2 · max 10 fps — slower than the dataset's 30 fps",
+        "640x480 · YUYV 4:2:2 · 30, 15 fps",
+        "1280x720 · MJPG (Motion-JPEG) · 60, 30 fps",
+        "640x480 · MJPG (Motion-JPEG) · 30, 15 fps",
+    ]
+    assert cam.default_mode().key == (640, 480, "MJPG")
+    assert busy.problem == "/dev/video2 cannot be opened (Permission denied)"  # the metadata node is not listed
+    # at 10 fps the slow mode serves; at 60 only MJPG 720p does
+    assert not camera_choices(10)[1].modes[0].problem
+    assert [m.key for m in camera_choices(60)[1].modes if not m.problem] == [(1280, 720, "MJPG")]
+    # a mode too slow, or one the device does not offer, is refused in one line; a good one is taken
+    choices = camera_choices(30)
+    slow = sources_problem([("front", "/dev/video0", (1280, 720, "YUYV"))], choices)[1]
+    assert slow == ("camera front: 1280x720 · YUYV cannot be used (max 10 fps — slower than the dataset's 30 fps): "
+                    "choose another mode")
+    assert "does not offer 800x600 · MJPG" in sources_problem([("f", "/dev/video0", (800, 600, "MJPG"))], choices)[1]
+    assert "cannot be opened" in sources_problem([("f", "/dev/video2", None)], choices)[1]
+    good = sources_problem([("front", "/dev/video0", (640, 480, "YUYV"))], choices)
+    assert good == ((CameraSource("front", "/dev/video0", 640, 480, "YUYV"),), "")
+    assert setting_label("/dev/video0", None) == "default: 640x480 · MJPG when offered"
+    assert setting_label("/dev/video0", (800, 600, None)) == "800x600 · MJPG when offered"
+    assert setting_label("clip.mp4", None) == "its own size"
+
+
+def test_the_cameras_dialog_picks_a_source_then_a_mode_and_gives_the_camera_source(qtbot, webcam, tmp_path):
+    given = (CameraSource("front", "/dev/video0", 640, 480, "YUYV"), CameraSource("wrist", "testsrc", 320, 240))
+    dialog = CamerasDialog(given, 30)
+    qtbot.addWidget(dialog)
+    assert dialog.sources() == given and dialog.apply_button.isEnabled()  # what is in use comes back unchanged
+    source, mode = dialog._boxes(1)
+    source.setCurrentIndex(source.findData("/dev/video0"))  # the test pattern -> the webcam: its own modes
+    assert mode.itemText(0) == "1280x720 · YUYV 4:2:2 · max 10 fps — slower than the dataset's 30 fps"
+    keys = [mode.itemData(i) for i in range(mode.count())]
+    assert len(keys) == 4 and mode.currentData() == (640, 480, "MJPG")
+    slow = keys.index((1280, 720, "YUYV"))
+    assert not mode.model().item(slow).isEnabled()
+    assert "slower than the dataset" in mode.itemData(slow, Qt.ItemDataRole.ToolTipRole)
+    mode.setCurrentIndex(slow)  # as a remembered setting could: said, and Connect refuses it
+    assert "cannot be used" in dialog.problem.text() and not dialog.apply_button.isEnabled()
+    mode.setCurrentIndex(keys.index((1280, 720, "MJPG")))
+    assert dialog.apply_button.isEnabled() and dialog.problem.text() == ""
+    assert dialog.sources()[1] == CameraSource("wrist", "/dev/video0", 1280, 720, "MJPG")
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    source.setEditText(str(clip))  # a video file: nothing to choose
+    assert mode.count() == 1 and mode.currentText() == "its own size" and not mode.isEnabled()
+    assert dialog.sources()[1] == CameraSource("wrist", str(clip))
+    source.setCurrentIndex(source.findData(TEST_PATTERN))
+    assert [mode.itemText(i) for i in range(mode.count())] == ["640x480", "1280x720", "320x240"]
+    dialog.refresh_cameras()  # a second look keeps each row as it is
+    assert dialog.sources() == (given[0], CameraSource("wrist", "testsrc", 640, 480))
+    busy = source.findData("/dev/video2")
+    assert not source.model().item(busy).isEnabled()
+
+
+def test_a_camera_given_without_a_format_keeps_the_automatic_choice(qtbot, webcam):
+    given = (CameraSource("front", "/dev/video0"), CameraSource("side", "/dev/video0", 800, 600))
+    dialog = CamerasDialog(given, 30)
+    qtbot.addWidget(dialog)
+    assert dialog.sources() == given
+    assert dialog._boxes(0)[1].currentText() == "default: 640x480 · MJPG when offered"
+    assert dialog._boxes(1)[1].currentText() == "800x600 · MJPG when offered"
+
+
+def test_cameras_the_open_dataset_does_not_fit_are_shown_as_they_are_with_the_reason(station):
+    window, controller = station.open()
+    assert device_actions.set_cameras(controller, (CameraSource("front", "testsrc", 32, 24),
+                                                   CameraSource("wrist", "testsrc", 48, 36)))
+    assert controller.session is None  # the dataset records wrist at 16x12: File > New dataset is offered
+    assert any("not 48x36" in text for text in window.messages.texts())
+    assert "48x36" in window.cameras.views[1].title.text()  # the tile tells the size the camera now gives

@@ -164,3 +164,93 @@ def test_the_held_countdown_and_the_hints_never_widen_the_window(station, qtbot,
     qtbot.wait(100)  # let the layout take the new words
     assert window.width() == 1280 and window.minimumSizeHint().width() <= 1280
     assert window.session_bar.countdown_label.toolTip() == window.session_bar.countdown_label.text()
+
+
+BANNER_WORDS = [
+    "The disk holding /data is nearly full (3.2 GB free): free some space before the next take, or saves will fail.",
+    "2 cameras 640x480 at 30 fps with AV1 need 60 frames/s, but this machine encodes about 40: saving will fall "
+    "behind by about 52 s per minute recorded (takes wait on disk, nothing is lost); to keep up use H.264 video.",
+    "The follower arm on /dev/ttyACM0 stopped answering: recording stopped. Check its power and USB cable, then "
+    "use Devices > Connect arms… Switching the follower's torque off…",
+    "Could not switch the follower's torque off: switch its power off.",
+    "No take started: a take cut short by a failure waits: keep it or drop it first.",
+]
+
+
+def test_banner_rules_fold_the_older_ones_and_keep_questions_in_view():
+    from widgets.window_layout import NOTICE, OFFER, QUESTION, banners_height, banners_shown, shown_banners
+
+    assert banners_shown(720) == banners_shown(768) == 2 and banners_shown(1080) > 2
+    assert banners_height(720) <= 120 and banners_height(1080) > banners_height(720)
+    assert shown_banners([NOTICE, NOTICE], 2) == [0, 1]
+    # the newest always; then a question before an offer before a notice, whatever their age
+    assert shown_banners([NOTICE, QUESTION, OFFER, NOTICE, NOTICE], 2) == [1, 4]
+    assert shown_banners([NOTICE, QUESTION, OFFER, NOTICE, NOTICE], 3) == [1, 2, 4]
+    assert shown_banners([NOTICE, NOTICE, NOTICE, NOTICE], 2) == [2, 3]
+
+
+def queue_window(qtbot, monkeypatch, size):
+    from station.saving.queue import JobState
+    from tests.test_gui_save_queue_panel import ListQueue
+
+    on_screen(monkeypatch, size)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.place()
+    queue = ListQueue()
+    window.queue_model.set_queue(queue)  # type: ignore[arg-type]
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.layout_settled, timeout=3000)
+
+    def add_rows(count: int) -> None:
+        for _ in range(count):
+            queue.add(state=JobState.DONE, finished_at=1.0, episode=len(queue.jobs))
+
+    return window, add_rows
+
+
+@pytest.mark.parametrize("size", SCREENS)
+@pytest.mark.parametrize("banners", [3, 5])
+def test_the_newest_queue_row_stays_in_view_with_banners_up(qtbot, monkeypatch, styled, size, banners):
+    from widgets.messages import Level
+
+    window, add_rows = queue_window(qtbot, monkeypatch, size)
+    table = window.queue_panel.table
+
+    def newest_row_inside_the_viewport() -> bool:
+        last = window.queue_panel.kept.index(window.queue_panel.kept.rowCount() - 1, 0)
+        rect = table.visualRect(last)
+        return rect.isValid() and rect.height() > 0 and table.viewport().rect().contains(rect)
+
+    def readable() -> bool:
+        return (window.size().toTuple() == size and window.minimumSizeHint().height() <= size[1]
+                and window.joints.height() >= MIN_PLOTS_HEIGHT
+                and min(p.getViewBox().height() for p in window.joints.plots) >= 50
+                and inside(window, window.queue_panel.table) and inside(window, window.status))
+
+    add_rows(4)  # rows first, then the banners take room from the queue (as in a session that meets trouble)
+    qtbot.waitUntil(newest_row_inside_the_viewport, timeout=3000)
+    window.messages.show_message(BANNER_WORDS[0], Level.WARNING, topic="disk")
+    cut = window.messages.show_message("The take was cut short. Keep it, or drop it?", Level.WARNING,
+                                       [("Keep it", lambda: None), ("Drop it", lambda: None)], "cut:1", question=True)
+    for i in range(2, banners):
+        window.messages.show_message(BANNER_WORDS[i], topic=f"t{i}")
+    assert len(window.messages.banners) == banners
+    qtbot.waitUntil(lambda: newest_row_inside_the_viewport() and readable(), timeout=3000)
+    shown = window.messages.shown()
+    assert len(shown) == 2 and cut in shown and shown[-1] is window.messages.banners[-1]  # the question stays
+    assert window.messages.fold_button.isVisible()
+    assert window.messages.fold_button.text().startswith(f"▸ {banners - 2} earlier message")
+    add_rows(5)  # more than six rows in all, with the banners up
+    qtbot.waitUntil(lambda: newest_row_inside_the_viewport() and readable(), timeout=3000)
+    window.messages.fold_button.click()  # show all: they scroll within their room, the newest row stays
+    assert len(window.messages.shown()) == banners
+    qtbot.waitUntil(lambda: newest_row_inside_the_viewport() and readable(), timeout=3000)
+    assert window.messages.height() <= window.messages.max_height
+    add_rows(1)
+    qtbot.waitUntil(lambda: newest_row_inside_the_viewport() and readable(), timeout=3000)
+    table.verticalScrollBar().setValue(0)  # the operator scrolls up to an old take: the view stays there
+    add_rows(1)
+    qtbot.wait(50)
+    assert table.verticalScrollBar().value() == 0

@@ -101,7 +101,9 @@ def test_follower_follows_leader_through_both_calibrations(rig):
             actions.append(action)
             due += period
             wait.wait(max(0.0, due - time.monotonic()))
-        # The goal registers hold the leader's values mapped through the follower's calibration.
+        # The goal registers hold the leader's values mapped through the follower's calibration. The goal write
+        # has no reply; a read answered after it means the emulator has taken it (the bus is in order).
+        follower.read()
         goal_raw = {j: rig.follower.register(i, "Goal_Position") for j, i in MOTOR_IDS.items()}
         assert goal_raw == values_to_raw(actions[-1], follower_cal)
         # While the leader moves, the follower is where the leader was a tick before (unless a tick came early

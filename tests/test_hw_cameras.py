@@ -19,11 +19,13 @@ from station.hardware.cameras import (
     VIDIOC_ENUM_FRAMESIZES,
     VIDIOC_QUERYCAP,
     PyAVCamera,
+    V4L2Device,
     V4L2Mode,
     list_v4l2_devices,
     open_camera,
     v4l2_options,
 )
+from station.hardware.interfaces import CAMERA_PIX_FMT, image_format, image_size
 from station.hardware.pixel_formats import FFMPEG_INPUT_FORMATS
 
 
@@ -70,9 +72,10 @@ def test_testsrc_delivers_read_only_frames_of_the_requested_size_at_the_requeste
     wait_for(lambda: (f := cam.latest()) is not None and f.seq >= 30)
     frame = cam.latest()
     assert frame is not None
-    assert frame.image.shape == (240, 320, 3) and frame.image.dtype == np.uint8
+    assert frame.image.shape == (360, 320) and frame.image.dtype == np.uint8  # yuv420p: Y, then U and V
+    assert image_format(frame.image) == CAMERA_PIX_FMT and image_size(frame.image) == (320, 240)
     with pytest.raises(ValueError):
-        frame.image[0, 0, 0] = 1
+        frame.image[0, 0] = 1
     assert 45 <= cam.capture_fps <= 55
     assert not cam.stalled and cam.error is None
     newer = cam.latest()
@@ -103,7 +106,7 @@ def test_reader_that_dies_is_stalled_and_keeps_the_reason(started, monkeypatch):
     def broken_decoder(self, frame):
         raise RuntimeError("decoder exploded")
 
-    monkeypatch.setattr(PyAVCamera, "_to_rgb", broken_decoder)
+    monkeypatch.setattr(PyAVCamera, "_to_image", broken_decoder)
     cam = started(CameraSource("front", "testsrc", 64, 48), 30)
     wait_for(lambda: cam.error is not None)
     assert cam.error == "camera front (testsrc) stopped: decoder exploded"
@@ -118,7 +121,7 @@ def test_video_file_is_looped_scaled_and_paced_at_its_own_rate(started, tmp_path
     cam = started(CameraSource("side", str(path), 32, 24), 30)
     wait_for(lambda: (f := cam.latest()) is not None and f.seq >= 16)  # more frames than the file holds
     frame = cam.latest()
-    assert frame is not None and frame.image.shape == (24, 32, 3)
+    assert frame is not None and image_size(frame.image) == (32, 24)
     assert 17 <= cam.capture_fps <= 23
     assert cam.error is None
 
@@ -226,3 +229,14 @@ def test_every_pixel_format_has_an_ffmpeg_name_this_ffmpeg_knows():
             assert av.codec.Codec(name, "r").type == "video", fourcc
         else:
             assert av.VideoFormat(name).name == name, fourcc
+
+
+def test_the_camera_listing_shows_each_mode_and_how_to_ask_for_one(monkeypatch, capsys):
+    webcam = V4L2Device("/dev/video0", "HD Webcam", "uvcvideo", True, WEBCAM)
+    monkeypatch.setattr(cameras_command, "list_v4l2_devices", lambda pattern: [webcam])
+    assert cameras_command.run(argparse.Namespace(devices="/dev/video*")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "/dev/video0  HD Webcam (uvcvideo)"
+    assert out[2] == "    MJPG  Motion-JPEG: 1280x720 @ 60/30 fps, 640x480 @ 60/30/15 fps"
+    assert out[-1] == "Use one as --camera NAME=/dev/videoN@WxH/FORMAT, e.g. --camera front=/dev/video0@1280x720/YUYV"
+    assert CameraSource.parse(out[-1].rsplit(" ", 1)[1]) == CameraSource("front", "/dev/video0", 1280, 720, "YUYV")

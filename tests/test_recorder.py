@@ -122,8 +122,8 @@ def test_arm_error_stops_the_take_keeps_it_and_takes_torque_off(qtbot, make_reco
         raise RuntimeError("no reply from motor 3 on /dev/ttyACM0")
 
     problems = []
-    rec.problem.connect(problems.append)
-    rec.fault.connect(problems.append)
+    rec.problem.connect(lambda p: problems.append(p.text))
+    rec.fault.connect(lambda p: problems.append(p.text))
     rec.leader.read = broken  # type: ignore[method-assign]
     with qtbot.waitSignal(rec.take_cut, timeout=20_000) as cut:  # the take ends, held for Keep / Drop
         pass

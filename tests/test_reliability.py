@@ -84,8 +84,8 @@ def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
     with pytest.raises(DiskFullError, match="free some space"):
         rec.fire(Event.RECORD)
     problems = []
-    rec.problem.connect(problems.append)
-    rec.fault.connect(problems.append)
+    rec.problem.connect(lambda p: problems.append(p.text))
+    rec.fault.connect(lambda p: problems.append(p.text))
     assert not rec.try_fire(Event.RECORD)
     assert rec.phase is Phase.IDLE and problems and "1.0 MB free" in problems[0] and "MB needed" in problems[0]
 
@@ -93,8 +93,8 @@ def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
 def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(qtbot, session):
     rec, _, cam = session(episode_s=30)
     problems = []
-    rec.problem.connect(problems.append)
-    rec.fault.connect(problems.append)
+    rec.problem.connect(lambda p: problems.append(p.text))
+    rec.fault.connect(lambda p: problems.append(p.text))
     rec.fire(Event.RECORD)
     qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
     take = rec.loop.take
@@ -168,8 +168,8 @@ def test_a_corrupt_dataset_is_not_appended_to(dataset, damage):
 def test_a_disk_filling_up_during_a_take_keeps_it_and_stops(qtbot, session, monkeypatch):
     rec, queue, _ = session(episodes=3, episode_s=0.5)
     problems = []
-    rec.problem.connect(problems.append)
-    rec.fault.connect(problems.append)
+    rec.problem.connect(lambda p: problems.append(p.text))
+    rec.fault.connect(lambda p: problems.append(p.text))
     rec.fire(Event.RECORD)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**3, 10**3))  # 1 kB left

@@ -41,6 +41,13 @@ def test_a_refused_resume_names_the_difference_and_the_options_that_fit(session,
     assert compatibility_problem(info, fitted) is None  # the advice is what the writer accepts
 
 
+def test_the_advice_keeps_the_pixel_format_the_session_asks_for():
+    config = replace(CONFIG, cameras=(CameraSource("front", "/dev/video4", 640, 480, "YUYV"), CONFIG.cameras[1]))
+    session = replace(DATASET, cameras=(CameraSpec("front", 640, 480), WRIST))
+    line = resume_refusal(build_info(DATASET), session, config)
+    assert line is not None and line.endswith("give --camera front=/dev/video4@64x48/YUYV --camera wrist=testsrc@32x24")
+
+
 def fit(spec: DatasetSpec, argv: list[str]) -> DatasetSpec:
     """The session spec the advised options give (the camera sources are the operator's)."""
     cameras = [CameraSource.parse(v) for k, v in zip(argv[::2], argv[1::2], strict=True) if k == "--camera"]

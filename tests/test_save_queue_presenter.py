@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +13,7 @@ from widgets.save_queue_presenter import (
     RowStage,
     Tone,
     overall_progress,
+    queue_facts,
     row_view,
     save_seconds,
     stage_of,
@@ -138,3 +140,23 @@ def test_a_take_held_after_a_device_failure_waits_for_the_operator_not_for_a_res
     encoding = row_view(live_take(state=JobState.PREPARING, progress=0.5, held_for=HELD_FOR_OPERATOR, **ENDED), None,
                         FPS)
     assert "reset" not in encoding.words and "Keep or Drop" in encoding.words
+
+
+def test_a_take_still_recording_whose_encoding_has_not_started_does_not_count_as_keeping_up():
+    # a finished take is still being encoded, and the take being recorded waits for an encoder: nothing
+    # encodes it yet, so its (tiny) distance behind says nothing; the measured rate decides
+    encoding = job(state=JobState.PREPARING, progress=0.5, started_at=101.0, ended_at=100.0)
+    waiting = live_take(started_at=None, frames=0, progress=0.0)
+    queue = SimpleNamespace(jobs=[encoding, waiting], writer=SimpleNamespace(spec=SimpleNamespace(fps=FPS)),
+                            drain_estimate_s=lambda: 6.0, encode_fps=20.0)
+    f = queue_facts(queue, cameras=2, episode_time_s=8.0, reset_time_s=6.0)  # type: ignore[arg-type]
+    assert f.lag_s is None and f.backlog == 1
+    parts = summary_view(f).text.split("  ·  ")
+    assert parts[1] == "2 saving, about 6 s left"
+    assert parts[2].startswith("slower than recording") and "keeping up" not in summary_view(f).text
+    assert summary_view(f).tone is Tone.BAD
+    # once its own encoder runs, 0.5 s behind: that is keeping up, whatever the rate measured so far
+    queue.jobs = [live_take(progress=0.9)]
+    f = queue_facts(queue, cameras=2, episode_time_s=8.0, reset_time_s=6.0)  # type: ignore[arg-type]
+    assert f.lag_s == pytest.approx(0.5)
+    assert summary_view(f).text.endswith("keeping up with recording")

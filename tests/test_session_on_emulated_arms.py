@@ -141,8 +141,8 @@ def test_a_bus_going_silent_mid_take_keeps_the_take_marks_it_and_takes_torque_of
     problems: list[str] = []
     recorded = []
     with recorder_on(arms, tmp_path / "ds", episodes=3, episode_s=30) as rec:
-        rec.problem.connect(problems.append)
-        rec.fault.connect(problems.append)
+        rec.problem.connect(lambda p: problems.append(p.text))
+        rec.fault.connect(lambda p: problems.append(p.text))
         rec.take_recorded.connect(recorded.append)
         rec.fire(Event.RECORD)
         qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 10, timeout=10_000)

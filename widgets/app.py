@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 from station.commands.error_lines import print_error
 from station.commands.options import config_from_args
 from station.config import SessionConfig
+from station.priority import running_session
 from station.session.state import Event
 from station.session.stop_signals import StopSignals
 from widgets.theme import apply_theme
@@ -156,7 +157,9 @@ def run_window(args: argparse.Namespace) -> int:
     stops = StopSignals()
     stops.received.connect(lambda _signum: controller.quit_keeping_the_take())
     try:
-        code = app.exec()
+        with running_session(gui=True) as done:  # the GUI thread first, start-up objects out of the GC's way
+            log.debug("window: %s", ", ".join(done))
+            code = app.exec()
     finally:
         stops.close()
         controller.shutdown()

@@ -7,32 +7,40 @@ the disk has room) takes its banner away.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from station.session.problems import About, Problem
+
 ARMS = "arms"
+TORQUE = ARMS + ":torque"  # the follower's torque as read back: said once, it stays until dismissed
 DISK = "disk"
 DATASET = "dataset:"  # + what: about the dataset that is open, ends when another one is opened
 DEVICES = "devices"  # the arms or cameras could not be opened: ends when they are
 CAMERA = "camera:"  # + the camera's name
 SAVE = "save:"  # + the save job's id
 READY = "ready"  # no take could start because a device was not ready: ends when the arms run and no camera is silent
-_CAMERA_STALL = re.compile(r"^camera (\S+) has sent no frame")
-_NOT_READY = re.compile(r"^(No take started|The next take did not start): .*(no signal|reconnect the arms)")
+CUT = "cut:"  # + the save job's id (or "waits"): a take cut short waits for Keep / Drop; ends when decided
+ROOM = "room"  # not enough free disk space for the next take
+WRITE = "write"  # the disk refused a write of a take
+TEXT = "text:"  # + the words: a message of its own, which only its own repetition replaces
+
+_TOPICS = {
+    About.ARM_STOPPED: ARMS, About.TORQUE: TORQUE, About.NOT_READY: READY, About.TAKE_WAITS: CUT + "waits",
+    About.NO_ROOM: ROOM, About.WRITE_FAILED: WRITE,
+}
 
 
-def topic_of(text: str) -> str:
-    """The topic of a message from the session (the recorder says problems as sentences)."""
-    lowered = text.lower()
-    stall = _CAMERA_STALL.match(text)
-    if stall:
-        return CAMERA + stall.group(1)
-    if lowered.startswith("arm error") or "torque off" in lowered:
-        return ARMS
-    if _NOT_READY.match(text):
-        return READY
-    return "text:" + text  # a message of its own: repeated, it replaces itself
+def topic_for(problem: Problem) -> str:
+    """The banner topic of a problem the session said: from what it is about, never from its words."""
+    if problem.about is About.CAMERA_SILENT:
+        return CAMERA + problem.device
+    return _TOPICS.get(problem.about) or own_topic(problem.text)
+
+
+def own_topic(text: str) -> str:
+    """The topic of a message about nothing in particular: repeated word for word, it replaces itself."""
+    return TEXT + text
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ class Controller(QObject):
                      "Check the cables, then use Devices > Connect arms… or Devices > Cameras….", topic=DEVICES)
             return False
         self.window.messages.clear(DEVICES)
+        self.window.cameras.set_cameras([(c.name, c.width, c.height) for c in self.devices.cameras])  # session or not
         return True
 
     def _open_session(self, config: SessionConfig) -> bool:
@@ -174,7 +175,6 @@ class Controller(QObject):
         r.state_changed.connect(self._on_state_changed)
         r.changed.connect(self._refresh_session_bar)
         r.take_recorded.connect(self._on_take_recorded)
-        r.problem.connect(self.say)
         self.faults.attach(r)
         r.finished.connect(self._on_finished)
         q.job_failed.connect(self._on_job_failed)
@@ -192,7 +192,7 @@ class Controller(QObject):
                 "or drop it? Takes recorded meanwhile are saved once you decide.",
                 Level.WARNING,
                 [("Keep it", lambda *_, job=job: q.confirm(job)), ("Drop it", lambda *_, job=job: q.cancel(job))],
-                topic=f"{DATASET}partial{job.id}",
+                topic=f"{DATASET}partial{job.id}", question=True,
             )
         r.start()
         self._refresh_all()
@@ -278,9 +278,9 @@ class Controller(QObject):
             self.say(fit.text.removeprefix("preflight: "), Level.WARNING, topic=DATASET + "preflight")
 
     def say(self, text: str, level: Level = Level.ERROR, actions: Actions | None = None,
-            topic: str | None = None) -> None:
+            topic: str | None = None, question: bool = False) -> None:
         log.log(logging.ERROR if level is Level.ERROR else logging.INFO, "%s", text)
-        self.window.messages.show_message(window_words(text), level, actions, topic)
+        self.window.messages.show_message(window_words(text), level, actions, topic, question)
 
     # -- from the session --
     def _on_state_changed(self, step: Step) -> None:
@@ -303,7 +303,7 @@ class Controller(QObject):
             f"Episode {self.window.queue_model.expected_episode(job)} could not be saved: {job.error}. "
             "Its recording is kept; the takes behind it wait. Fix the cause, then press Retry.",
             actions=[("Retry", lambda: self.retry(queue.row_of(job)) if job in queue.jobs else None)],
-            topic=f"{SAVE}{job.id}",
+            topic=f"{SAVE}{job.id}", question=True,
         )
 
     def _on_finished(self) -> None:

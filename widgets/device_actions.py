@@ -94,7 +94,7 @@ def disconnect_arms(ctrl: Controller) -> None:
 def choose_cameras(ctrl: Controller) -> None:
     if _busy(ctrl, "The cameras can change"):
         return
-    dialog = CamerasDialog(tuple(ctrl.config.cameras), ctrl.window)
+    dialog = CamerasDialog(tuple(ctrl.config.cameras), ctrl.config.fps, ctrl.window)
     ctrl.window.device_dialog = dialog
     dialog.finished.connect(lambda result: set_cameras(ctrl, dialog.sources())
                             if result == QDialog.DialogCode.Accepted else None)

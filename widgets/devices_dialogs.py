@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -26,7 +29,15 @@ from PySide6.QtWidgets import (
 
 from station.config import ArmConfig, CameraSource, default_calibration_dir
 from station.errors import StationError
-from widgets.device_choices import TEST_PATTERN, CameraChoice, camera_choices, serial_ports, sources_problem
+from widgets.device_choices import (
+    TEST_PATTERN,
+    CameraChoice,
+    ModeKey,
+    camera_choices,
+    serial_ports,
+    setting_label,
+    sources_problem,
+)
 
 
 def port_box(current: str, ports: list[str]) -> QComboBox:
@@ -108,22 +119,28 @@ class ArmsDialog(QDialog):
 
 
 class CamerasDialog(QDialog):
-    """One row per camera: its name, its source (test pattern, a V4L2 device, a video file) and size."""
+    """One row per camera: its name, its source (test pattern, a V4L2 device, a video file) and its mode.
 
-    NAME, SOURCE, SIZE = range(3)
+    A V4L2 device lists its modes (pixel format, size, rates); a mode too slow for the dataset's rate is shown
+    greyed with the reason and cannot be chosen. The test pattern lists sizes; a video file plays at its own.
+    """
 
-    def __init__(self, cameras: tuple[CameraSource, ...], parent: QWidget | None = None,
-                 list_cameras: Callable[[], list[CameraChoice]] = camera_choices) -> None:
+    NAME, SOURCE, MODE = range(3)
+
+    def __init__(self, cameras: tuple[CameraSource, ...], fps: int, parent: QWidget | None = None,
+                 list_cameras: Callable[[int], list[CameraChoice]] = camera_choices) -> None:
         super().__init__(parent)
         self.setObjectName("camerasDialog")
         self.setWindowTitle("Cameras")
-        self.choices = list_cameras()
+        self.fps = fps
+        self._list_cameras = list_cameras
+        self.choices = list_cameras(fps)
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Name", "Source", "Size"])
+        self.table.setHorizontalHeaderLabels(["Name", "Source", "Mode (pixel format · size · frame rates)"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(self.NAME, 120)
-        self.table.setColumnWidth(self.SOURCE, 300)
+        self.table.setColumnWidth(self.NAME, 110)
+        self.table.setColumnWidth(self.SOURCE, 260)
         for cam in cameras:
             self.add_row(cam)
         add = QPushButton("Add a camera")
@@ -133,10 +150,14 @@ class CamerasDialog(QDialog):
         browse = QPushButton("Video file…")
         browse.setToolTip("Use a video file as the selected camera (played at the recording rate)")
         browse.clicked.connect(self._browse_file)
+        refresh = QPushButton("Look for cameras again")
+        refresh.setToolTip("List the cameras again (after plugging one in)")
+        refresh.clicked.connect(self.refresh_cameras)
         row_buttons = QHBoxLayout()
         for b in (add, remove, browse):
             row_buttons.addWidget(b)
         row_buttons.addStretch(1)
+        row_buttons.addWidget(refresh)
         self.problem = QLabel()
         self.problem.setObjectName("camerasProblem")
         self.problem.setWordWrap(True)
@@ -144,13 +165,16 @@ class CamerasDialog(QDialog):
         self.apply_button = self.buttons.addButton("Connect", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        intro = QLabel(f"The session closes while the cameras change; its saves must be finished. Modes too slow "
+                       f"for the dataset's {fps} fps are shown greyed and cannot be chosen.")
+        intro.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("The session closes while the cameras change; its saves must be finished."))
+        layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addLayout(row_buttons)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self.resize(640, 320)
+        self.resize(1000, 340)
         self._check()
 
     def add_row(self, cam: CameraSource | None) -> None:
@@ -159,39 +183,95 @@ class CamerasDialog(QDialog):
         name = QLineEdit(cam.name if cam else f"camera{row + 1}")
         source = QComboBox()
         source.setEditable(True)
-        for choice in self.choices:
-            source.addItem(choice.label, choice.source)
-        size = QComboBox()
-        source.currentIndexChanged.connect(lambda _i, s=source, z=size: self._fill_sizes(s, z))
-        source.editTextChanged.connect(self._check)
-        name.textChanged.connect(self._check)
-        size.currentIndexChanged.connect(self._check)
+        mode = QComboBox()
         self.table.setCellWidget(row, self.NAME, name)
         self.table.setCellWidget(row, self.SOURCE, source)
-        self.table.setCellWidget(row, self.SIZE, size)
-        wanted = cam.source if cam else TEST_PATTERN
-        index = source.findData(wanted)
-        if index >= 0:
-            source.setCurrentIndex(index)
+        self.table.setCellWidget(row, self.MODE, mode)
+        self._fill_sources(source, cam.source if cam else TEST_PATTERN)
+        if cam is None:
+            self._fill_modes(source, mode)
+        elif cam.width is not None and cam.height is not None:
+            self._fill_modes(source, mode, (cam.width, cam.height, cam.pixel_format))
         else:
-            source.setEditText(wanted)
-        self._fill_sizes(source, size)
-        if cam and cam.width and cam.height:
-            label = f"{cam.width}x{cam.height}"
-            if size.findText(label) < 0:
-                size.addItem(label, (cam.width, cam.height))
-            size.setCurrentIndex(size.findText(label))
+            self._fill_modes(source, mode, None)
+        source.currentIndexChanged.connect(lambda _i, s=source, m=mode: self._source_changed(s, m))
+        source.editTextChanged.connect(lambda _t, s=source, m=mode: self._source_changed(s, m))
+        name.textChanged.connect(self._check)
+        mode.currentIndexChanged.connect(self._check)
         self._check()
 
-    def _fill_sizes(self, source: QComboBox, size: QComboBox) -> None:
-        choice = next((c for c in self.choices if c.source == self._source_of(source)), None)
-        size.clear()
-        size.addItem("its own size", None)
-        for w, h in choice.sizes if choice else []:
-            size.addItem(f"{w}x{h}", (w, h))
-        if choice and choice.sizes:
-            size.setCurrentIndex(1)
+    def refresh_cameras(self) -> None:
+        """List the cameras again; each row keeps its source and mode."""
+        self.choices = self._list_cameras(self.fps)
+        for row in range(self.table.rowCount()):
+            source, mode = self._boxes(row)
+            key = self._key_of(mode)
+            source.blockSignals(True)
+            self._fill_sources(source, self._source_of(source))
+            source.blockSignals(False)
+            self._fill_modes(source, mode, key)
         self._check()
+
+    def _boxes(self, row: int) -> tuple[QComboBox, QComboBox]:
+        source, mode = self.table.cellWidget(row, self.SOURCE), self.table.cellWidget(row, self.MODE)
+        assert isinstance(source, QComboBox) and isinstance(mode, QComboBox)
+        return source, mode
+
+    def _choice(self, source: str) -> CameraChoice | None:
+        return next((c for c in self.choices if c.source == source), None)
+
+    def _fill_sources(self, box: QComboBox, wanted: str) -> None:
+        box.clear()
+        for choice in self.choices:
+            box.addItem(choice.label, choice.source)
+            if choice.problem:
+                _unavailable(box, box.count() - 1, choice.problem)
+        index = box.findData(wanted)
+        if index >= 0:
+            box.setCurrentIndex(index)
+        else:
+            box.setEditText(wanted)
+
+    def _source_changed(self, source: QComboBox, mode: QComboBox) -> None:
+        if self._source_of(source) != mode.property("source"):  # typing the same path again keeps the mode
+            self._fill_modes(source, mode)
+        self._check()
+
+    def _fill_modes(self, source: QComboBox, mode: QComboBox,
+                    wanted: ModeKey | None | Literal["default"] = "default") -> None:
+        """The modes of the row's source; `wanted` (a mode, or None: the source's default) is selected, shown
+        even if the source does not list it; without it, the source's default mode."""
+        src = self._source_of(source)
+        choice = self._choice(src)
+        mode.blockSignals(True)
+        mode.clear()
+        mode.setProperty("source", src)
+        for m in choice.modes if choice else ():
+            mode.addItem(m.label, m.key)
+            if m.problem:
+                _unavailable(mode, mode.count() - 1, m.problem)
+        if wanted != "default":
+            key = wanted
+        else:
+            default = choice.default_mode() if choice else None
+            key = default.key if default else (choice.modes[0].key if choice and choice.modes else None)
+        index = next((i for i in range(mode.count()) if self._key_at(mode, i) == key), -1)
+        if index < 0:
+            mode.addItem(setting_label(src, key), key)
+            index = mode.count() - 1
+        mode.setCurrentIndex(index)
+        mode.setEnabled(mode.count() > 1)
+        mode.setToolTip(mode.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
+        mode.blockSignals(False)
+
+    @staticmethod
+    def _key_at(mode: QComboBox, index: int) -> ModeKey | None:
+        """The mode at `index` (findData cannot find a Python tuple: compared here)."""
+        data = mode.itemData(index)
+        return (int(data[0]), int(data[1]), data[2]) if data else None
+
+    def _key_of(self, mode: QComboBox) -> ModeKey | None:
+        return self._key_at(mode, mode.currentIndex())
 
     @staticmethod
     def _source_of(box: QComboBox) -> str:
@@ -212,24 +292,36 @@ class CamerasDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "A video file to use as a camera", "",
                                               "Videos (*.mp4 *.mkv *.avi *.mov *.webm);;All files (*)")
         if path:
-            box = self.table.cellWidget(row, self.SOURCE)
-            assert isinstance(box, QComboBox)
-            box.setEditText(path)
+            self._boxes(row)[0].setEditText(path)
 
-    def rows(self) -> list[tuple[str, str, tuple[int, int] | None]]:
+    def rows(self) -> list[tuple[str, str, ModeKey | None]]:
         rows = []
         for row in range(self.table.rowCount()):
-            name, source, size = (self.table.cellWidget(row, c) for c in (self.NAME, self.SOURCE, self.SIZE))
-            assert isinstance(name, QLineEdit) and isinstance(source, QComboBox) and isinstance(size, QComboBox)
-            rows.append((name.text(), self._source_of(source), size.currentData()))
+            name = self.table.cellWidget(row, self.NAME)
+            source, mode = self._boxes(row)
+            assert isinstance(name, QLineEdit)
+            rows.append((name.text(), self._source_of(source), self._key_of(mode)))
         return rows
 
     def sources(self) -> tuple[CameraSource, ...]:
-        return sources_problem(self.rows())[0]
+        return sources_problem(self.rows(), self.choices)[0]
 
     def _check(self, *_args: object) -> None:
         if not hasattr(self, "apply_button"):
             return
-        _sources, problem = sources_problem(self.rows())
+        _sources, problem = sources_problem(self.rows(), self.choices)
         self.problem.setText(problem)
         self.apply_button.setEnabled(not problem)
+        for row in range(self.table.rowCount()):
+            mode = self._boxes(row)[1]
+            mode.setToolTip(mode.itemData(mode.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+
+
+def _unavailable(box: QComboBox, index: int, why: str) -> None:
+    """An item listed with the reason it cannot be chosen (greyed, not selectable)."""
+    model = box.model()
+    if isinstance(model, QStandardItemModel):
+        item = model.item(index)
+        if item is not None:
+            item.setEnabled(False)
+    box.setItemData(index, why, Qt.ItemDataRole.ToolTipRole)

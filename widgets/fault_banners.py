@@ -1,8 +1,9 @@
-"""What the window says when a device fails during a session, with the way back.
+"""What the window says when a device fails or the session meets a problem, with the way back.
 
 A take cut short by a camera or arm failure waits for the operator (Keep it / Drop it, or → / ←); a silent
 camera offers Reconnect cameras, an arm that stopped answering offers Connect arms, and the follower's torque
-is said as read back from its servos. The banners go when their condition ends.
+is said as read back from its servos. Each problem's banner is chosen by what it is about (Problem.about),
+never by its words, and goes when its condition ends.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
+from station.session.problems import About, Problem
 from station.session.recorder import FinishedTake, Recorder
 from station.session.state import Event, Step
-from widgets.banners import ARMS, CAMERA
-from widgets.messages import Level
+from widgets.banners import CUT, topic_for
+from widgets.messages import Actions, Level
 
 if TYPE_CHECKING:
     from widgets.controller import Controller
-
-CUT = "cut:"  # + the save job's id: a take cut short by a device failure waits for Keep / Drop
-
 
 class FaultBanners(QObject):
     def __init__(self, controller: Controller) -> None:
@@ -29,7 +28,8 @@ class FaultBanners(QObject):
 
     def attach(self, recorder: Recorder) -> None:
         recorder.take_cut.connect(lambda ft: self.take_cut(recorder, ft))
-        recorder.fault.connect(self.fault)
+        recorder.fault.connect(self.said)
+        recorder.problem.connect(self.said)
         recorder.state_changed.connect(self.step)
 
     def take_cut(self, recorder: Recorder, ft: FinishedTake) -> None:
@@ -42,19 +42,21 @@ class FaultBanners(QObject):
             Level.WARNING,
             [("Keep it", lambda *_: recorder.try_fire(Event.KEEP)),
              ("Drop it", lambda *_: recorder.try_fire(Event.RERECORD))],
-            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}",
+            topic=f"{CUT}{ft.job.id if ft.job is not None else 0}", question=True,
         )
 
-    def fault(self, text: str) -> None:
-        """A device failed: said with the way back (reconnect the cameras, or the arms)."""
+    def said(self, problem: Problem) -> None:
+        """A problem from the session, on its banner: a failed device with the way back to it."""
         menus = self.c.menus
-        if text.startswith("Camera "):
-            name = text.split(" ", 2)[1]
-            self.c.say(text, actions=[("Reconnect cameras", menus.reconnect_cameras)], topic=CAMERA + name)
-        elif text.startswith("The "):
-            self.c.say(text, actions=[("Connect arms…", menus.connect_arms)], topic=ARMS)
-        else:  # the follower's torque as read back
-            self.c.say(text, Level.WARNING if "could not" in text else Level.INFO, topic=ARMS + ":torque")
+        actions: Actions = []
+        level = Level.ERROR
+        if problem.about is About.CAMERA_SILENT:
+            actions = [("Reconnect cameras", menus.reconnect_cameras)]
+        elif problem.about is About.ARM_STOPPED:
+            actions = [("Connect arms…", menus.connect_arms)]
+        elif problem.about is About.TORQUE:  # the follower's torque as read back
+            level = Level.WARNING if problem.serious else Level.INFO
+        self.c.say(problem.text, level, actions, topic=topic_for(problem))
 
     def step(self, step: Step) -> None:
         if not step.cut:  # a cut take was kept or dropped: its banner goes

@@ -10,6 +10,7 @@ records back-to-back 3 s takes so saves run during the measurement, and reports:
   periods), and headless_late_tick_fraction: the same load headless, measured just before in the same run;
 - rss_mb: the window process's peak resident memory (VmHWM) during the run; headless_rss_mb the child's;
 - display_steps_down: how often the display gave way to the loop (widgets.display_rate).
+The window runs as `station` runs it: GUI thread in the foreground, start-up objects frozen (station.priority).
 Called by `station bench --gui`; runs offscreen when there is no display.
 """
 
@@ -37,6 +38,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from station.priority import running_session
     from station.saving.queue import JobStatus
     from station.session.state import Event
     from widgets.app import apply_style, build_window
@@ -68,33 +70,34 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
                 gaps.append((now - last[0]) * 1000)
             last[:] = [now]
 
-    timer = QTimer()
-    timer.setInterval(PROBE_MS)
-    timer.timeout.connect(probe)
-    timer.start()
-    wait = QEventLoop()
-    QTimer.singleShot(int(warmup_s * 1000), wait.quit)
-    wait.exec()
-    session = controller.session
-    assert session is not None
-    loop = session.recorder.loop
-    drawn0 = [v.frames_drawn for v in window.cameras.views]
-    ticks0, late0, steps0 = loop.ticks, loop.late_ticks, controller.display_rate.steps_down
-    measuring = True
-    t0 = time.perf_counter()
-    QTimer.singleShot(int(seconds * 1000), wait.quit)
-    wait.exec()
-    elapsed = time.perf_counter() - t0
-    measuring = False
-    timer.stop()
-    ticks, late = loop.ticks - ticks0, loop.late_ticks - late0
-    drawn = [v.frames_drawn - d for v, d in zip(window.cameras.views, drawn0, strict=True)]
-    saved = sum(1 for j in session.queue.jobs if j.status is JobStatus.DONE)
-    queued = len(session.queue.jobs)
-    rss = peak_rss_mb()
-    steps = controller.display_rate.steps_down - steps0
-    controller.quit_anyway()
-    controller.shutdown()
+    with running_session(gui=True):  # as the window runs (widgets.app.run_window)
+        timer = QTimer()
+        timer.setInterval(PROBE_MS)
+        timer.timeout.connect(probe)
+        timer.start()
+        wait = QEventLoop()
+        QTimer.singleShot(int(warmup_s * 1000), wait.quit)
+        wait.exec()
+        session = controller.session
+        assert session is not None
+        loop = session.recorder.loop
+        drawn0 = [v.frames_drawn for v in window.cameras.views]
+        ticks0, late0, steps0 = loop.ticks, loop.late_ticks, controller.display_rate.steps_down
+        measuring = True
+        t0 = time.perf_counter()
+        QTimer.singleShot(int(seconds * 1000), wait.quit)
+        wait.exec()
+        elapsed = time.perf_counter() - t0
+        measuring = False
+        timer.stop()
+        ticks, late = loop.ticks - ticks0, loop.late_ticks - late0
+        drawn = [v.frames_drawn - d for v, d in zip(window.cameras.views, drawn0, strict=True)]
+        saved = sum(1 for j in session.queue.jobs if j.status is JobStatus.DONE)
+        queued = len(session.queue.jobs)
+        rss = peak_rss_mb()
+        steps = controller.display_rate.steps_down - steps0
+        controller.quit_anyway()
+        controller.shutdown()
     stalls = np.maximum(np.asarray(gaps or [0.0]) - PROBE_MS, 0.0)
     w, h = size
     return {

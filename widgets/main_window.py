@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QRect, QRunnable, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
 from widgets.camera_view import CameraGrid
@@ -211,6 +219,10 @@ class MainWindow(QMainWindow):
         total = sum(self.vsplitter.sizes()) or self.height()
         self.vsplitter.setSizes([max(1, total - shares.queue_height), shares.queue_height])
         self.splitter.setSizes([shares.cameras_width, shares.plots_width])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.messages.fit_window(event.size().height())  # fewer banners in view on a laptop screen
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -22,11 +22,21 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from widgets.banners import topic_of
+from widgets.banners import own_topic
+from widgets.window_layout import (
+    NOTICE,
+    OFFER,
+    QUESTION,
+    SMALL_WINDOW_H,
+    banners_height,
+    banners_shown,
+    shown_banners,
+)
 
 Actions = Sequence[tuple[str, Callable[[], object]]]  # a banner's buttons: label and what it does
 
@@ -53,9 +63,10 @@ def palette_is_dark(palette: QPalette | None = None) -> bool:
 
 class Banner(QFrame):
     def __init__(self, text: str, level: Level, actions: Actions,
-                 on_close: Callable[[Banner], None], topic: str) -> None:
+                 on_close: Callable[[Banner], None], topic: str, question: bool = False) -> None:
         super().__init__()
         self.topic = topic
+        self.question = question  # the session waits for its answer (one of its buttons)
         self.text = text
         self.level = level
         self.time_label = QLabel()
@@ -105,14 +116,17 @@ class Banner(QFrame):
 
 
 class MessageArea(QWidget):
-    """The banners, newest last. Above MAX_HEIGHT they scroll: messages never squash the live view."""
+    """The banners, newest last. A few are shown (`limit`); the older ones fold into a count that shows them
+    all. Above `max_height` they scroll: messages never squash the live view or the save queue."""
 
-    MAX = 5
-    MAX_HEIGHT = 120
+    MAX = 12  # older banners beyond this are dismissed
+    MAX_HEIGHT = banners_height(SMALL_WINDOW_H - 1)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageArea")
+        self.limit = banners_shown(SMALL_WINDOW_H - 1)
+        self.max_height = self.MAX_HEIGHT
         self._inner = QWidget()
         self._inner.setObjectName("messageList")
         self._layout = QVBoxLayout(self._inner)
@@ -123,19 +137,65 @@ class MessageArea(QWidget):
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.fold_button = QToolButton()  # "▸ 3 earlier messages: show all"
+        self.fold_button.setObjectName("messagesFold")
+        self.fold_button.setCheckable(True)
+        self.fold_button.setAutoRaise(True)
+        self.fold_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.fold_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.fold_button.toggled.connect(lambda _checked: self._refold())
+        self.fold_button.setVisible(False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.fold_button, 0, Qt.AlignmentFlag.AlignLeft)
         outer.addWidget(self._scroll)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.banners: list[Banner] = []
         self.setVisible(False)
 
+    def fit_window(self, window_h: int) -> None:
+        """The room the banners have in a window of this height (rules in widgets.window_layout)."""
+        limit, max_height = banners_shown(window_h), banners_height(window_h)
+        if (limit, max_height) != (self.limit, self.max_height):
+            self.limit, self.max_height = limit, max_height
+            self._refold()
+
+    def shown(self) -> list[Banner]:
+        """The banners in view (not folded away), oldest first."""
+        return [b for b in self.banners if not b.isHidden()]
+
+    def folded(self) -> int:
+        return len(self.banners) - len(self.shown())
+
+    def _refold(self) -> None:
+        """Show every banner, or (folded) the newest and those awaiting an answer, up to `limit`."""
+        if self.fold_button.isChecked():
+            keep = set(range(len(self.banners)))
+        else:
+            claims = [QUESTION if b.question else OFFER if b.buttons else NOTICE for b in self.banners]
+            keep = set(shown_banners(claims, self.limit))
+        for i, banner in enumerate(self.banners):
+            banner.setVisible(i in keep)  # at once: the height below counts what is shown now
+        hidden = len(self.banners) - len(keep)
+        if self.fold_button.isChecked():
+            self.fold_button.setText("▾ Show only the newest messages")
+            self.fold_button.setVisible(len(self.banners) > self.limit)
+        else:
+            self.fold_button.setText(f"▸ {hidden} earlier message{'s' if hidden > 1 else ''}: show all")
+            self.fold_button.setVisible(hidden > 0)
+        self.setVisible(bool(self.banners))
+        self._relayout()
+
     def _wanted_height(self) -> int:
-        """The banners' height at the width they have (wrapped lines included), up to MAX_HEIGHT."""
+        """The shown banners' height at the width they have (wrapped lines included), up to max_height."""
         width = self.width() if self.width() > 50 else 1000
-        layout = self._layout
-        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
-        return min(max(0, height) + 2, self.MAX_HEIGHT)
+        shown = self.shown()
+        height = sum(b.heightForWidth(width) if b.hasHeightForWidth() else b.sizeHint().height() for b in shown)
+        height += self._layout.spacing() * max(0, len(shown) - 1)
+        if not self.fold_button.isHidden():
+            height += self.fold_button.sizeHint().height()
+        return min(max(0, height) + 2, self.max_height)
 
     def sizeHint(self) -> QSize:
         return QSize(self._inner.sizeHint().width(), self._wanted_height())
@@ -152,30 +212,35 @@ class MessageArea(QWidget):
         height = self._wanted_height()
         if self.height() != height or self.maximumHeight() != height:
             self.setFixedHeight(height)
-        scrolls = height >= self.MAX_HEIGHT  # a scroll bar only when the banners do not all fit
+        scrolls = height >= self.max_height  # a scroll bar only when the banners do not all fit
         self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if scrolls
                                                 else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        if self.banners:
-            self._scroll.ensureWidgetVisible(self.banners[-1])
+        shown = self.shown()
+        if shown:
+            self._scroll.ensureWidgetVisible(shown[-1])
 
     def show_message(self, text: str, level: Level = Level.ERROR,
                      actions: Actions | None = None,
-                     topic: str | None = None) -> Banner:
-        """Show a banner; one on the same topic (by default: the same words) is replaced, not stacked."""
-        topic = topic or topic_of(text)
+                     topic: str | None = None, question: bool = False) -> Banner:
+        """Show a banner; one on the same topic (by default: the same words) is replaced, not stacked.
+        A question (the session waits for one of its buttons) stays in view before other older banners."""
+        topic = topic or own_topic(text)
         for banner in self.banners:
             if banner.topic == topic and not actions and not banner.buttons:
                 banner.said(text, level)
-                self._relayout()
+                self.banners.remove(banner)  # said again: the newest, last
+                self.banners.append(banner)
+                self._layout.removeWidget(banner)
+                self._layout.addWidget(banner)
+                self._refold()
                 return banner
         self.clear(topic)
-        banner = Banner(text, level, actions or [], self.dismiss, topic)
+        banner = Banner(text, level, actions or [], self.dismiss, topic, question)
         self.banners.append(banner)
         self._layout.addWidget(banner)
         while len(self.banners) > self.MAX:
             self.dismiss(self.banners[0])
-        self.setVisible(True)
-        self._relayout()
+        self._refold()
         return banner
 
     def dismiss(self, banner: Banner) -> None:
@@ -184,8 +249,9 @@ class MessageArea(QWidget):
             self._layout.removeWidget(banner)
             banner.hide()
             banner.deleteLater()
-        self.setVisible(bool(self.banners))
-        self._relayout()
+        if len(self.banners) <= self.limit:
+            self.fold_button.setChecked(False)
+        self._refold()
 
     def clear(self, topic: str) -> None:
         """Take away the banners on a topic whose condition has ended."""

@@ -159,6 +159,14 @@ class SaveQueuePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        # room for the header and one whole row at least: the newest row is never cut off
+        frame = 2 * self.table.frameWidth()
+        self.table.setMinimumHeight(header.sizeHint().height() + self.table.verticalHeader().defaultSectionSize()
+                                    + frame)
+        scroll = self.table.verticalScrollBar()
+        scroll.valueChanged.connect(self._on_scrolled)
+        scroll.rangeChanged.connect(self._on_scroll_range)
+        self._following = True  # the view follows the newest row, unless the operator scrolled up
         self.table.selectionModel().selectionChanged.connect(self.update_buttons)
         model.dataChanged.connect(self._on_data_changed)
         model.rowsInserted.connect(self._on_rows_inserted)
@@ -186,7 +194,19 @@ class SaveQueuePanel(QWidget):
     def _on_rows_inserted(self, *_args: object) -> None:
         self._count_thrown_away()
         self.update_buttons()
-        QTimer.singleShot(0, self.table.scrollToBottom)  # once the new row has its place
+        QTimer.singleShot(0, self._follow)  # once the new row has its place
+
+    def _follow(self) -> None:
+        if self._following:  # not when the operator scrolled up to an older take
+            self.table.scrollToBottom()
+
+    def _on_scrolled(self, value: int) -> None:
+        self._following = value >= self.table.verticalScrollBar().maximum()
+
+    def _on_scroll_range(self, _minimum: int, maximum: int) -> None:
+        """The rows or the table's height changed (a banner came or went): the newest row stays in view."""
+        if self._following:
+            self.table.verticalScrollBar().setValue(maximum)
 
     def _on_data_changed(self, *_args: object) -> None:
         self._count_thrown_away()

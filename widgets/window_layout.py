@@ -7,6 +7,7 @@ few rows; a remembered layout that squashes the live view is ignored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Rect = tuple[int, int, int, int]
@@ -60,3 +61,33 @@ def usable(plots_height: int, cameras_width: int, plots_width: int, queue_visibl
     if cameras_width < MIN_CAMERAS_WIDTH or plots_width < MIN_PLOTS_WIDTH:
         return False
     return not (queue_visible and queue_height > 0.45 * window_h)
+
+
+# -- the banners: a few shown, the rest folded into a count ("show all"), so the live view and the newest
+# row of the save queue keep their room at laptop heights --
+SMALL_WINDOW_H = 820  # below this height (1280x720, 1366x768) the banners get less room
+
+
+def banners_shown(window_h: int) -> int:
+    """How many banners are shown when the older ones are folded."""
+    return 2 if window_h < SMALL_WINDOW_H else 3 if window_h < 1000 else 4
+
+
+def banners_height(window_h: int) -> int:
+    """The most height the banners take (beyond it they scroll): never the live view's or the queue's room."""
+    return 112 if window_h < SMALL_WINDOW_H else min(220, window_h // 5)
+
+
+QUESTION, OFFER, NOTICE = 2, 1, 0  # a banner's claim to stay in view: the session waits for its answer (Keep /
+# Drop, Retry), it offers a way back (Connect arms…), or it only says something
+
+
+def shown_banners(claims: Sequence[int], limit: int) -> list[int]:
+    """Which banners (indices, oldest first) stay in view when the rest are folded: the newest (just said),
+    then the questions, then the offers, then the newest of the others."""
+    count = len(claims)
+    if count <= limit:
+        return list(range(count))
+    newest = count - 1
+    rest = sorted(range(newest), key=lambda i: (claims[i], i), reverse=True)
+    return sorted([newest, *rest[:max(0, limit - 1)]])

@@ -154,11 +154,13 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
 
 
 def spool_costs(width: int, height: int, frames: int = 60) -> dict:
-    """Bytes and CPU per camera-frame on the spool's path, RGB24 (before) against the spool format (after).
+    """Bytes and CPU per camera-frame on the recording path, before (RGB24 cameras and spool) and after
+    (yuv420p from the camera to the encoder).
 
-    CPU counts what differs between the two: the writer's conversion (after only), writing and reading the
-    frame back, and handing it to the encoder including the encoder's own conversion to yuv420p (before
-    only). The compression itself is the same either way and is left out.
+    CPU counts what differs between the two: the camera's own conversion of what it decoded into its
+    format (testsrc2 is generated in either), writing the frame to the spool and reading it back, and handing
+    it to the encoder including the encoder's conversion to yuv420p (before only). The compression itself is
+    the same either way and is left out.
     """
     import os
     import tempfile
@@ -167,24 +169,25 @@ def spool_costs(width: int, height: int, frames: int = 60) -> dict:
 
     from station.saving.spool import SPOOL_PIX_FMT, frame_bytes, to_spool_format
 
-    rgb = _rgb_pattern(width, height, frames)  # the bench cameras' pattern, as a camera hands it over
-
     def path_cost(pix_fmt: str) -> float:
-        with tempfile.TemporaryDirectory(prefix="station-spool-cost-") as tmp:
+        shape = (height, width, 3) if pix_fmt == "rgb24" else (height * 3 // 2, width)
+        with tempfile.TemporaryDirectory(prefix="station-spool-cost-") as tmp, \
+                av.open(f"testsrc2=size={width}x{height}:rate=30,format={pix_fmt}", format="lavfi") as src:
             path = os.path.join(tmp, "frames")
             start = time.process_time()
             with open(path, "wb", buffering=0) as f:
-                for image in rgb:
-                    f.write(to_spool_format(image, pix_fmt).data)
-            shape = (height, width, 3) if pix_fmt == "rgb24" else (height * 3 // 2, width)
+                for n, decoded in enumerate(src.decode(video=0)):  # the camera: in its format, then spooled
+                    f.write(to_spool_format(decoded.to_ndarray(), pix_fmt).data)
+                    if n + 1 == frames:
+                        break
             with open(path, "rb") as f:
-                for _ in rgb:
+                for _ in range(frames):
                     frame = np.empty(shape, dtype=np.uint8)
                     f.readinto(frame.data)
                     vf = av.VideoFrame.from_ndarray(frame, format=pix_fmt)
                     if pix_fmt != SPOOL_PIX_FMT:
                         vf = vf.reformat(format=SPOOL_PIX_FMT)  # what the encoder did with RGB input
-            return (time.process_time() - start) / len(rgb) * 1000
+            return (time.process_time() - start) / frames * 1000
 
     before, after = path_cost("rgb24"), path_cost(SPOOL_PIX_FMT)
     return {
@@ -193,15 +196,3 @@ def spool_costs(width: int, height: int, frames: int = 60) -> dict:
         "spool_cpu_ms_per_frame": round(after, 3),
         "spool_cpu_ms_per_frame_rgb24": round(before, 3),
     }
-
-
-def _rgb_pattern(width: int, height: int, count: int) -> list[np.ndarray]:
-    import av
-
-    out: list[np.ndarray] = []
-    with av.open(f"testsrc2=size={width}x{height}:rate=30,format=rgb24", format="lavfi") as src:
-        for frame in src.decode(video=0):
-            out.append(frame.to_ndarray())
-            if len(out) >= count:
-                break
-    return out

@@ -39,6 +39,7 @@ def measure_headless(root: Path, cameras: int, size: tuple[int, int], vcodec: st
     """Record for `warmup_s + seconds` and report the control loop over the last `seconds`."""
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
+    from station.priority import running_session
     from station.session.builder import start_session
     from station.session.state import Event
 
@@ -49,15 +50,16 @@ def measure_headless(root: Path, cameras: int, size: tuple[int, int], vcodec: st
     try:
         session.recorder.start()
         session.recorder.fire(Event.RECORD)
-        wait = QEventLoop()
-        QTimer.singleShot(int(warmup_s * 1000), wait.quit)
-        wait.exec()
-        loop = session.recorder.loop
-        ticks0, late0, t0 = loop.ticks, loop.late_ticks, time.monotonic()
-        QTimer.singleShot(int(seconds * 1000), wait.quit)
-        wait.exec()
-        ticks, late, elapsed = loop.ticks - ticks0, loop.late_ticks - late0, time.monotonic() - t0
-        rss = peak_rss_mb()
+        with running_session(gui=False):  # as `station record --headless` runs
+            wait = QEventLoop()
+            QTimer.singleShot(int(warmup_s * 1000), wait.quit)
+            wait.exec()
+            loop = session.recorder.loop
+            ticks0, late0, t0 = loop.ticks, loop.late_ticks, time.monotonic()
+            QTimer.singleShot(int(seconds * 1000), wait.quit)
+            wait.exec()
+            ticks, late, elapsed = loop.ticks - ticks0, loop.late_ticks - late0, time.monotonic() - t0
+            rss = peak_rss_mb()
     finally:
         session.close(wait_ms=0)
     return {

@@ -59,10 +59,12 @@ def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
     from station.preflight import preflight_line
+    from station.priority import running_session
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
     from station.session.builder import Session, check_root, dataset_spec, open_session
     from station.session.devices import open_devices
+    from station.session.problems import Problem
     from station.session.recorder import FinishedTake, spool_space_problem
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
@@ -109,8 +111,8 @@ def run_headless(config: SessionConfig) -> int:
             )
             recorder.try_fire(Event.STOP)
 
-        def on_problem(text: str) -> None:
-            tell(text)
+        def on_problem(problem: Problem) -> None:
+            tell(problem.text)
             if recorder.stopped_by and recorder.phase is not Phase.STOPPED:
                 recorder.try_fire(Event.STOP)  # e.g. no room for the next take: nobody will free it here
 
@@ -151,7 +153,8 @@ def run_headless(config: SessionConfig) -> int:
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")
         recorder.start()
         recorder.fire(Event.RECORD)
-        code = app.exec()
+        with running_session(gui=False):  # start-up objects out of the garbage collector's way
+            code = app.exec()
         if code == EXIT_INTERRUPTED:
             return EXIT_INTERRUPTED
         recorder.shutdown()

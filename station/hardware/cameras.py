@@ -1,10 +1,12 @@
 """Cameras read with PyAV, one reader thread per source, each keeping only its latest frame (a mailbox).
 
-Sources: `testsrc` (FFmpeg's lavfi testsrc2, generated in RGB at the requested size), `/dev/videoN` (V4L2, in the
+Sources: `testsrc` (FFmpeg's lavfi testsrc2, generated at the requested size), `/dev/videoN` (V4L2, in the
 pixel format asked for, else MJPEG when the device offers it, at the slowest rate it lists that keeps up with the
 session), or a video file (looped). lavfi and files produce frames as fast as they are asked
-for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are RGB uint8
-(H, W, 3), converted and scaled in one swscale pass only when needed, and read-only.
+for, so the reader paces them on monotonic deadlines; a V4L2 device paces itself. Frames are yuv420p planes
+(CAMERA_PIX_FMT, the format the spool and the encoders take: recording converts nothing; the window converts
+to RGB only the frames it draws, at the size it draws them), converted and scaled in one swscale pass only
+when needed, and read-only.
 
 A camera that delivers nothing for stall_after_s(fps) (station.thresholds) is `stalled`; one whose thread ended
 keeps the reason in `.error`.
@@ -33,7 +35,7 @@ import numpy as np
 from station.config import DEFAULT_CAMERA_SIZE, V4L2_DEVICE, CameraSource
 from station.dataset.video import encodable_size_problem
 from station.errors import ConfigError, HardwareError
-from station.hardware.interfaces import Frame
+from station.hardware.interfaces import CAMERA_PIX_FMT, Frame
 from station.hardware.pixel_formats import AUTOMATIC_FORMAT, FFMPEG_INPUT_FORMATS
 from station.priority import raise_current_thread
 from station.thresholds import stall_after_s
@@ -136,7 +138,7 @@ class PyAVCamera:
         w, h = self.width, self.height
         try:
             if self.kind == "testsrc":
-                graph = f"testsrc2=size={w}x{h}:rate={self.fps},format=rgb24"
+                graph = f"testsrc2=size={w}x{h}:rate={self.fps},format={CAMERA_PIX_FMT}"
                 return av.open(graph, format="lavfi")
             if self.kind == "v4l2":
                 if not os.path.exists(self.source):
@@ -196,7 +198,7 @@ class PyAVCamera:
             for frame in self._frames():
                 if self._stop.is_set():
                     break
-                image = self._to_rgb(frame)
+                image = self._to_image(frame)
                 if paced:
                     if self._stop.wait(max(0.0, due - time.monotonic())):
                         break
@@ -211,12 +213,13 @@ class PyAVCamera:
             if container is not None:
                 container.close()
 
-    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+    def _to_image(self, frame: av.VideoFrame) -> np.ndarray:
+        """The frame at the camera's size in CAMERA_PIX_FMT: one swscale step, or none if it already is."""
         image: np.ndarray
-        if frame.format.name == "rgb24" and frame.width == self.width and frame.height == self.height:
+        if frame.format.name == CAMERA_PIX_FMT and frame.width == self.width and frame.height == self.height:
             image = frame.to_ndarray()
         else:
-            image = frame.to_ndarray(width=self.width, height=self.height, format="rgb24")
+            image = frame.to_ndarray(width=self.width, height=self.height, format=CAMERA_PIX_FMT)
         if not image.flags.c_contiguous:
             image = np.ascontiguousarray(image)
         image.flags.writeable = False

@@ -48,11 +48,28 @@ class Follower(Arm, Protocol):
         ...
 
 
+CAMERA_PIX_FMT = "yuv420p"  # what PyAV cameras hand over
+
+
 @dataclass(frozen=True)
 class Frame:
-    image: np.ndarray  # (H, W, 3) uint8 RGB, read-only
+    # uint8, read-only: (H, W, 3) RGB, or (H * 3 // 2, W) yuv420p planes (Y, then U, then V), the format the
+    # spool and the encoders take, so that recording converts nothing (see image_format)
+    image: np.ndarray
     seq: int  # increases by one per captured frame
     t: float  # time.monotonic() at capture
+
+
+def image_format(image: np.ndarray) -> str:
+    """The pixel format of a camera image: "rgb24" (H, W, 3) or "yuv420p" (H * 3 // 2, W)."""
+    return "rgb24" if image.ndim == 3 else "yuv420p"
+
+
+def image_size(image: np.ndarray) -> tuple[int, int]:
+    """(width, height) of a camera image in either format."""
+    if image.ndim == 3:
+        return image.shape[1], image.shape[0]
+    return image.shape[1], image.shape[0] * 2 // 3
 
 
 class Camera(Protocol):

@@ -42,6 +42,7 @@ import numpy as np
 from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.errors import StationError
+from station.hardware.interfaces import image_format, image_size
 from station.priority import raise_current_thread
 from station.saving.faults import checkpoint
 
@@ -139,11 +140,14 @@ def spool_pix_fmt(cameras: Iterable[CameraSpec]) -> str:
 
 
 def to_spool_format(image: np.ndarray, pix_fmt: str) -> np.ndarray:
-    """An RGB (H, W, 3) frame in the spool's pixel format: the same swscale conversion PyAV's encoder applies."""
-    if pix_fmt == "rgb24":
+    """A camera image (RGB or yuv420p, see station.hardware.interfaces.image_format) in the spool's pixel
+    format: as it is when it already is (the cameras hand over yuv420p), else the same swscale conversion
+    PyAV's encoder applies."""
+    given = image_format(image)
+    if given == pix_fmt:
         return np.ascontiguousarray(image)
-    rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(image), format="rgb24")
-    return rgb.reformat(format=pix_fmt).to_ndarray()
+    frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(image), format=given)
+    return frame.reformat(format=pix_fmt).to_ndarray()
 
 
 def spooled_to_rgb(frame: np.ndarray, pix_fmt: str, width: int, height: int) -> np.ndarray:
@@ -247,7 +251,7 @@ class SpoolWriter:
             c.name: open(info.frame_file(directory, c.name), "wb", buffering=0)  # noqa: SIM115
             for c in info.cameras
         }
-        self._sizes = {c.name: (c.height, c.width, 3) for c in info.cameras}
+        self._sizes = {c.name: (c.width, c.height) for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
@@ -290,10 +294,11 @@ class SpoolWriter:
                 spooled = {}
                 for name in self._cams:
                     image = images[name]
-                    if image.shape != self._sizes[name]:
+                    if image_size(image) != self._sizes[name]:
+                        w, h = image_size(image)
                         raise ValueError(
-                            f"camera {name} delivered {image.shape[1]}x{image.shape[0]}, "
-                            f"expected {self._sizes[name][1]}x{self._sizes[name][0]}"
+                            f"camera {name} delivered {w}x{h}, "
+                            f"expected {self._sizes[name][0]}x{self._sizes[name][1]}"
                         )
                     spooled[name] = to_spool_format(image, self.info.pix_fmt)
                 row["t"], row["action"], row["state"] = t, action, state

@@ -36,7 +36,7 @@ CACHE_VERSION = 2
 def pattern_frames(width: int, height: int, fps: int = 30, count: int = PATTERN_FRAMES) -> list[np.ndarray]:
     """`count` frames of the test pattern the bench's cameras show, in the spool's pixel format."""
     out: list[np.ndarray] = []
-    with av.open(f"testsrc2=size={width}x{height}:rate={fps},format=rgb24", format="lavfi") as src:
+    with av.open(f"testsrc2=size={width}x{height}:rate={fps},format={SPOOL_PIX_FMT}", format="lavfi") as src:
         for frame in src.decode(video=0):
             out.append(to_spool_format(frame.to_ndarray(), SPOOL_PIX_FMT))
             if len(out) >= count:

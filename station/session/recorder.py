@@ -33,6 +33,7 @@ from station.saving.spool import (
     spool_pix_fmt,
 )
 from station.session.loop import ControlLoop, TakeRecorder
+from station.session.problems import About, Problem
 from station.session.state import Event, IllegalTransition, Phase, SessionMachine, Step, Take
 from station.thresholds import STALL_AFTER_S
 
@@ -44,7 +45,12 @@ MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes 
 
 
 class NotReady(StationError):
-    """A take may not start: a device is not ready, or a take cut short waits for Keep / Drop."""
+    """A take may not start: a device is not ready (About.NOT_READY), or a take cut short waits for Keep / Drop
+    (About.TAKE_WAITS)."""
+
+    def __init__(self, message: str, about: About) -> None:
+        super().__init__(message)
+        self.about = about
 
 
 
@@ -80,15 +86,15 @@ class Recorder(QObject):
     changed = Signal()  # something the session shows changed without a step (countdown held, takes kept)
     take_recorded = Signal(object)  # FinishedTake, once its spool is durable on disk
     take_saved = Signal(object)  # SaveJob, once committed to the dataset
-    problem = Signal(str)  # something the operator must know, in plain words
-    fault = Signal(str)  # a device failed (a camera went silent in a take, an arm stopped answering), in words
+    problem = Signal(object)  # Problem: something the operator must know, in plain words
+    fault = Signal(object)  # Problem: a device failed (a camera went silent, an arm stopped answering), in words
     take_cut = Signal(object)  # FinishedTake ended by a device failure, held until Event.KEEP or Event.RERECORD
     finished = Signal()  # stopped, every take handed to the queue and the queue idle
     stuck = Signal(object)  # SaveJob: stopped, every take handed to the queue, and a failed save blocks the rest
     _spool_done = Signal(object)  # FinishedTake, from a finisher thread
     _take_full = Signal(object)  # TakeRecorder, from the control loop
     _loop_failed = Signal(str)
-    _torque_checked = Signal(str)  # the follower's torque as read back after an arm error, in words
+    _torque_checked = Signal(object)  # TorqueOff: the follower's torque as read back after an arm error
     _spool_failed = Signal(object, str)  # SpoolWriter, why: from its writer thread, the moment a write fails
 
     def __init__(
@@ -284,10 +290,16 @@ class Recorder(QObject):
             self.fire(event)
         except IllegalTransition:
             if event is Event.RECORD and self.machine.cut:
-                self.problem.emit(f"No take started: {self.not_ready_reason()}.")
+                self.problem.emit(Problem(About.TAKE_WAITS, f"No take started: {self.not_ready_reason()}."))
+            return False
+        except NotReady as e:
+            self.problem.emit(Problem(e.about, str(e)))
+            return False
+        except DiskFullError as e:
+            self.problem.emit(Problem(About.NO_ROOM, str(e)))
             return False
         except StationError as e:
-            self.problem.emit(str(e))
+            self.problem.emit(Problem(About.OTHER, str(e)))
             return False
         return True
 
@@ -295,11 +307,12 @@ class Recorder(QObject):
         if Take.START in copy.copy(self.machine).fire(event).takes:  # a preview: raises if illegal
             reason = self.not_ready_reason()
             if reason:
+                about = About.TAKE_WAITS if self.machine.cut else About.NOT_READY
                 if event is Event.TIME_UP and self.machine.allowed(Event.STOP):  # no automatic take on a fault
                     self.device_failure = self.device_failure or reason
                     self.fire(Event.STOP)
-                    raise NotReady(f"The next take did not start: {reason}.")
-                raise NotReady(f"No take started: {reason}.")
+                    raise NotReady(f"The next take did not start: {reason}.", about)
+                raise NotReady(f"No take started: {reason}.", about)
             problem = self._disk_space_problem()
             if problem:
                 self.stopped_by = problem
@@ -453,7 +466,7 @@ class Recorder(QObject):
                 remove_spool(ft.take.spool.directory)
                 continue
             if ft.error:  # the save job fails by itself (incomplete spool) and keeps what reached the disk
-                self.problem.emit(ft.error)
+                self.problem.emit(Problem(About.WRITE_FAILED, ft.error))
                 continue
             assert ft.spool_dir is not None
             if ft.job is not None:
@@ -529,9 +542,13 @@ class Recorder(QObject):
         self._arm_reported = True
         what = self._arm_words(role)
         self._end_take_on_fault(f"{what.removeprefix('The ')} stopped answering" + (f": {message}" if message else ""))
-        self.fault.emit(f"{what} stopped answering" + (f" ({message})" if message else "")
-                          + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms… "
-                          "Switching the follower's torque off…")
+        self.fault.emit(Problem(
+            About.ARM_STOPPED,
+            f"{what} stopped answering" + (f" ({message})" if message else "")
+            + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms… "
+            "Switching the follower's torque off…",
+            device=role or "",
+        ))
 
         def torque_off() -> None:
             torque: TorqueOff | None = None
@@ -539,14 +556,17 @@ class Recorder(QObject):
                 torque = self.follower.disconnect()
             except Exception:
                 log.exception("disabling follower torque after an arm error failed")
-            self.torque_off = torque or TorqueOff("follower", confirmed=False)
-            self._torque_checked.emit(self.torque_off.sentence)
+            checked = torque or TorqueOff("follower", confirmed=False)
+            self.torque_off = checked
+            self._torque_checked.emit(checked)
 
         threading.Thread(target=torque_off, name="torque-off", daemon=True).start()
 
-    def _on_torque_checked(self, words: str) -> None:
+    def _on_torque_checked(self, torque: TorqueOff) -> None:
+        words = torque.sentence
         self.torque_state = words
-        self.fault.emit(words[0].upper() + words[1:] + ".")
+        self.fault.emit(Problem(About.TORQUE, words[0].upper() + words[1:] + ".", device=torque.arm,
+                                serious=not torque.confirmed))
 
     def _on_spool_failed(self, spool: SpoolWriter, reason: str) -> None:
         """The disk refused a write of the take being recorded: it ends at its last whole frame, and the
@@ -559,12 +579,13 @@ class Recorder(QObject):
         self.stopped_by = f"could not write to disk: {reason}"
         self.fire(Event.STOP)
         if spool is take.spool:
-            self.problem.emit(
+            self.problem.emit(Problem(
+                About.WRITE_FAILED,
                 f"could not write the take to disk ({reason}): it was ended at its last whole frame "
-                f"({spool.written} frames) and recording stopped"
-            )
+                f"({spool.written} frames) and recording stopped",
+            ))
         else:
-            self.problem.emit(f"could not write to disk ({reason}): recording stopped")
+            self.problem.emit(Problem(About.WRITE_FAILED, f"could not write to disk ({reason}): recording stopped"))
 
     def _watch_devices(self) -> None:
         """Every 0.1 s: an arm call stuck for 0.3 s, a camera silent for 1 s in a take, cameras going quiet."""
@@ -582,15 +603,21 @@ class Recorder(QObject):
                     take.cadence.stalled_cameras.append(cam.name)
                 self._stalled.add(cam.name)
                 self._end_take_on_fault(f"camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s")
-                self.fault.emit(
+                self.fault.emit(Problem(
+                    About.CAMERA_SILENT,
                     f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s: the take was ended and is "
                     "held (keep it or drop it) and no next take starts. Check its cable, then use "
-                    "Devices > Reconnect cameras."
-                )
+                    "Devices > Reconnect cameras.",
+                    device=cam.name,
+                ))
             elif cam.stalled and cam.name not in self._stalled:
                 self._stalled.add(cam.name)
-                self.fault.emit(f"Camera {cam.name} has sent no frame for over {STALL_AFTER_S:g} s: no take starts "
-                                "until it sends again")
+                self.fault.emit(Problem(
+                    About.CAMERA_SILENT,
+                    f"Camera {cam.name} has sent no frame for over {STALL_AFTER_S:g} s: no take starts until it "
+                    "sends again",
+                    device=cam.name,
+                ))
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from station.config import SessionConfig
+from station.config import CameraSource, SessionConfig
 from station.dataset.reader import spec_from_info
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import compatibility_problem
@@ -38,9 +38,8 @@ def matching_options(info: dict[str, Any], spec: DatasetSpec, config: SessionCon
             if config.demo:  # --demo without --camera brings its own cameras: no option removes them
                 return None
             options.append(NO_CAMERA)
-        sources = {c.name: c.source for c in config.cameras}
-        options.extend(f"--camera {c.name}={sources.get(c.name, SOURCE_PLACEHOLDER)}@{c.width}x{c.height}"
-                       for c in have.cameras)
+        given = {c.name: c for c in config.cameras}
+        options.extend(_camera_option(c.name, c.width, c.height, given.get(c.name)) for c in have.cameras)
         fitted = replace(fitted, cameras=have.cameras)
     vcodec = VCODEC_OF_ENCODER.get(have.video.codec)
     if vcodec is not None and have.video.codec != spec.video.codec:
@@ -49,6 +48,13 @@ def matching_options(info: dict[str, Any], spec: DatasetSpec, config: SessionCon
     if compatibility_problem(info, fitted) is not None:
         return None
     return options
+
+
+def _camera_option(name: str, width: int, height: int, given: CameraSource | None) -> str:
+    """`--camera NAME=SOURCE@WxH` at the dataset's size, from the source (and pixel format) the session has."""
+    if given is None:
+        return f"--camera {name}={SOURCE_PLACEHOLDER}@{width}x{height}"
+    return "--camera " + replace(given, width=width, height=height).argument()
 
 
 def _sizes(spec: DatasetSpec) -> dict[str, tuple[int, int]]:
