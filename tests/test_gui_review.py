@@ -61,13 +61,16 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     window.keys["episodes"].trigger()
     dialog = controller.review.episodes_dialog
     assert isinstance(dialog, EpisodesDialog) and dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.reading, timeout=10000)  # the rows are read off the GUI thread
     assert dialog.model.rowCount() == 3
     qtbot.waitUntil(lambda: len(dialog.model.thumbs) == 3, timeout=10000)  # decoded off the GUI thread
 
     dialog.select(1)
-    dialog.mark("failure")
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):  # marking writes, then the view reads again
+        dialog.mark("failure")
     dialog.select(2)
-    dialog.toggle_excluded()
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
+        dialog.toggle_excluded()
     rows = {r["episode_index"]: r for r in episode_rows(root)}
     assert rows[1]["outcome"] == "failure" and rows[2]["excluded"]
     assert dialog.buttons["exclude"].text() == "Include"  # the selection stayed on episode 2
@@ -80,7 +83,8 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     dialog.table.sortByColumn(EPISODE, dialog.table.horizontalHeader().sortIndicatorOrder().DescendingOrder)
     assert dialog.proxy.index(0, EPISODE).data() == "2"
 
-    assert controller.review.drop_last()
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
+        assert controller.review.drop_last()
     said = [t for t in window.messages.texts() if "dropped" in t]
     assert said and "Review > Put the dropped take back" in said[-1] and "station" not in said[-1]  # window words
     assert DatasetReader(root).total_episodes == 2 and dialog.model.rowCount() == 2
@@ -95,7 +99,8 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     assert window.session_bar.cadence_label.text() == ("Last take: episode 2 dropped from the dataset. "
                                                        "Episode 2 will be recorded again.")
     assert queue_facts(queue, 1, 1.0, 0.0).saved == 2
-    assert controller.review.undo_drop()
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
+        assert controller.review.undo_drop()
     assert row_view(dropped_job, 2, fps).words.startswith("saved as episode 2") and recorder.machine.kept == 3
     assert DatasetReader(root).total_episodes == 3 and dialog.model.rowCount() == 3
     assert controller.session.writer.total_episodes == controller.session.queue.committed_episodes == 3

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections import namedtuple
 from pathlib import Path
 
@@ -88,6 +89,50 @@ def test_no_take_starts_without_room_for_its_spool(qtbot, session, monkeypatch):
     rec.fault.connect(lambda p: problems.append(p.text))
     assert not rec.try_fire(Event.RECORD)
     assert rec.phase is Phase.IDLE and problems and "1.0 MB free" in problems[0] and "MB needed" in problems[0]
+
+
+class StallableClock:
+    """time, with monotonic() able to jump: the whole process stopped (a loaded machine, a suspended VM)."""
+
+    def __init__(self) -> None:
+        self.lost = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.lost
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+def test_a_stall_of_the_whole_process_is_not_blamed_on_the_camera_or_the_arm(qtbot, session, monkeypatch):
+    """Stopped for 1.5 s, no thread of the process runs: the first watch after it finds the camera's last frame
+    and the arm call in progress 1.5 s old, though neither device was silent while the process ran. The take
+    goes on. (A camera silent while the process runs still ends the take: the test above.)"""
+    import station.hardware.sim as sim_module
+    import station.session.recorder as recorder_module
+
+    rec, _, cam = session(episode_s=30)
+    said = []
+    rec.problem.connect(lambda p: said.append(p.text))
+    rec.fault.connect(lambda p: said.append(p.text))
+    clock = StallableClock()
+    monkeypatch.setattr(recorder_module, "time", clock)  # the recorder and the camera see the same clock
+    monkeypatch.setattr(sim_module, "time", clock)
+    rec.fire(Event.RECORD)
+    qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
+    take = rec.loop.take
+    real_stuck = rec.loop.stuck
+    cam.paused = True  # the process stops: no frame comes, the arm call in progress stays in progress ...
+    monkeypatch.setattr(rec.loop, "stuck", lambda: ("follower", 1.5))
+    stopped_at = clock.monotonic()
+    clock.lost += 1.5  # ... for 1.5 s; then the watch runs first, late
+    qtbot.waitUntil(lambda: rec._watched_at > stopped_at + 1.5, timeout=5000)
+    cam.paused = False  # the other threads run again: a frame, the arm answers
+    monkeypatch.setattr(rec.loop, "stuck", real_stuck)
+    rows = take.rows
+    qtbot.waitUntil(lambda: take.rows >= rows + 15, timeout=5000)  # half a second more of the same take
+    assert rec.phase is Phase.RECORDING and rec.loop.take is take and not rec.machine.cut, said
+    assert said == [] and rec.device_failure is None
 
 
 def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(qtbot, session):

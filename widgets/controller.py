@@ -150,7 +150,7 @@ class Controller(QObject):
             self._refresh_all()
             return False
         except DatasetMismatchError as e:  # its command-line options are no advice in the window
-            self.say(f"{e.difference}: this session cannot append to it.",
+            self.say(f"{e.difference[:1].upper()}{e.difference[1:]}: this session cannot append to it.",
                      actions=[("Choose another folder…", self.menus.new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False

@@ -2,7 +2,10 @@
 flags, excluded — sortable and filterable; mark, note, exclude/include, replay, drop the last from there.
 
 The rows are plain dicts from station.dataset.curation.episode_rows (the same rows `station episodes` prints);
-the model adapts them. Thumbnails are decoded on a pool thread, one episode at a time, and arrive by signal.
+the model adapts them. Reading them costs seconds on a big dataset, so it runs on a pool thread too and the rows
+arrive by signal: each read has a number, and only the newest read's rows are shown (a read a newer one superseded
+is dropped, before it starts if it has not). Thumbnails are decoded on another pool thread, one episode at a time.
+The view reads only while it is shown: a commit while it is closed costs nothing, showing it reads.
 """
 
 from __future__ import annotations
@@ -109,23 +112,38 @@ class EpisodesModel(QAbstractTableModel):
         row, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DecorationRole and col == THUMB:
             return self.thumbs.get(row["episode_index"])
-        if role == SORT_ROLE:
-            return {EPISODE: row["episode_index"], LENGTH: row["length"], EXCLUDED: int(row["excluded"]),
-                    FLAGS: len(row["flags"])}.get(col, self.data(index))
+        if role == SORT_ROLE:  # asked for every row at each sort: only the one value (a table read is redrawn)
+            if col == EPISODE:
+                return row["episode_index"]
+            if col == LENGTH:
+                return row["length"]
+            if col == EXCLUDED:
+                return int(row["excluded"])
+            if col == FLAGS:
+                return len(row["flags"])
+            return self._text(row, col)
         if role == Qt.ItemDataRole.ToolTipRole and col == FLAGS and row["flags"]:
             return "\n".join(f"{FLAG_WORDS[f][0]}: {FLAG_WORDS[f][1]}" for f in row["flags"] if f in FLAG_WORDS)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        return {
-            THUMB: "",
-            EPISODE: str(row["episode_index"]),
-            TASK: row["task"],
-            LENGTH: f"{row['length'] / self.fps:.1f} s",
-            OUTCOME: row["outcome"],
-            NOTE: row["note"],
-            FLAGS: flag_badges(row["flags"]),
-            EXCLUDED: "excluded" if row["excluded"] else "",
-        }[col]
+        return self._text(row, col)
+
+    def _text(self, row: dict[str, Any], col: int) -> str:
+        if col == EPISODE:
+            return str(row["episode_index"])
+        if col == LENGTH:
+            return f"{row['length'] / self.fps:.1f} s"
+        if col == FLAGS:
+            return flag_badges(row["flags"])
+        if col == EXCLUDED:
+            return "excluded" if row["excluded"] else ""
+        if col == TASK:
+            return str(row["task"])
+        if col == OUTCOME:
+            return str(row["outcome"])
+        if col == NOTE:
+            return str(row["note"])
+        return ""  # the thumbnail's column
 
 
 class EpisodesFilter(QSortFilterProxyModel):
@@ -154,16 +172,43 @@ class _ThumbSignals(QObject):
     ready = Signal(int, object)  # episode, np.ndarray
 
 
-class ThumbnailJob(QRunnable):
+class PoolJob(QRunnable):
+    """Work for a pool thread that the view can cancel (it stops at its next check) and forgets once finished."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = False
+        self.finished = False
+
+    def run(self) -> None:
+        try:
+            if not self.cancelled:
+                self.work()
+        finally:
+            self.finished = True
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+    def tell(self, signal: Any, *args: Any) -> None:
+        """Emit unless cancelled; a view deleted meanwhile (its signals with it) cancels the job."""
+        if self.cancelled:
+            return
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # "Signal source has been deleted": the window closed while this ran
+            self.cancelled = True
+
+
+class ThumbnailJob(PoolJob):
     """Decodes one frame per episode off the GUI thread."""
 
     def __init__(self, root: Path, episodes: list[int]) -> None:
         super().__init__()
         self.root, self.episodes = root, episodes
         self.signals = _ThumbSignals()
-        self.cancelled = False
 
-    def run(self) -> None:
+    def work(self) -> None:
         from station.dataset.take_source import thumbnail
 
         for e in self.episodes:
@@ -175,10 +220,36 @@ class ThumbnailJob(QRunnable):
                 log.info("no thumbnail for episode %d: %s", e, err)
                 continue
             if image is not None:
-                self.signals.ready.emit(e, image)
+                self.tell(self.signals.ready, e, image)
+
+
+class _ReadSignals(QObject):
+    read = Signal(int, object, str)  # the read's number, its rows (None when it failed), what went wrong
+
+
+class EpisodesRead(PoolJob):
+    """Reads the episodes table off the GUI thread; a read superseded before it starts does nothing."""
+
+    def __init__(self, root: Path, number: int) -> None:
+        super().__init__()
+        self.root, self.number = root, number
+        self.signals = _ReadSignals()
+
+    def work(self) -> None:
+        try:
+            rows: list[dict[str, Any]] | None = episode_rows(self.root)
+            error = ""
+        except (StationError, OSError, ValueError, KeyError) as e:
+            rows, error = None, str(e)
+        except Exception as e:  # noqa: BLE001 - a worker must answer: the view says it, the log has the details
+            log.exception("reading the episodes of %s failed", self.root)
+            rows, error = None, f"{type(e).__name__}: {e}"
+        self.tell(self.signals.read, self.number, rows, error)
 
 
 class EpisodesDialog(QDialog):
+    rows_shown = Signal()  # the newest read's rows are in the table
+
     def __init__(self, ctrl: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         keep_session_keys_out(self)  # ↓ moves in the table, Space presses a button, Esc closes: not the take's keys
@@ -232,23 +303,51 @@ class EpisodesDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.pool = QThreadPool(self)
+        self.pool = QThreadPool(self)  # thumbnails
         self.pool.setMaxThreadCount(1)
+        self.read_pool = QThreadPool(self)  # the episodes table: one read at a time, the newest wins
+        self.read_pool.setMaxThreadCount(1)
         self._thumb_job: ThumbnailJob | None = None
+        self._reads = 0  # the number of the newest read asked for
+        self._jobs: list[PoolJob] = []  # every job not finished: kept alive until then (their signals too)
+        self.reading = False  # a read is on its way
         ctrl.review.changed.connect(self.refresh)
-        self.refresh()
 
     # -- contents --
     def refresh(self) -> None:
-        """Read the episodes again (after a mark, a drop, a commit); keep the selection on the same episode."""
+        """Read the episodes again (after a mark, a drop, a commit), off the GUI thread; `rows_shown` says when
+        they are in the table. While the view is closed nothing is read: showing it reads."""
+        if not self.isVisible():
+            return
+        self._reads += 1
+        root = self.ctrl.review.root
+        if root is None:
+            self._show(self._reads, [], "")
+            return
+        for job in self._jobs:
+            if isinstance(job, EpisodesRead):
+                job.cancelled = True  # superseded: not started yet, it does nothing; running, it is dropped
+        job = EpisodesRead(root, self._reads)
+        job.signals.read.connect(self._show)
+        self._start(self.read_pool, job)
+        self.reading = True
+
+    def _start(self, pool: QThreadPool, job: PoolJob) -> None:
+        self._jobs = [j for j in self._jobs if not j.finished]
+        self._jobs.append(job)
+        pool.start(job)
+
+    def _show(self, number: int, rows: list[dict[str, Any]] | None, error: str) -> None:
+        """A read's rows, on the GUI thread: only the newest read's are shown; keep the selection on the same
+        episode."""
+        if number != self._reads:
+            return  # a newer read was asked for: its rows come
+        self.reading = False
+        if rows is None:
+            self.ctrl.say(f"Could not read the episodes: {error}", topic="review")
+            rows = []
         selected = self.selected()
         root = self.ctrl.review.root
-        rows: list[dict[str, Any]] = []
-        if root is not None:
-            try:
-                rows = episode_rows(root)
-            except (StationError, OSError, ValueError, KeyError) as e:
-                self.ctrl.say(f"Could not read the episodes: {e}", topic="review")
         fps = self.ctrl.session.writer.spec.fps if self.ctrl.session is not None else 30
         self.model.set_rows(rows, fps)
         missing = [r["episode_index"] for r in rows if r["episode_index"] not in self.model.thumbs]
@@ -258,10 +357,11 @@ class EpisodesDialog(QDialog):
             job = ThumbnailJob(root, missing)
             job.signals.ready.connect(self.model.set_thumbnail)
             self._thumb_job = job
-            self.pool.start(job)
+            self._start(self.pool, job)
         if selected is not None:
             self.select(selected)
         self._update_buttons()
+        self.rows_shown.emit()
 
     def _refilter(self) -> None:
         self.proxy.set_filter(self.filter_box.currentText(), self.search.text())
@@ -321,9 +421,11 @@ class EpisodesDialog(QDialog):
             replay_episode(self.ctrl, e)
 
     def done(self, result: int) -> None:
-        if self._thumb_job is not None:
-            self._thumb_job.cancelled = True
-        self.pool.waitForDone(5000)
+        """Closing does not wait for a read: it is cancelled, or dropped when it ends (its number is old)."""
+        self._reads += 1
+        self.reading = False
+        for job in self._jobs:
+            job.cancelled = True
         super().done(result)
 
 
@@ -333,7 +435,7 @@ def show_episodes(ctrl: Controller) -> EpisodesDialog:
     if not isinstance(dialog, EpisodesDialog):
         dialog = EpisodesDialog(ctrl, ctrl.window)
         ctrl.review.episodes_dialog = dialog
-    dialog.refresh()
     dialog.show()
+    dialog.refresh()
     dialog.raise_()
     return dialog

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
 CAMERA_SILENT_S = 1.0  # a camera that sends nothing for this long during a take ends the take
 ARM_SILENT_S = 0.3  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
+WATCH_EVERY_S = 0.1  # how often the devices are watched
+# A watch this late means the process itself did not run meanwhile (a loaded machine, a suspended VM, a long
+# pause of the GUI thread): no device could send either, so silence is counted again from now, not blamed on them.
+WATCH_LATE_S = 0.5
 MIN_RESUMED_COUNTDOWN_S = 2.0  # a countdown held while the task was typed goes on with at least this much
 
 
@@ -157,8 +161,9 @@ class Recorder(QObject):
         self._stalled: set[str] = set()
         self._arm_reported = False
         self._watch = QTimer(self)
-        self._watch.setInterval(100)
+        self._watch.setInterval(round(WATCH_EVERY_S * 1000))
         self._watch.timeout.connect(self._watch_devices)
+        self._watched_at = self._watching_since = time.monotonic()  # the last watch; since when it ran on time
 
     # -- life cycle --
     @property
@@ -188,6 +193,7 @@ class Recorder(QObject):
     def start(self) -> None:
         """Start teleoperation (arms live, nothing recorded yet)."""
         self.loop.start()
+        self._watched_at = self._watching_since = time.monotonic()
         self._watch.start()
 
     def shutdown(self) -> None:
@@ -275,7 +281,8 @@ class Recorder(QObject):
         if self.loop.error is not None or not self.loop.running:
             why = self.device_failure or "the arms are not running"
             return f"{why}; reconnect the arms (Devices > Connect arms…) first"
-        silent = [c.name for c in self.cameras if c.latest() is None or c.stalled]
+        watched = self._watched_s(time.monotonic()) > STALL_AFTER_S  # a stall of the process is not the camera's
+        silent = [c.name for c in self.cameras if c.latest() is None or (c.stalled and watched)]
         if silent:
             names = ", ".join(silent)
             return (f"camera {names} has no signal: check its cable, then use Devices > Reconnect cameras"
@@ -588,14 +595,21 @@ class Recorder(QObject):
             self.problem.emit(Problem(About.WRITE_FAILED, f"could not write to disk ({reason}): recording stopped"))
 
     def _watch_devices(self) -> None:
-        """Every 0.1 s: an arm call stuck for 0.3 s, a camera silent for 1 s in a take, cameras going quiet."""
-        stuck = self.loop.stuck()
-        if stuck is not None and stuck[1] > ARM_SILENT_S and not self._arm_reported:
-            self._arm_failed(stuck[0])
+        """Every 0.1 s: an arm call stuck for 0.3 s, a camera silent for 1 s in a take, cameras going quiet.
+
+        Only time the process ran counts: after a stall of the whole process (this watch came late) a camera
+        or arm has had no chance to answer yet, so the silence they are judged on starts again now."""
         now = time.monotonic()
+        watched_s = self._watched_s(now)
+        if watched_s == 0.0:
+            self._watching_since = now
+        self._watched_at = now
+        stuck = self.loop.stuck()
+        if stuck is not None and min(stuck[1], watched_s) > ARM_SILENT_S and not self._arm_reported:
+            self._arm_failed(stuck[0])
         for cam in self.cameras:
             frame = cam.latest()
-            silent_s = now - frame.t if frame is not None else None
+            silent_s = min(now - frame.t, watched_s) if frame is not None else None
             if self.phase is Phase.RECORDING and (silent_s is None or silent_s > CAMERA_SILENT_S):
                 take = self._current
                 if take is not None and take.cadence.stalled_cameras is not None \
@@ -610,7 +624,7 @@ class Recorder(QObject):
                     "Devices > Reconnect cameras.",
                     device=cam.name,
                 ))
-            elif cam.stalled and cam.name not in self._stalled:
+            elif cam.stalled and watched_s > STALL_AFTER_S and cam.name not in self._stalled:
                 self._stalled.add(cam.name)
                 self.fault.emit(Problem(
                     About.CAMERA_SILENT,
@@ -620,6 +634,13 @@ class Recorder(QObject):
                 ))
             elif not cam.stalled and cam.name in self._stalled:
                 self._stalled.discard(cam.name)
+
+    def _watched_s(self, now: float) -> float:
+        """How long the devices have been watched with the process running throughout: 0 when the watch is late
+        (the process did not run meanwhile; see WATCH_LATE_S)."""
+        if now - self._watched_at > WATCH_LATE_S:
+            return 0.0
+        return now - self._watching_since
 
     def devices_reconnected(self) -> None:
         """The cameras were reopened: the session may record again once they send."""
