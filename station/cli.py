@@ -25,7 +25,8 @@ COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate"
             "episodes", "mark", "exclude", "drop-last")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+def build_parser() -> tuple[argparse.ArgumentParser, dict, dict[str, argparse.ArgumentParser]]:
+    """The parser, the module of each command, and each command's own parser."""
     parser = argparse.ArgumentParser(
         prog="station",
         description="Record SO-101 teleoperation demonstrations as LeRobot v3.0 datasets. "
@@ -39,7 +40,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         module = importlib.import_module(f"station.commands.{name.replace('-', '_')}")
         module.add_parser(sub)
         modules[name] = module
-    return parser, modules
+    return parser, modules, dict(sub.choices)
 
 
 def run_window(args: argparse.Namespace) -> int:
@@ -84,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    parser, modules, commands = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser: its usage, and the `station <command>:` every error line has
+        commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     module = modules.get(args.command) if args.command is not None else None
     # The window and commands that record handle stop signals like Ctrl-C; the others get the usual ones back.
     if module is not None and not getattr(module, "HANDLES_STOP_SIGNALS", False) and stopping.restore():

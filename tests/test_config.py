@@ -64,7 +64,7 @@ def test_config_is_frozen_and_every_change_is_validated(tmp_path):
 
 
 def test_the_command_lines_defaults_are_the_configs():
-    parser, _modules = build_parser()
+    parser, _modules, _commands = build_parser()
     args = parser.parse_args(["--demo", "--root", "/tmp/x"])
     config = config_from_args(args)
     for name in ("repo_id", "task", "episodes", "episode_time_s", "reset_time_s", "fps", "vcodec", "robot_type"):
