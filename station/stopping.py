@@ -10,9 +10,11 @@ ignored. Standard library only, so it can be installed before anything heavy is 
 from __future__ import annotations
 
 import signal
-import threading
-from types import FrameType
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself takes milliseconds to import: nothing but `signal` comes before the handlers
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _previous: dict[int, Any] = {}
@@ -25,7 +27,7 @@ def _remember(signum: int, _frame: FrameType | None) -> None:
 
 def defer() -> None:
     """Remember stop signals from now on (main thread only; does nothing elsewhere or if already deferring)."""
-    if _previous or threading.current_thread() is not threading.main_thread():
+    if _previous or not _on_main_thread():
         return
     for sig in STOP_SIGNALS:
         current = signal.getsignal(sig)
@@ -53,11 +55,21 @@ def requested() -> bool:
 
 def restore() -> bool:
     """Give the signals their earlier handlers back. Returns True if a stop signal came meanwhile."""
-    if threading.current_thread() is threading.main_thread():
+    if _on_main_thread():
         for sig, handler in _previous.items():
             signal.signal(sig, handler)
         _previous.clear()
     return bool(take_received())
+
+
+def _on_main_thread() -> bool:
+    """Signal handlers can be set from the main thread only (asked without importing threading)."""
+    current = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, current if current is not None else signal.SIG_DFL)
+    except ValueError:
+        return False
+    return True
 
 
 def signal_name(signum: int) -> str:
