@@ -241,3 +241,20 @@ def test_the_live_encoder_is_injectable_and_follows_the_take_to_its_end(qtbot, t
         assert writer.committed[0].task == "a" and len(writer.committed[0].action) == 5
     finally:
         queue.shutdown()
+
+
+def test_progress_reaches_the_window_a_few_times_a_second_even_while_a_live_encoder_keeps_up():
+    import threading
+
+    from station.saving.queue import PROGRESS_INTERVAL_S, _ThrottledReporter, _WorkerSignals
+
+    signals = _WorkerSignals()
+    sent: list[float] = []
+    signals.progress.connect(lambda _id, fraction: sent.append(fraction))
+    reporter = _ThrottledReporter(1, signals, threading.Event())
+    for i in range(300):  # frames arriving and encoded at once: caught up (1.0) after almost every one
+        reporter.progress(1.0 if i % 3 else 0.99)
+    assert sent[:2] == [0.99, 1.0] and len(sent) <= 3  # no time has passed: not one report per frame
+    reporter._last -= PROGRESS_INTERVAL_S  # a report's interval later
+    reporter.progress(0.99)
+    assert sent[-1] == 0.99
