@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from PySide6.QtCore import QObject, Signal
 
 from station.saving.queue import JobState, JobStatus, SaveJob, SpoolOwner
@@ -70,7 +71,10 @@ def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
     redone = queue.add(state=JobState.RECORDING, owner=SpoolOwner.RECORDER, progress=0.5)
     queue.change(redone, state=JobState.CANCELLED)
     queue.add(state=JobState.CANCELLED)
-    assert panel.visible_rows() == 1 and model.rowCount() == 3
+    assert model.rowCount() == 3
+    with qtbot.waitSignal(model.dataChanged, timeout=2000):  # row changes are announced together
+        pass
+    assert panel.visible_rows() == 1
     assert panel.thrown_away_button.isVisibleTo(panel) and panel.thrown_away_button.text() == "▸ 2 thrown away"
     panel.thrown_away_button.click()
     assert panel.visible_rows() == 3 and panel.thrown_away_button.text() == "▾ 2 thrown away"
@@ -79,6 +83,18 @@ def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
     panel.thrown_away_button.click()
     panel.select_row(0)
     assert panel.selected_row() == queue.jobs.index(kept)
+
+
+def test_row_changes_reach_the_views_in_one_announcement(qtbot):
+    queue, model, _panel = make_panel(qtbot)
+    jobs = [queue.add(state=JobState.PREPARING, started_at=1.0, progress=0.1) for _ in range(6)]
+    announced: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, *_: announced.append((top.row(), bottom.row())))
+    for job in jobs[2:]:  # a take ending: several rows change within a moment
+        queue.change(job, progress=0.9)
+    assert model.index(5, PROGRESS).data(PROGRESS_ROLE) == pytest.approx(0.9)  # what is read is current at once
+    qtbot.waitUntil(lambda: bool(announced), timeout=2000)
+    assert announced == [(2, 5)] and not model.announcing()  # once, and nothing more is on its way
 
 
 def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
