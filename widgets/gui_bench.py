@@ -31,7 +31,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from station.bench.load_bench import bench_config, measure_headless_in_child
-    from station.bench.session_bench import peak_rss_mb, reset_peak_rss
+    from station.bench.session_bench import peak_rss_mb, reset_peak_rss, wait_until_ready
 
     alone = measure_headless_in_child(cameras, size, vcodec, seconds) if headless else None
 
@@ -57,6 +57,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if controller.session is None:
         controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
+    wait_until_ready(controller.session.recorder)
     controller.fire(Event.RECORD)
 
     gaps: list[float] = []

@@ -8,9 +8,10 @@ operator's session does and only the pixels grow. Each probe, in one run:
    station so both see the same machine (a shared machine changes from one minute to the next);
 2. the whole station recording one take at that size (cameras, control loop, spool writers, live encoders): it
    keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow.
-The size is bisected over 40-130 % of the encoder's pixel rate at the given size, starting at 80 % (three
-probes). capacity_fraction = the recorded load of the probe that kept up / its encoder alone, the largest
-among the probes that kept up.
+The fraction of the encoders' pixel rate asked for is bisected over 40-130 %, starting at 80 % (four probes);
+each probe's size comes from the latest encoder-alone measurement (encoders do more pixels per second on
+larger frames, so the rate at the given size alone would undershoot). capacity_fraction = the recorded load
+of a probe that kept up over its own encoder alone, the largest among the probes that kept up.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from station.bench.load_bench import bench_config
+from station.bench.session_bench import wait_until_ready
 from station.config import MAX_CAMERA_SIDE
 
 SIDE_STEP = 16  # probe sizes are multiples of 16 (encoders' blocks; even for yuv420p)
-PROBES = 3
+PROBES = 4
 
 
 @dataclass
@@ -89,6 +91,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
     timer.timeout.connect(sample)
     try:
         session.recorder.start()
+        wait_until_ready(session.recorder)
         session.recorder.fire(Event.RECORD)
         wait = QEventLoop()
         QTimer.singleShot(int(warmup_s * 1000), wait.quit)
@@ -110,7 +113,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 
 def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int = 30,
                      seconds: float = 8.0, log: Callable[[str], None] = print) -> dict:
-    """Bisect the cameras' size over 40-130 % of the encoder's pixel rate (3 probes, about a minute in all)."""
+    """Bisect the load over 40-130 % of the encoders' pixel rate (4 probes, about a minute in all)."""
     from station.saving.throughput import encoder_fps
 
     w, h = size
@@ -120,20 +123,24 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         f"({cameras} x {w}x{h}, {vcodec})")
     lo, hi, fraction = 0.4, 1.3, 0.8
     probes: list[Probe] = []
+    reference_px = alone_px  # the encoders' pixel rate measured nearest the next probe's size
     for attempt in range(PROBES):
-        probe_size = scaled_size(size, fraction * alone_px / (fps * cameras) / (w * h))
+        # Encoders do more pixels per second on larger frames: the size for the fraction wanted comes from the
+        # latest measurement, at the size nearest to it.
+        probe_size = scaled_size(size, fraction * reference_px / (fps * cameras) / (w * h))
         pw, ph = probe_size
         here = encoder_fps(pw, ph, vcodec, cameras, seconds=3.0)
+        reference_px = here * pw * ph
         probe = record_probe(root / f"probe-{attempt}", cameras, probe_size, vcodec, fps, seconds)
         probe.encoder_alone = here
         probes.append(probe)
         log(f"capacity: {cameras} x {pw}x{ph} at {fps} fps: {probe.recorded:.0f} camera-frames/s recorded, "
             f"the encoder alone {here:.0f} ({probe.fraction:.2f}): backlog "
             + ("steady" if probe.keeps_up else f"grows by {probe.backlog_growth:.0f} frames/s"))
-        if probe.keeps_up:
-            lo = fraction
+        if probe.keeps_up:  # bisect on what was measured, which the asked fraction only approaches
+            lo = max(lo, probe.fraction)
         else:
-            hi = fraction
+            hi = min(hi, max(probe.fraction, lo))
         fraction = (lo + hi) / 2
     kept = [p for p in probes if p.keeps_up]
     best = max(kept, key=lambda p: p.fraction) if kept else None

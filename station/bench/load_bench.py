@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from station.bench.session_bench import peak_rss_mb, reset_peak_rss
+from station.bench.session_bench import peak_rss_mb, reset_peak_rss, wait_until_ready
 from station.config import CameraSource, SessionConfig
 
 CAMERA_NAMES = ("front", "wrist", "side", "top")
@@ -49,6 +49,7 @@ def measure_headless(root: Path, cameras: int, size: tuple[int, int], vcodec: st
     session = start_session(bench_config(root, cameras, size, vcodec))
     try:
         session.recorder.start()
+        wait_until_ready(session.recorder)
         session.recorder.fire(Event.RECORD)
         with running_session(gui=False):  # as `station record --headless` runs
             wait = QEventLoop()

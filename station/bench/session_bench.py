@@ -74,6 +74,17 @@ def reset_peak_rss() -> None:
         pass
 
 
+def wait_until_ready(recorder: Any, timeout_s: float = 10.0) -> None:
+    """Until every camera has sent a frame and the arms run (the recorder may start a take), as an operator
+    presses Record once the window shows the cameras; after `timeout_s` Record will say why not."""
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    while recorder.not_ready_reason() and time.monotonic() < deadline:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+        time.sleep(0.01)
+
+
 def run_session(
     root: Path, cameras: list[CameraSource], fps: int, episodes: int, episode_s: float, reset_s: float,
     vcodec: str, synchronous: bool,
@@ -120,6 +131,7 @@ def run_session(
     sampler.start(1000)
     try:
         recorder.start()
+        wait_until_ready(recorder)
         first = len(tick_times)
         start = time.monotonic()
         recorder.fire(Event.RECORD)
