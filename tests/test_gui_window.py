@@ -506,7 +506,8 @@ def test_discarding_a_failed_take_asks_then_drops_it(station, qtbot, monkeypatch
     assert queue.jobs[0].status is JobStatus.CANCELLED
     assert window.queue_model.index(0, 0).data() == "—"
     panel = window.queue_panel
-    assert panel.visible_rows() == 0 and panel.thrown_away_button.text() == "▸ 1 thrown away"
+    qtbot.waitUntil(lambda: panel.visible_rows() == 0, timeout=2000)  # row changes are announced together
+    assert panel.thrown_away_button.text() == "▸ 1 thrown away"
     panel.thrown_away_button.click()
     assert panel.visible_rows() == 1 and panel.kept.index(0, STAGE).data().startswith("thrown away")
     qtbot.waitUntil(lambda: not queue.jobs[0].spool_dir.exists(), timeout=5000)
