@@ -30,12 +30,13 @@ def machine_busy() -> bool:
     return busy()
 
 
-def measured(cancelled: Callable[[], bool] = lambda: False) -> Measure:
-    """The cached probe of this machine (station.saving.throughput), ending early once `cancelled()`."""
+def measured(cancelled: Callable[[], bool] = lambda: False, again: bool = False) -> Measure:
+    """The cached probe of this machine (station.saving.throughput), ending early once `cancelled()`; with
+    `again`, probed anew and the best figure kept."""
     from station.saving.throughput import cached_encoder_fps
 
     def measure(width: int, height: int, codec: str, cameras: int) -> float:
-        return cached_encoder_fps(width, height, codec, cameras, cancelled=cancelled)[0]
+        return cached_encoder_fps(width, height, codec, cameras, cancelled=cancelled, again=again)[0]
 
     return measure
 
@@ -52,16 +53,22 @@ class Fit:
         return self.encoder_fps / self.needed_fps if self.needed_fps else math.inf
 
 
-def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None = None) -> Fit | None:
-    """Whether `cameras` at `fps` fit real time with `vcodec` here; None when there are no cameras."""
+def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None = None,
+              again: Measure | None = None) -> Fit | None:
+    """Whether `cameras` at `fps` fit real time with `vcodec` here; None when there are no cameras. A set the
+    first figure says does not fit is measured `again` before it is said (a slow figure may come from a busy
+    moment: the probe is cached, and a wrong "does not fit" would be said at every start)."""
     if not cameras:
         return None
-    measure = measure or measured()
+    if measure is None:
+        measure, again = measured(), measured(again=True)
     big = max(cameras, key=lambda c: c.width * c.height)
     n = len(cameras)
     # in frames of the largest camera: a smaller one costs its share of pixels
     needed = fps * sum(c.width * c.height for c in cameras) / (big.width * big.height)
     alone = measure(big.width, big.height, vcodec, n)
+    if needed > CAPACITY * alone and again is not None:
+        alone = max(alone, again(big.width, big.height, vcodec, n))
     if alone <= 0:  # nothing measured (the probe was cancelled as the session closed)
         return None
     codec = CODEC_NAMES.get(CODECS.get(vcodec, ("", vcodec))[1], vcodec)

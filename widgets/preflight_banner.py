@@ -36,7 +36,7 @@ class Preflight(QObject):
 
         def run() -> None:
             try:
-                fit = check_fit(specs, fps, vcodec, measured(cancel.is_set))
+                fit = check_fit(specs, fps, vcodec, measured(cancel.is_set), measured(cancel.is_set, again=True))
             except Exception as e:  # a probe that cannot run must not disturb the session: one log line
                 log.error("encoder probe failed: %s", e, exc_info=True)
                 return

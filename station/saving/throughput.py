@@ -115,8 +115,11 @@ def _machine() -> str:
 
 
 def cached_encoder_fps(width: int, height: int, codec: str, cameras: int, cache: Path | None = None,
-                       seconds: float = 1.5, cancelled: Callable[[], bool] = lambda: False) -> tuple[float, bool]:
-    """encoder_fps, measured once per machine and camera set: (frames/s, whether it came from the cache)."""
+                       seconds: float = 1.5, cancelled: Callable[[], bool] = lambda: False,
+                       again: bool = False) -> tuple[float, bool]:
+    """encoder_fps, measured once per machine and camera set: (frames/s, whether it came from the cache).
+    With `again` it is measured anew and the best figure is kept and given (a machine does not get slower;
+    a lower figure was measured while something else ran)."""
     path = cache or _cache_path()
     key = f"v{CACHE_VERSION} {_machine()} | {codec} {width}x{height} x{cameras}"
     try:
@@ -125,9 +128,12 @@ def cached_encoder_fps(width: int, height: int, codec: str, cameras: int, cache:
         known = {}
     if not isinstance(known, dict):
         known = {}
-    if isinstance(known.get(key), (int, float)):
-        return float(known[key]), True
+    before = float(known[key]) if isinstance(known.get(key), (int, float)) else None
+    if before is not None and not again:
+        return before, True
     fps = encoder_fps(width, height, codec, cameras, seconds, cancelled=cancelled)
+    if before is not None and before >= fps:
+        return before, True
     if cancelled() or machine_busy():  # not kept: the next start measures again
         return fps, False
     known[key] = round(fps, 1)
