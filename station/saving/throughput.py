@@ -26,7 +26,7 @@ import numpy as np
 from station.dataset.spec import VideoSettings
 from station.dataset.video import encode_video
 from station.priority import BackgroundThreads
-from station.saving.spool import SPOOL_PIX_FMT, to_spool_format
+from station.saving.spool import SPOOL_PIX_FMT
 
 log = logging.getLogger(__name__)
 PATTERN_FRAMES = 30  # distinct frames, cycled (a moving pattern: the encoder cannot skip them as static)
@@ -38,7 +38,7 @@ def pattern_frames(width: int, height: int, fps: int = 30, count: int = PATTERN_
     out: list[np.ndarray] = []
     with av.open(f"testsrc2=size={width}x{height}:rate={fps},format={SPOOL_PIX_FMT}", format="lavfi") as src:
         for frame in src.decode(video=0):
-            out.append(to_spool_format(frame.to_ndarray(), SPOOL_PIX_FMT))
+            out.append(frame.to_ndarray())  # generated in the spool's format: nothing to convert
             if len(out) >= count:
                 break
     return out
