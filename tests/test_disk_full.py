@@ -29,7 +29,7 @@ from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLead
 from station.joints import JOINT_FEATURE_NAMES
 from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import recover_into_queue
-from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, frame_bytes, to_spool_format
+from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, frame_stride, to_spool_format
 from station.session.recorder import FinishedTake, Recorder
 from station.session.state import Event, Phase
 
@@ -75,13 +75,14 @@ def info(w: int = 64, h: int = 48) -> TakeInfo:
                     cameras=[{"name": "front", "width": w, "height": h}], created=time.time())
 
 
-def test_a_write_error_ends_the_spool_at_its_last_whole_frame(tmp_path):
-    with small_disk(tmp_path, "1m") as where:
+@pytest.mark.parametrize(("w", "h", "disk_size"), [(64, 48, "1m"), (640, 480, "6m")])  # through the cache; direct
+def test_a_write_error_ends_the_spool_at_its_last_whole_frame(tmp_path, w, h, disk_size):
+    with small_disk(tmp_path, disk_size) as where:
         failed = threading.Event()
-        writer = SpoolWriter.create(where, info(), on_error=lambda _w, _e: failed.set())
+        writer = SpoolWriter.create(where, info(w, h), on_error=lambda _w, _e: failed.set())
         i = 0
-        while not failed.is_set() and i < 1000:  # 9216-byte frames: the disk fills in the middle of one
-            image = np.full((48, 64, 3), i % 251, dtype=np.uint8)
+        while not failed.is_set() and i < 1000:  # the disk fills in the middle of a frame
+            image = np.full((h, w, 3), i % 251, dtype=np.uint8)
             writer.append(i / 30, np.full(6, i, np.float32), np.zeros(6, np.float32), {"front": image})
             i += 1
             if i % 10 == 0:
@@ -96,8 +97,8 @@ def test_a_write_error_ends_the_spool_at_its_last_whole_frame(tmp_path):
         assert spool.complete and spool.frames == writer.written
         assert spool.action[:, 0].tolist() == list(range(spool.frames))
         for k, frame in enumerate(spool.frames_of("front")):
-            assert (frame == to_spool_format(np.full((48, 64, 3), k % 251, np.uint8), spool.pix_fmt)).all()
-        assert spool.info.frame_file(path, "front").stat().st_size == spool.frames * frame_bytes(64, 48, spool.pix_fmt)
+            assert (frame == to_spool_format(np.full((h, w, 3), k % 251, np.uint8), spool.pix_fmt)).all()
+        assert spool.info.frame_file(path, "front").stat().st_size == spool.frames * frame_stride(w, h, spool.pix_fmt)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -10,7 +11,9 @@ import time
 import numpy as np
 import pytest
 
+from station.dataset.take_source import SpoolTake
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
+from station.saving import spool as spool_module
 from station.saving.recovery import find_spools, seal_partial
 from station.saving.spool import (
     CadenceReport,
@@ -18,8 +21,10 @@ from station.saving.spool import (
     SpoolWriter,
     TakeInfo,
     frame_bytes,
+    frame_stride,
     list_spools,
     spooled_to_rgb,
+    to_spool_format,
 )
 from station.session.loop import ControlLoop, TakeRecorder
 
@@ -87,6 +92,47 @@ def test_frames_leave_the_page_cache_once_on_disk_but_not_before_the_live_encode
     assert [abs(int(spooled_to_rgb(f, "yuv420p", 8, 6)[0, 0, 0]) - i) <= 2 for i, f in enumerate(read + rest)] \
         == [True] * 12
     assert SpoolReader(path).frames == 12
+
+
+def test_large_frames_go_straight_to_the_disk_block_aligned_and_read_back_whole(tmp_path):
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480), ("wrist", 8, 6))))
+    frames = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(6)]
+    assert fcntl.fcntl(writer._cams["front"].fileno(), fcntl.F_GETFL) & os.O_DIRECT
+    assert not fcntl.fcntl(writer._cams["wrist"].fileno(), fcntl.F_GETFL) & os.O_DIRECT  # a small frame
+    for i, frame in enumerate(frames):
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": frame, "wrist": image(i)})
+    path = writer.finish(CadenceReport(fps=30, ticks=6))
+    stride = frame_stride(640, 480, "yuv420p")
+    assert stride == 462_848 and stride % 4096 == 0 and stride - frame_bytes(640, 480, "yuv420p") < 4096
+    assert (path / "front.yuv").stat().st_size == 6 * stride
+    assert (path / "wrist.yuv").stat().st_size == 6 * frame_bytes(8, 6, "yuv420p")  # back to back
+    spool = SpoolReader(path)
+    assert spool.frames == 6
+    assert [f.tobytes() for f in spool.frames_of("front")] == [f.tobytes() for f in frames]
+    assert [abs(int(f[0, 0, 0]) - 100) <= 2 for f in spool.frames_at("front", [5])] == [True]
+    take = SpoolTake(path)
+    assert abs(int(take.frame("front", 3)[0, 0, 0]) - 60) <= 2
+    take.close()
+
+
+def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the_file_when_far_behind(
+        tmp_path, monkeypatch):
+    given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(8)]
+    monkeypatch.setattr(spool_module, "TEE_BYTES", 3 * given[0].nbytes)
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    before = [given[0]]  # written before the encoder came: from the file
+    writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})
+    with writer._written_changed:
+        assert writer._written_changed.wait_for(lambda: writer.written == 1, timeout=10)
+    live = writer.live_frames("front", lambda: False)
+    taken = [next(live)]  # the encoder starts: from the next frame written on, the writer keeps frames for it
+    for i in range(1, 8):  # the encoder takes nothing meanwhile: 3 frames wait in memory, the rest on disk
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[i]})
+    writer.finish(CadenceReport(fps=30, ticks=8))
+    taken += list(live)
+    assert [f.tobytes() for f in taken] == [f.tobytes() for f in before + given[1:]]
+    assert [f is g for f, g in zip(taken, given, strict=True)] == [False, True, True, True] + [False] * 4
+    assert writer._tee == {} and writer._read == {}  # nothing held once the encoder is done
 
 
 def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):

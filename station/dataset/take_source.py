@@ -54,7 +54,7 @@ class SpoolTake:
         shape = self._info.frame_shape(camera)
         size = int(np.prod(shape))
         f = self._files[camera]
-        f.seek(max(0, min(index, self.length - 1)) * size)
+        f.seek(max(0, min(index, self.length - 1)) * self._info.frame_stride(camera))
         raw = np.empty(shape, dtype=np.uint8)
         if f.readinto(raw.data) != size:
             raise ValueError(f"camera {camera} has no frame {index}")

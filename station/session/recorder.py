@@ -28,7 +28,7 @@ from station.saving.spool import (
     SpoolWriter,
     TakeInfo,
     describe_write_error,
-    frame_bytes,
+    frame_stride,
     remove_spool,
     spool_pix_fmt,
 )
@@ -62,7 +62,7 @@ def spool_space_problem(root: Path, cameras: Sequence[CameraSpec], fps: int, epi
     """Why a take of `episode_time_s` may not start for lack of room for its spool at `root` (or at the folder
     that will hold it), or "" if there is room."""
     pix_fmt = spool_pix_fmt(cameras)
-    need = fps * sum(frame_bytes(c.width, c.height, pix_fmt) + 64 for c in cameras) * episode_time_s * SPOOL_MARGIN
+    need = fps * sum(frame_stride(c.width, c.height, pix_fmt) + 64 for c in cameras) * episode_time_s * SPOOL_MARGIN
     where = next(p for p in (root, *root.parents) if p.exists())
     free = shutil.disk_usage(where).free
     if free >= need:
