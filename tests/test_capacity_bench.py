@@ -45,3 +45,9 @@ def test_the_probes_cameras_hand_over_the_very_frames_the_encoder_alone_is_measu
     finally:
         camera._container.close()
     assert [i.tobytes() for i in images] == [f.tobytes() for f in (frames + frames)[:7]]  # no conversion
+
+
+def test_a_probe_whose_recording_fell_short_of_the_load_did_not_keep_up():
+    short = Probe(size=(4480, 3360), fps=30, load=60, recorded=31, encoded=31, backlog_growth=0, backlog_end=0,
+                  encoder_alone=32)
+    assert not short.keeps_up  # the encoders kept up only with what the loop managed to record
