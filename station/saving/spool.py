@@ -572,6 +572,8 @@ class SpoolReader:
         self.directory = directory
         try:
             raw = json.loads((directory / "take.json").read_text())
+            if not isinstance(raw, dict):
+                raise ValueError("it is not an object")
             raw["version"] = int(raw.get("version", 1))
             if raw["version"] < 2:
                 raw.setdefault("pix_fmt", "rgb24")  # version 1 spooled raw RGB
