@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -56,6 +57,36 @@ def test_spool_round_trip(tmp_path):
     assert [f.shape for f in samples] == [(6, 8, 3)] * 2
     assert [abs(int(f[0, 0, 1]) - v) <= 2 for f, v in zip(samples, [5, 30], strict=True)] == [True, True]
     assert spool.cadence is not None and spool.cadence.repeated_frames == {"front": 1, "wrist": 0}
+
+
+def test_frames_leave_the_page_cache_once_on_disk_but_not_before_the_live_encoder_has_read_them(
+        tmp_path, monkeypatch):
+    advice: list[tuple[str, int, int]] = []  # (file, offset, length) of every drop asked for
+    real_fadvise = os.posix_fadvise
+
+    def record(fd: int, offset: int, length: int, what: int) -> None:
+        if what == os.POSIX_FADV_DONTNEED:
+            advice.append((os.path.basename(os.readlink(f"/proc/self/fd/{fd}")), offset, length))
+        real_fadvise(fd, offset, length, what)
+
+    monkeypatch.setattr(os, "posix_fadvise", record)
+    size = frame_bytes(8, 6, "yuv420p")
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 8, 6), ("wrist", 8, 6))))
+    front = writer.live_frames("front", lambda: False)  # the live encoder of one camera only
+    for i in range(12):
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32),
+                      {"front": image(i), "wrist": image(i)})
+    read = [next(front) for _ in range(5)]  # waits for the writer: 5 frames are on disk and read
+    path = writer.finish(CadenceReport(fps=30, ticks=12))  # syncs every row, then drops what it may
+    wrist_drops = [n for name, o, n in advice if name == "wrist.yuv" and o == 0]
+    front_drops = [n for name, o, n in advice if name == "front.yuv" and o == 0]
+    assert max(wrist_drops) == 12 * size  # no live reader: every frame on disk leaves the cache
+    assert front_drops and max(front_drops) <= 5 * size  # the reader's 7 unread frames stay cached
+    rest = list(front)
+    assert len(read) + len(rest) == 12  # dropping changes what is cached, never what is read
+    assert [abs(int(spooled_to_rgb(f, "yuv420p", 8, 6)[0, 0, 0]) - i) <= 2 for i, f in enumerate(read + rest)] \
+        == [True] * 12
+    assert SpoolReader(path).frames == 12
 
 
 def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):

@@ -3,11 +3,14 @@
 The load is camera pixels per second; the knob is the cameras' size, at the session's frame rate (30 fps), so
 that what the station does per frame (the control loop, one row, one spool append per camera) stays what an
 operator's session does and only the pixels grow. Each probe, in one run:
-1. the encoder alone at the probe's size: `cameras` parallel encoders and nothing else, on the bench cameras'
+1. the encoder alone at the probe's size: `cameras` parallel encoders and nothing else, on 30 frames of the
    test pattern in the spool's pixel format (station.saving.throughput.encoder_fps), measured just before the
    station so both see the same machine (a shared machine changes from one minute to the next);
 2. the whole station recording one take at that size (cameras, control loop, spool writers, live encoders): it
-   keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow.
+   keeps up when the backlog (camera-frames recorded but not yet encoded) does not grow. Its cameras play the
+   same 30 frames, written to a raw video file, through the station's file camera: both sides see the same
+   frames, and a camera costs the station what a real one does, a decoded frame handed over (drawing the test
+   pattern live costs 3.7 ms of CPU per 2624x1968 frame, work a real camera does in its own hardware).
 The fraction of the encoders' pixel rate asked for is bisected over 40-130 %, starting at 80 % (four probes);
 each probe's size comes from the latest encoder-alone measurement (encoders do more pixels per second on
 larger frames, so the rate at the given size alone would undershoot). capacity_fraction = the recorded load
@@ -66,8 +69,25 @@ def scaled_size(size: tuple[int, int], pixel_scale: float) -> tuple[int, int]:
     return side(w), side(h)
 
 
+def write_raw_video(frames: list[np.ndarray], path: Path, fps: int = 30) -> Path:
+    """`frames` (yuv420p, as the spool holds them) as an uncompressed video file a file camera plays as it is
+    (no conversion: only the decoded frame is handed over)."""
+    import av
+
+    height, width = frames[0].shape[0] * 2 // 3, frames[0].shape[1]
+    with av.open(str(path), "w", format="nut") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+            video_frame.pts = i
+            container.mux(stream.encode(video_frame))
+        container.mux(stream.encode(None))
+    return path
+
+
 def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int, seconds: float,
-                 warmup_s: float = 1.5) -> Probe:
+                 warmup_s: float = 1.5, source: str = "testsrc") -> Probe:
     """One take at `size` and `fps` per camera for warmup_s + seconds; the backlog sampled every 0.25 s."""
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
@@ -76,7 +96,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     assert app is not None
-    config = bench_config(root, cameras, size, vcodec, episode_s=warmup_s + seconds + 5.0, fps=fps)
+    config = bench_config(root, cameras, size, vcodec, episode_s=warmup_s + seconds + 5.0, fps=fps, source=source)
     session = start_session(config)
     samples: list[tuple[float, float, float]] = []  # (time, camera-frames recorded, camera-frames encoded)
 
@@ -114,7 +134,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int = 30,
                      seconds: float = 8.0, log: Callable[[str], None] = print) -> dict:
     """Bisect the load over 40-130 % of the encoders' pixel rate (4 probes, about a minute in all)."""
-    from station.saving.throughput import encoder_fps
+    from station.saving.throughput import encoder_fps, pattern_frames
 
     w, h = size
     alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0)
@@ -129,9 +149,18 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         # latest measurement, at the size nearest to it.
         probe_size = scaled_size(size, fraction * reference_px / (fps * cameras) / (w * h))
         pw, ph = probe_size
-        here = encoder_fps(pw, ph, vcodec, cameras, seconds=3.0)
+        frames = pattern_frames(pw, ph, fps)
+        here = encoder_fps(pw, ph, vcodec, cameras, seconds=3.0, frames=frames)
         reference_px = here * pw * ph
-        probe = record_probe(root / f"probe-{attempt}", cameras, probe_size, vcodec, fps, seconds)
+        probe_root = root / f"probe-{attempt}"
+        probe_root.mkdir(parents=True)
+        source = write_raw_video(frames, probe_root / "pattern.nut", fps)
+        del frames
+        try:
+            probe = record_probe(probe_root / "dataset", cameras, probe_size, vcodec, fps, seconds,
+                                 source=str(source))
+        finally:
+            source.unlink()
         probe.encoder_alone = here
         probes.append(probe)
         log(f"capacity: {cameras} x {pw}x{ph} at {fps} fps: {probe.recorded:.0f} camera-frames/s recorded, "

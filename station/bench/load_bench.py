@@ -24,13 +24,14 @@ CAMERA_NAMES = ("front", "wrist", "side", "top")
 
 
 def bench_config(root: Path, cameras: int, size: tuple[int, int], vcodec: str, episode_s: float = 3.0,
-                 fps: int = 30) -> SessionConfig:
-    """The demo set-up (simulated arms, test-pattern cameras) recording many short takes back to back."""
+                 fps: int = 30, source: str = "testsrc") -> SessionConfig:
+    """The demo set-up (simulated arms, test-pattern cameras, or every camera playing the video file `source`)
+    recording many short takes back to back."""
     w, h = size
     return SessionConfig(
         root=root, repo_id="local/load_bench", episodes=10_000, episode_time_s=episode_s, reset_time_s=0.0,
         fps=fps, vcodec=vcodec, demo=True,
-        cameras=tuple(CameraSource(name, "testsrc", w, h) for name in CAMERA_NAMES[:cameras]),
+        cameras=tuple(CameraSource(name, source, w, h) for name in CAMERA_NAMES[:cameras]),
     )
 
 
