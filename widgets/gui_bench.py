@@ -60,8 +60,6 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if controller.session is None:
         controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
-    wait_until_ready(controller.session.recorder)
-    controller.fire(Event.RECORD)
 
     gaps: list[float] = []
     measuring = False
@@ -75,7 +73,11 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
             last[:] = [now]
 
     collector = GuiThreadCollector()
-    with running_session(gui=True, collector=collector):  # as the window runs (widgets.app.run_window)
+    # As the window runs (widgets.app.run_window): entered once the session has started, before its cameras
+    # have warmed up, so that no collection runs on their threads meanwhile.
+    with running_session(gui=True, collector=collector):
+        wait_until_ready(controller.session.recorder)
+        controller.fire(Event.RECORD)
         timer = QTimer()
         timer.setInterval(PROBE_MS)
         timer.timeout.connect(probe)
