@@ -233,16 +233,3 @@ def startup_objects_frozen() -> Iterator[int]:
         yield gc.get_freeze_count()
     finally:
         gc.unfreeze()
-
-
-@contextmanager
-def running_session(gui: bool) -> Iterator[list[str]]:
-    """What is set once the station has started, for as long as it runs: the start-up objects frozen and, for
-    the window, its GUI thread in the foreground (see `foreground`). Yields what was done."""
-    with startup_objects_frozen() as frozen:
-        done = [f"{frozen} start-up objects frozen"]
-        if not gui:
-            yield done
-            return
-        with foreground() as gui_priority:
-            yield [*done, f"GUI thread at {gui_priority}"]

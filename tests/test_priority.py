@@ -28,7 +28,7 @@ def test_the_window_runs_with_its_start_up_objects_frozen_and_lets_them_go_after
     import gc
     import weakref
 
-    from station.priority import running_session
+    from station.session.running import running_session
 
     class Node:
         pass

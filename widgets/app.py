@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 from station.commands.error_lines import print_error
 from station.commands.options import config_from_args
 from station.config import SessionConfig
-from station.priority import running_session
+from station.session.running import running_session
 from station.session.state import Event
 from station.session.stop_signals import StopSignals
 from widgets.theme import apply_theme
@@ -156,12 +156,14 @@ def run_window(args: argparse.Namespace) -> int:
     # progress is kept and the window closes once the saves are done. Delivered on the GUI thread.
     stops = StopSignals()
     stops.received.connect(lambda _signum: controller.quit_keeping_the_take())
-    try:
-        with running_session(gui=True) as done:  # the GUI thread first, start-up objects out of the GC's way
+    # The GUI thread first, start-up objects out of the GC's way, garbage collected on the GUI thread only:
+    # until the session's threads have stopped (controller.shutdown), so none of them collects Qt objects.
+    with running_session(gui=True) as done:
+        try:
             log.debug("window: %s", ", ".join(done))
             code = app.exec()
-    finally:
-        stops.close()
-        controller.shutdown()
-        sys.excepthook = previous_hook
+        finally:
+            stops.close()
+            controller.shutdown()
+            sys.excepthook = previous_hook
     return int(code)

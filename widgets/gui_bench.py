@@ -9,8 +9,10 @@ records back-to-back 3 s takes so saves run during the measurement, and reports:
 - late_tick_fraction / control_loop_fps: the control loop with the window open (late = a gap over 1.5
   periods), and headless_late_tick_fraction: the same load headless, measured just before in the same run;
 - rss_mb: the window process's peak resident memory (VmHWM) during the run; headless_rss_mb the child's;
-- display_steps_down: how often the display gave way to the loop (widgets.display_rate).
-The window runs as `station` runs it: GUI thread in the foreground, start-up objects frozen (station.priority).
+- display_steps_down: how often the display gave way to the loop (widgets.display_rate);
+- gc_longest_ms: the longest garbage collection, all on the GUI thread (station.session.collector).
+The window runs as `station` runs it: GUI thread in the foreground, start-up objects frozen, garbage
+collected on the GUI thread only (station.session.running).
 Called by `station bench --gui`; runs offscreen when there is no display.
 """
 
@@ -38,8 +40,9 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from station.priority import running_session
     from station.saving.queue import JobStatus
+    from station.session.collector import GuiThreadCollector
+    from station.session.running import running_session
     from station.session.state import Event
     from widgets.app import apply_style, build_window
 
@@ -57,8 +60,6 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if controller.session is None:
         controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
-    wait_until_ready(controller.session.recorder)
-    controller.fire(Event.RECORD)
 
     gaps: list[float] = []
     measuring = False
@@ -71,7 +72,12 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
                 gaps.append((now - last[0]) * 1000)
             last[:] = [now]
 
-    with running_session(gui=True):  # as the window runs (widgets.app.run_window)
+    collector = GuiThreadCollector()
+    # As the window runs (widgets.app.run_window): entered once the session has started, before its cameras
+    # have warmed up, so that no collection runs on their threads meanwhile.
+    with running_session(gui=True, collector=collector):
+        wait_until_ready(controller.session.recorder)
+        controller.fire(Event.RECORD)
         timer = QTimer()
         timer.setInterval(PROBE_MS)
         timer.timeout.connect(probe)
@@ -115,6 +121,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
         "headless_control_loop_fps": alone["control_loop_fps"] if alone else None,
         "headless_rss_mb": alone["rss_mb"] if alone else None,
         "display_steps_down": steps,
+        "gc_longest_ms": round(max(collector.longest_ms), 2),
         "seconds": round(elapsed, 1),
         "takes_queued": queued,
         "takes_saved": saved,

@@ -40,19 +40,21 @@ def measure_headless(root: Path, cameras: int, size: tuple[int, int], vcodec: st
     """Record for `warmup_s + seconds` and report the control loop over the last `seconds`."""
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
-    from station.priority import running_session
     from station.session.builder import start_session
+    from station.session.collector import GuiThreadCollector
+    from station.session.running import running_session
     from station.session.state import Event
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     assert app is not None
     reset_peak_rss()
     session = start_session(bench_config(root, cameras, size, vcodec))
-    try:
-        session.recorder.start()
-        wait_until_ready(session.recorder)
-        session.recorder.fire(Event.RECORD)
-        with running_session(gui=False):  # as `station record --headless` runs
+    collector = GuiThreadCollector()
+    with running_session(gui=False, collector=collector):  # as `station record --headless` runs
+        try:
+            session.recorder.start()
+            wait_until_ready(session.recorder)
+            session.recorder.fire(Event.RECORD)
             wait = QEventLoop()
             QTimer.singleShot(int(warmup_s * 1000), wait.quit)
             wait.exec()
@@ -62,12 +64,13 @@ def measure_headless(root: Path, cameras: int, size: tuple[int, int], vcodec: st
             wait.exec()
             ticks, late, elapsed = loop.ticks - ticks0, loop.late_ticks - late0, time.monotonic() - t0
             rss = peak_rss_mb()
-    finally:
-        session.close(wait_ms=0)
+        finally:
+            session.close(wait_ms=0)
     return {
         "late_tick_fraction": round(late / max(1, ticks), 5),
         "control_loop_fps": round(ticks / max(elapsed, 1e-9), 1),
         "rss_mb": round(rss, 1),
+        "gc_longest_ms": round(max(collector.longest_ms), 2),
     }
 
 

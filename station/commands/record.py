@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from station import stopping
 from station.commands.error_lines import print_error
@@ -59,13 +60,13 @@ def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
     from station.preflight import preflight_line
-    from station.priority import running_session
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
     from station.session.builder import Session, check_root, dataset_spec, open_session
     from station.session.devices import open_devices
     from station.session.problems import Problem
     from station.session.recorder import FinishedTake, spool_space_problem
+    from station.session.running import running_session
     from station.session.state import Event, Phase
     from station.session.stop_signals import StopSignals
 
@@ -73,6 +74,7 @@ def run_headless(config: SessionConfig) -> int:
     devices = open_devices(config)
     session: Session | None = None
     stops = None
+    running = ExitStack()  # the running scope, left once the session's threads are stopped (see `finally`)
     try:
         if stopping.requested():  # a stop signal while starting: leave before anything is created
             say("stopped before recording started: nothing recorded")
@@ -151,10 +153,11 @@ def run_headless(config: SessionConfig) -> int:
         if fit:
             say(fit)
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")
+        # Start-up objects out of the garbage collector's way, garbage collected on this thread only.
+        running.enter_context(running_session(gui=False))
         recorder.start()
         recorder.fire(Event.RECORD)
-        with running_session(gui=False):  # start-up objects out of the garbage collector's way
-            code = app.exec()
+        code = app.exec()
         if code == EXIT_INTERRUPTED:
             return EXIT_INTERRUPTED
         recorder.shutdown()
@@ -162,13 +165,14 @@ def run_headless(config: SessionConfig) -> int:
             return EXIT_SAVE_FAILED
         return EXIT_STOPPED_EARLY if recorder.stopped_by else EXIT_DONE
     finally:
-        if stops is not None:
-            stops.close()
-        if session is not None:
-            session.recorder.loop.stop()
-            session.queue.shutdown()
-            session.lock.release()
-        devices.close()
+        with running:
+            if stops is not None:
+                stops.close()
+            if session is not None:
+                session.recorder.loop.stop()
+                session.queue.shutdown()
+                session.lock.release()
+            devices.close()
 
 
 def tell(text: str) -> None:
