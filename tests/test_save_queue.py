@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import gc
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -93,6 +95,29 @@ def test_commits_follow_take_order_whatever_finishes_first(qtbot, setup):
     assert [j.episode for j in jobs] == [0, 1, 2]
     assert all(j.status is JobStatus.DONE for j in jobs)
     assert not any(j.spool_dir.exists() for j in jobs)
+
+
+def test_a_saved_take_leaves_nothing_behind_in_memory(qtbot, tmp_path):
+    class Episode:  # what a prepare step hands to its commit step (weakly referenceable, unlike a str)
+        pass
+
+    made: list[weakref.ref] = []
+
+    def prepare(spool, video, reporter):
+        episode = Episode()
+        made.append(weakref.ref(episode))
+        return episode
+
+    queue = SaveQueue(FakeWriter(tmp_path), prepare_threads=2, prepare=prepare,  # type: ignore[arg-type]
+                      commit=lambda writer, episode, reporter, spool_dir: 0)
+    try:
+        with qtbot.waitSignal(queue.idle, timeout=10_000, check_params_cb=lambda *a: queue.is_idle):
+            jobs = [queue.submit(make_spool(tmp_path, t)) for t in ("a", "b", "c")]
+        assert all(j.status is JobStatus.DONE for j in jobs)
+        gc.collect()
+        assert len(made) == 3 and [r() for r in made] == [None] * 3  # (the pool used to keep every runnable)
+    finally:
+        queue.shutdown()
 
 
 def first_of_two_fails(qtbot, queue, gates, root):
