@@ -294,3 +294,15 @@ def test_ticks_the_loop_could_not_run_become_filled_rows_so_time_stays_true(tmp_
     path = take.spool.finish(c)
     spool = SpoolReader(path)
     assert spool.frames == 45 and spool.cadence is not None and spool.cadence.filled_ticks == c.filled_ticks
+
+
+@pytest.mark.parametrize("height", [6, 8, 480, 722])  # PyAV wraps yuv420p only for heights that are multiples of 4
+def test_a_frame_handed_to_the_encoder_or_swscale_keeps_its_size_and_pixels(height):
+    from station.dataset.video import video_frame
+
+    planes = to_spool_format(image(90, 16, height), "yuv420p")
+    frame = video_frame(planes, "yuv420p")
+    assert (frame.width, frame.height) == (16, height)
+    assert np.array_equal(frame.to_ndarray(), planes)
+    rgb = image(90, 16, height)
+    assert np.array_equal(video_frame(rgb, "rgb24").to_ndarray(), rgb)

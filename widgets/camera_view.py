@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 import time
 
-import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from station.dataset.video import video_frame
 from station.hardware.interfaces import Frame, image_format, image_size
 from station.thresholds import STALL_AFTER_S
 from widgets.elided_label import ElidedLabel
@@ -71,7 +71,7 @@ class FrameCanvas(QWidget):
         if image_format(image) != "rgb24":
             target = self._target()
             tw, th = max(2, target.width()), max(2, target.height())
-            source = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(image), format=image_format(image))
+            source = video_frame(image, image_format(image))
             image = self._reformatter.reformat(source, width=tw, height=th, format=RGB32_BYTES,
                                                interpolation="BILINEAR").to_ndarray()
             fmt = QImage.Format.Format_RGB32

@@ -54,11 +54,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
 from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
+from station.dataset.video import video_frame
 from station.errors import StationError
 from station.hardware.interfaces import image_format, image_size
 from station.priority import raise_current_thread
@@ -177,8 +177,7 @@ def to_spool_format(image: np.ndarray, pix_fmt: str) -> np.ndarray:
     given = image_format(image)
     if given == pix_fmt:
         return np.ascontiguousarray(image)
-    frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(image), format=given)
-    return frame.reformat(format=pix_fmt).to_ndarray()
+    return video_frame(image, given).reformat(format=pix_fmt).to_ndarray()
 
 
 def spooled_to_rgb(frame: np.ndarray, pix_fmt: str, width: int, height: int) -> np.ndarray:
@@ -186,7 +185,7 @@ def spooled_to_rgb(frame: np.ndarray, pix_fmt: str, width: int, height: int) -> 
     stats and tests)."""
     if pix_fmt == "rgb24" and frame.shape[:2] == (height, width):
         return frame
-    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=pix_fmt)
+    vf = video_frame(frame, pix_fmt)
     return vf.reformat(width=width, height=height, format="rgb24", interpolation="POINT").to_ndarray()
 
 
