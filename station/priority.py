@@ -8,7 +8,9 @@ encoder is running we move its threads back to normal scheduling at a low priori
 loop, cameras and GUI always come first and encoding uses the spare time.
 
 The order, where the process may use real-time priorities: control loop (FIFO 10), camera readers (5), spool
-writers (4), then everything else at normal priority (the GUI, the session), encoders last (nice 10).
+writers (4), the window's GUI thread (2), the save workers' stats and commits (1), then everything else at
+normal priority (the session, the threads feeding the encoders, x264's encoding), SVT-AV1's threads last
+(nice 10).
 `tune_process` sets what is process-wide (GIL switch interval, malloc) once at start.
 """
 
@@ -26,6 +28,10 @@ from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 BACKGROUND_NICE = 10
+# Above the save workers (foreground's default, 1): real-time threads of one priority never take a core from
+# each other, and a save worker computing a take's stats and committing it held the GUI thread off for 30-45 ms
+# at every take's end (three 1280x720 cameras).
+GUI_RT_PRIORITY = 2
 ENCODER_START_GAP_S = 0.05  # between one encoder's start and the next's (see BackgroundThreads)
 # How long a thread running Python may keep the GIL while another waits for it (CPython's default: 5 ms).
 # Measured with three 1280x720 cameras and the window open: late control ticks 17.7 % at 5 ms, 5.2 % at 1 ms.
@@ -78,7 +84,8 @@ class BackgroundThreads:
     start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
     may have made real-time 99, back to the scheduling it had on entry. Python threads are never lowered:
     they hold the GIL at times, and a GIL holder starved by a busy encoder would stall the window and the
-    control loop (the save workers even run in the foreground, see `foreground`).
+    control loop. (The threads feeding the encoders keep normal scheduling: x264 encodes in them, and they
+    hold the GIL only moments per frame; the save workers' stats and commits run in the foreground.)
     Entries are serialised, so two encoders starting at once do not take each other's threads for theirs,
     and spaced ENCODER_START_GAP_S apart: opening an encoder holds the GIL throughout (PyAV calls
     avcodec_open2 with it; measured 13-18 ms each for SVT-AV1 at 640x480 on a quiet machine, up to 30 ms at

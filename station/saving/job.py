@@ -27,7 +27,7 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DatasetError, DiskFullError
-from station.priority import BackgroundThreads, foreground
+from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
 from station.saving.memory import release_freed_memory
 from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
@@ -110,7 +110,11 @@ def _prepare(
             reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
         try:
-            with foreground(), starting:  # holds the GIL at times: never behind the machine's normal load
+            # Normal scheduling, not the foreground: x264 encodes in this very thread, and a real-time thread
+            # busy encoding shares its core with nothing of the same priority (the window's GUI thread waited
+            # 170 ms behind two of them) and nothing below (the desktop). It holds the GIL only moments per
+            # frame (the frame goes to the encoder wrapped, not copied).
+            with starting:
                 return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
                                     video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:

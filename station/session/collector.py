@@ -43,23 +43,27 @@ class GuiThreadCollector(QObject):
         self.total_ms = 0.0
         self._was_enabled = gc.isenabled()
         self._thresholds = gc.get_threshold()
+        self._started = False
         self._timer = QTimer(self)
         self._timer.setInterval(check_ms)
         self._timer.timeout.connect(self.collect_due)
 
     @property
     def running(self) -> bool:
-        return self._timer.isActive()
+        return self._started
 
     def start(self) -> None:
         self._was_enabled = gc.isenabled()
         self._thresholds = gc.get_threshold()
         gc.disable()
         self._timer.start()
+        self._started = True
 
     def stop(self) -> None:
-        if not self._timer.isActive():
+        """Put the collector back as found, even if the timer never ran (no event loop on this thread)."""
+        if not self._started:
             return
+        self._started = False
         self._timer.stop()
         self.collect(1)  # what was made since the last tick, here, before the threads may collect again
         gc.set_threshold(*self._thresholds)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from station.priority import foreground, startup_objects_frozen
+from station.priority import GUI_RT_PRIORITY, foreground, startup_objects_frozen
 from station.session.collector import GuiThreadCollector
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def running_session(gui: bool, collector: GuiThreadCollector | None = None) -> I
             if not gui:
                 yield done
                 return
-            with foreground() as gui_priority:
+            with foreground(GUI_RT_PRIORITY) as gui_priority:
                 yield [*done, f"GUI thread at {gui_priority}"]
         finally:
             collector.stop()
