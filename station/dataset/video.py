@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
-from station.priority import KeepScheduling
+from station.priority import KeepScheduling, foreground
 
 # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
 # (on the importing thread), never from the encoder threads: setenv is not thread-safe.
@@ -123,6 +123,13 @@ def encode_video(
 
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.
+
+    GIL holds: PyAV opens the encoder (avcodec_open2) and frees it holding the GIL, 10-26 ms and 9-14 ms for
+    SVT-AV1 at 1280x720 on a quiet machine, while every other Python thread (the window's GUI thread, the
+    control loop) waits; with three such cameras recording, the teardown held it 24-45 ms, which was the
+    window's longest stall. The calling thread runs in the foreground for those two moments only, so that it
+    is not kept off a core while it holds the GIL; between them it keeps its own (normal) scheduling, as x264
+    encodes in it.
     """
     if settings.codec not in CODECS:
         raise DatasetError(f"unknown video codec {settings.codec!r}: use libsvtav1 or h264")
@@ -151,13 +158,18 @@ def encode_video(
                 vf = video_frame(frame, pix_fmt)  # the encoder copies it as it takes it, without the GIL
                 vf.pts = count
                 vf.time_base = codec_tb
-                container.mux(dts(stream.encode(vf)))
                 if count == 0:
+                    with foreground():  # opening the encoder holds the GIL: see the note above
+                        stream.codec_context.open()
                     scheduling.restore()
+                container.mux(dts(stream.encode(vf)))
                 count += 1
                 if on_frame is not None:
                     on_frame(count - 1)
-            container.mux(dts(stream.encode(None)))
+            with foreground():  # the flush, the trailer, and the encoder freed with its stream
+                container.mux(dts(stream.encode(None)))
+                container.close()
+                del stream
         fsync_file(path)
     except BaseException:
         remove_quietly(path)
