@@ -119,6 +119,7 @@ def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the
         tmp_path, monkeypatch):
     given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(8)]
     monkeypatch.setattr(spool_module, "TEE_BYTES", 3 * given[0].nbytes)
+    monkeypatch.setattr(spool_module, "TEE_SECONDS", 0.0)
     writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
     before = [given[0]]  # written before the encoder came: from the file
     writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})

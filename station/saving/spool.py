@@ -32,8 +32,8 @@ buffer included). So
 - frames go straight to the disk where the file system allows it (else, and for frames under DIRECT_MIN_BYTES,
   through the cache, and after each fsync the writer tells the kernel to drop what is on disk: "drop-behind");
 - the live encoder gets the frames the writer has just written from memory (the "tee": the camera's own
-  arrays, no copy and no read), as long as it keeps up within TEE_BYTES per camera; what it falls behind on it
-  reads from the file, whose cached pages are then dropped behind it;
+  arrays, no copy and no read), as long as it keeps up within TEE_BYTES (or TEE_SECONDS) per camera; what it
+  falls behind on it reads from the file, with the kernel reading ahead, and the pages are dropped behind it;
 - a finished take read for saving (after a crash, a retry, a backlog) drops what it has read the same way.
 """
 
@@ -76,9 +76,13 @@ SYNC_INTERVAL_S = 1.0
 # (a late tick is reported) rather than dropping a frame or growing memory without bound.
 QUEUE_SECONDS = 1.0
 DROP_BEHIND_BYTES = 64 * 1024 * 1024  # a finished take read for saving leaves the page cache in steps of this
-# Frames written and not yet taken by a camera's live encoder, kept in memory for it (the tee): 2.3 s of a 640x480
-# camera, 5 frames of 2784x2096; an encoder further behind reads the rest from the file.
+# Frames written and not yet taken by a camera's live encoder, kept in memory for it (the tee): up to TEE_BYTES
+# (2.3 s of a 640x480 camera), or TEE_SECONDS of frames for larger ones, so that an encoder that falls a moment
+# behind catches up from memory; an encoder further behind reads the rest from the file, which for very large
+# frames is as fast as the disk (reading back while writing) and no faster.
 TEE_BYTES = 48 * 1024 * 1024
+TEE_SECONDS = 0.5
+READ_AHEAD_BYTES = 64 * 1024 * 1024  # what a live encoder that fell behind has the kernel read on ahead of it
 RESERVE_NAME = "reserve"
 RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the disk fills up during the take
 
@@ -380,10 +384,12 @@ class SpoolWriter:
 
     def _keep_for_reader(self, camera: str, index: int, frame: np.ndarray) -> None:
         """Hand the frame just written to the camera's live reader through memory, while that reader is less
-        than TEE_BYTES behind (under _written_changed). Frames are never changed once made (read-only arrays
-        from the cameras, or the spool's own conversion), so the reader may have the writer's very array."""
+        than TEE_BYTES (or TEE_SECONDS) behind (under _written_changed). Frames are never changed once made
+        (read-only arrays from the cameras, or the spool's own conversion), so the reader may have the writer's
+        very array."""
         tee = self._tee[camera]
-        if tee and self._tee_bytes[camera] + frame.nbytes > TEE_BYTES:
+        limit = max(TEE_BYTES, TEE_SECONDS * self.info.fps * frame.nbytes)
+        if tee and self._tee_bytes[camera] + frame.nbytes > limit:
             return  # the reader is far behind: it reads this one from the file
         tee[index] = frame
         self._tee_bytes[camera] += frame.nbytes
@@ -467,6 +473,8 @@ class SpoolWriter:
         size, stride = int(np.prod(shape)), self.info.frame_stride(camera)
         with self._written_changed:  # from the next frame written on, the writer keeps this camera's for it
             self._read[camera], self._tee[camera], self._tee_bytes[camera] = 0, {}, 0
+        ahead = max(2, READ_AHEAD_BYTES // stride)  # frames asked of the disk at once when reading from it
+        fetched = 0  # frames up to here have been asked for
         try:
             with open(self.info.frame_file(self.directory, camera), "rb") as f:
                 i = 0
@@ -481,6 +489,9 @@ class SpoolWriter:
                     if available <= i:
                         return
                     if frame is None:  # written before this reader came, or while it was far behind
+                        if i >= fetched:  # have the kernel read on ahead meanwhile (what is on disk of it)
+                            fetched = min(available, i + ahead)
+                            read_ahead(f.fileno(), i * stride, (fetched - i) * stride)
                         frame = np.empty(shape, dtype=np.uint8)
                         f.seek(i * stride)
                         if f.readinto(frame.data) != size:
@@ -538,6 +549,15 @@ def _without_direct_io(f: io.RawIOBase) -> bool:
         return False
     fcntl.fcntl(f.fileno(), fcntl.F_SETFL, flags & ~direct)
     return True
+
+
+def read_ahead(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start reading this part of the file into its cache (advice only, like drop_cached):
+    frames written straight to the disk are read back, when the live encoder has fallen behind, without the
+    encoder waiting for the disk at each one."""
+    if length > 0 and hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
 
 
 def drop_cached(fd: int, length: int) -> None:
