@@ -22,6 +22,7 @@ of a probe that kept up over its own encoder alone, the largest among the probes
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -58,8 +59,9 @@ class Probe:
 
     @property
     def fraction(self) -> float:
-        """The recorded load over the encoder alone on the same frames."""
-        return self.recorded / self.encoder_alone if self.encoder_alone > 0 else 0.0
+        """The recorded load over the encoder alone on the same frames. The rate measured over the window can
+        exceed the load asked for (the spool catching up on its queue after the first sample): not counted."""
+        return min(self.recorded, self.load) / self.encoder_alone if self.encoder_alone > 0 else 0.0
 
 
 def scaled_size(size: tuple[int, int], pixel_scale: float) -> tuple[int, int]:
@@ -162,7 +164,7 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
             probe = record_probe(probe_root / "dataset", cameras, probe_size, vcodec, fps, seconds,
                                  source=str(source))
         finally:
-            source.unlink()
+            shutil.rmtree(probe_root, ignore_errors=True)  # a take not saved keeps its spool: gigabytes here
         # The reference is measured again after the station: the better of the two (a machine does not get
         # slower; a lower figure means something else ran then), so noise lowers the fraction, never raises it.
         here = max(before, encoder_fps(pw, ph, vcodec, cameras, seconds=3.0, frames=frames))
@@ -186,8 +188,8 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         "encoder_alone_fps": round(alone, 1),
         "encoder_alone_pixels_per_s": round(alone_px),
         "capacity_size": f"{best.size[0]}x{best.size[1]}" if best else None,
-        "capacity_fps": round(best.recorded, 1) if best else 0.0,
-        "capacity_pixels_per_s": round(best.recorded * best.size[0] * best.size[1]) if best else 0,
+        "capacity_fps": round(min(best.recorded, best.load), 1) if best else 0.0,
+        "capacity_pixels_per_s": round(min(best.recorded, best.load) * best.size[0] * best.size[1]) if best else 0,
         "capacity_fraction": round(best.fraction, 3) if best else 0.0,
         "capacity_probes": [
             {"size": f"{p.size[0]}x{p.size[1]}", "fps": p.fps, "recorded": round(p.recorded, 1),
