@@ -38,7 +38,8 @@ ENCODER_START_GAP_S = 0.05  # between one encoder's start and the next's (see Ba
 # The threads that compute (encoders, swscale, file I/O, QPainter) release the GIL, so the cost is small.
 GIL_SWITCH_INTERVAL_S = 0.001
 MALLOC_ARENAS = 2
-M_ARENA_MAX = -8  # glibc's mallopt parameter number
+MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed
+M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3  # glibc's mallopt parameter numbers
 _REALTIME = {getattr(os, "SCHED_FIFO", -1), getattr(os, "SCHED_RR", -1)}
 _protected: set[int] = set()  # threads we raised on purpose (control loop, cameras): never demoted
 
@@ -155,13 +156,15 @@ def tune_process() -> list[str]:
 
     - the GIL switch interval (GIL_SWITCH_INTERVAL_S): whoever holds the GIL gives it up to a waiting control
       loop within a millisecond instead of five;
-    - glibc malloc (Linux; an explicit MALLOC_* environment variable wins): at most MALLOC_ARENAS arenas.
-      Its mmap threshold is left to glibc, which raises it to the size of a frame after the first is freed:
-      the frames then reuse the same heap memory. Fixed at 128 kB, every frame buffer (camera, encoder,
-      window) was a fresh mapping whose pages the kernel had to fault in and zero: with two 4048x3040
-      cameras that cost the h264 capacity 0.57-0.68 -> 0.47, for 10 MB less peak memory with two 640x480
-      cameras (253 against 263 MB) and 90 MB less with three 1280x720 (682 against 770 MB). (Measured with
-      RGB frames and before the spool's tee, when the fixed threshold was chosen: 434-453 -> 362-366 MB.)
+    - glibc malloc (Linux; an explicit MALLOC_* environment variable wins): camera frames (0.5-3 MB, some
+      hundred a second, each freed a moment later) are always memory-mapped and so returned to the system
+      when freed, instead of glibc raising its mmap threshold after the first free and then keeping them in
+      per-thread arenas; and at most MALLOC_ARENAS arenas. Measured headless with two 640x480 cameras
+      while saving: peak 434-453 -> 362-366 MB (RGB frames, before the spool's tee; now 253 against 263 MB).
+      Left to glibc, frames reuse heap memory instead of fresh mappings the kernel faults in and zeroes,
+      which is cheaper per frame (h264 capacity 0.47 -> 0.57-0.68 with 4048x3040 frames), but the window's
+      longest stall with three 1280x720 cameras went from 41-44 to 90-106 ms (the heap's arenas are
+      shared with the GUI thread, and trimmed after each take): kept fixed.
     """
     done = []
     _shorten_gil_switch()
@@ -169,6 +172,8 @@ def tune_process() -> list[str]:
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None)
+            if "MALLOC_MMAP_THRESHOLD_" not in os.environ and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1:
+                done.append(f"frames over {MMAP_THRESHOLD // 1024} kB memory-mapped")
             if "MALLOC_ARENA_MAX" not in os.environ and libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1:
                 done.append(f"{MALLOC_ARENAS} malloc arenas")
         except (OSError, AttributeError):  # not glibc
