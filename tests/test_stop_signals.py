@@ -27,9 +27,18 @@ SESSION = ("--demo", "--episode-time", "30", "--reset-time", "0", "--camera", "f
 STARTED: list[subprocess.Popen] = []
 
 
+def stop_signals_as_a_terminal_gives_them() -> None:
+    """Run in the child before exec: the signals these tests send start with their default handling. A child
+    inherits ignored signals, and a test run started in the background (`cmd &` in a script, `nohup`) ignores
+    SIGINT and SIGHUP, which the station then rightly leaves ignored, as nohup asks."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "station", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=stop_signals_as_a_terminal_gives_them)
     STARTED.append(proc)
     return proc
 
@@ -127,7 +136,7 @@ def test_ctrl_c_while_the_console_script_imports_the_station_is_quiet(tmp_path: 
     module, func = entry.split(":")
     code = INTERRUPT_WHILE_IMPORTING.format(module=module, func=func)
     proc = subprocess.run([sys.executable, "-c", code, "check", str(tmp_path)], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, preexec_fn=stop_signals_as_a_terminal_gives_them)
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert proc.stderr == "" and proc.stdout == ""
 
