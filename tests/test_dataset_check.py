@@ -182,6 +182,14 @@ def test_not_a_dataset(tmp_path):
     assert "not a LeRobot dataset" in joined(check_dataset(tmp_path))
 
 
+def test_a_folder_that_does_not_exist_or_a_file_is_named_as_such(tmp_path):
+    assert joined(check_dataset(tmp_path / "typo")) == f"{tmp_path / 'typo'} does not exist: give the folder of a " \
+        "LeRobot dataset"
+    (tmp_path / "info.json").write_text("{}")
+    assert "is a file, not a LeRobot dataset folder" in joined(check_dataset(tmp_path / "info.json"))
+    assert not (tmp_path / "typo").exists()  # nothing made on disk
+
+
 # ----- the command ---------------------------------------------------------------------------------
 
 

@@ -75,6 +75,10 @@ def load_info(root: Path, strict: bool = True) -> dict[str, Any]:
 
     strict: also refuse values no reader could use (see `info_problems`; `station check` lists them all)."""
     path = Path(root) / INFO_PATH
+    if not Path(root).exists():
+        raise DatasetError(f"{root} does not exist: give the folder of a LeRobot dataset")
+    if not Path(root).is_dir():
+        raise DatasetError(f"{root} is a file, not a LeRobot dataset folder")
     if not path.is_file():
         raise DatasetError(f"{root} is not a LeRobot dataset (it has no {INFO_PATH})")
     try:
