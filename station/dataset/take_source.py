@@ -16,7 +16,7 @@ import numpy as np
 
 from station.dataset.features import ACTION, IMAGE_PREFIX, STATE, video_keys
 from station.dataset.reader import DatasetReader
-from station.saving.spool import SpoolReader, spooled_to_rgb
+from station.saving.spool import SpoolReader, read_frame, spooled_to_rgb
 
 SEEK_AHEAD = 30  # a jump further ahead than this many frames seeks instead of decoding through
 
@@ -51,12 +51,9 @@ class SpoolTake:
                        for name in self.cameras}
 
     def frame(self, camera: str, index: int) -> np.ndarray:
-        shape = self._info.frame_shape(camera)
-        size = int(np.prod(shape))
-        f = self._files[camera]
-        f.seek(max(0, min(index, self.length - 1)) * self._info.frame_stride(camera))
-        raw = np.empty(shape, dtype=np.uint8)
-        if f.readinto(raw.data) != size:
+        raw = read_frame(self._files[camera], max(0, min(index, self.length - 1)), self._info.frame_shape(camera),
+                         self._info.frame_stride(camera))
+        if raw is None:
             raise ValueError(f"camera {camera} has no frame {index}")
         width, height = self._sizes[camera]
         return spooled_to_rgb(raw, self._info.pix_fmt, width, height)

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
-from station.priority import KeepScheduling, foreground
+from station.priority import foreground
 
 # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
 # (on the importing thread), never from the encoder threads: setenv is not thread-safe.
@@ -139,7 +139,6 @@ def encode_video(
     codec_tb = Fraction(1, fps)
     path = Path(path)
     count = 0
-    scheduling = KeepScheduling()  # SVT-AV1 makes the thread that opens it real-time (see priority.py)
     try:
         with av.open(str(path), "w", format="mp4") as container:
             stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings))
@@ -159,9 +158,10 @@ def encode_video(
                 vf.pts = count
                 vf.time_base = codec_tb
                 if count == 0:
-                    with foreground():  # opening the encoder holds the GIL: see the note above
+                    # Opening the encoder holds the GIL (see the note above); SVT-AV1 also makes the thread that
+                    # opens it real-time, and leaving foreground() gives the thread its own scheduling back.
+                    with foreground():
                         stream.codec_context.open()
-                    scheduling.restore()
                 container.mux(dts(stream.encode(vf)))
                 count += 1
                 if on_frame is not None:
@@ -174,8 +174,6 @@ def encode_video(
     except BaseException:
         remove_quietly(path)
         raise
-    finally:
-        scheduling.restore()
     return count
 
 

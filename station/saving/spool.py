@@ -287,14 +287,12 @@ class SpoolWriter:
         # Unbuffered: a frame is in the file (where the live encoder reads it) as soon as the row is counted.
         self._sizes = {c.name: (c.width, c.height) for c in info.cameras}
         self._stride = {c.name: info.frame_stride(c.name) for c in info.cameras}
-        self._cams = {
-            c.name: _open_frame_file(info.frame_file(directory, c.name), direct=self._stride[c.name] % FRAME_ALIGN == 0)
-            for c in info.cameras
-        }
         # A frame written directly is first copied into an aligned buffer of its stride (O_DIRECT needs aligned
         # memory and lengths); the padding after the frame stays zero.
         self._buffers = {name: mmap.mmap(-1, stride) for name, stride in self._stride.items()
                          if stride % FRAME_ALIGN == 0}
+        self._cams = {c.name: _open_frame_file(info.frame_file(directory, c.name), direct=c.name in self._buffers)
+                      for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self.error: BaseException | None = None
@@ -469,8 +467,7 @@ class SpoolWriter:
         before, and any it falls more than TEE_BYTES behind on, it reads from the spool file. So it never drops
         a frame and memory stays bounded. Ends early if `cancelled()`. Frames are read-only arrays.
         """
-        shape = self.info.frame_shape(camera)
-        size, stride = int(np.prod(shape)), self.info.frame_stride(camera)
+        shape, stride = self.info.frame_shape(camera), self.info.frame_stride(camera)
         with self._written_changed:  # from the next frame written on, the writer keeps this camera's for it
             self._read[camera], self._tee[camera], self._tee_bytes[camera] = 0, {}, 0
         ahead = max(2, READ_AHEAD_BYTES // stride)  # frames asked of the disk at once when reading from it
@@ -491,10 +488,9 @@ class SpoolWriter:
                     if frame is None:  # written before this reader came, or while it was far behind
                         if i >= fetched:  # have the kernel read on ahead meanwhile (what is on disk of it)
                             fetched = min(available, i + ahead)
-                            read_ahead(f.fileno(), i * stride, (fetched - i) * stride)
-                        frame = np.empty(shape, dtype=np.uint8)
-                        f.seek(i * stride)
-                        if f.readinto(frame.data) != size:
+                            _advise(f.fileno(), i * stride, (fetched - i) * stride, "WILLNEED")
+                        frame = read_frame(f, i, shape, stride)
+                        if frame is None:
                             raise SpoolCutShort(self.directory, camera)
                     i += 1
                     self._read[camera] = i
@@ -551,22 +547,28 @@ def _without_direct_io(f: io.RawIOBase) -> bool:
     return True
 
 
-def read_ahead(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start reading this part of the file into its cache (advice only, like drop_cached):
-    frames written straight to the disk are read back, when the live encoder has fallen behind, without the
-    encoder waiting for the disk at each one."""
+def read_frame(f: io.RawIOBase | io.BufferedReader, index: int, shape: tuple[int, ...],
+               stride: int) -> np.ndarray | None:
+    """Frame `index` of a frame file whose frames start `stride` bytes apart, or None if the file ends before
+    it is whole."""
+    frame = np.empty(shape, dtype=np.uint8)
+    f.seek(index * stride)
+    return frame if f.readinto(frame.data) == frame.nbytes else None
+
+
+def _advise(fd: int, offset: int, length: int, advice: str) -> None:
+    """posix_fadvise: "WILLNEED" has the kernel start reading that part into its cache (frames written straight
+    to the disk, read back by a live encoder that fell behind, without it waiting at each one); "DONTNEED" frees
+    its clean pages (see the module's note on drop-behind). Advice only: without posix_fadvise (macOS), or on a
+    file system that ignores it, nothing changes."""
     if length > 0 and hasattr(os, "posix_fadvise"):
         with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
+            os.posix_fadvise(fd, offset, length, getattr(os, f"POSIX_FADV_{advice}"))
 
 
 def drop_cached(fd: int, length: int) -> None:
-    """Tell the kernel the first `length` bytes of the file will not be read again soon: its clean pages are
-    freed (see the module's note on drop-behind). Advice only: without posix_fadvise (macOS), or on a file
-    system that ignores it, nothing changes."""
-    if length > 0 and hasattr(os, "posix_fadvise"):
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
+    """Free the cached pages of the first `length` bytes of the file: read once, or on disk and read."""
+    _advise(fd, 0, length, "DONTNEED")
 
 
 def _write_reserve(path: Path) -> None:
@@ -643,13 +645,11 @@ class SpoolReader:
         Plain reads rather than a memory map: pages of a mapped file count in the process's resident memory,
         so mapping a 60 s take would look like (and, under pressure, be) gigabytes of RSS.
         """
-        shape = self.info.frame_shape(camera)
-        size, stride = int(np.prod(shape)), self.info.frame_stride(camera)
+        shape, stride = self.info.frame_shape(camera), self.info.frame_stride(camera)
         with open(self.info.frame_file(self.directory, camera), "rb") as f:
             for i in range(self.frames):
-                frame = np.empty(shape, dtype=np.uint8)
-                f.seek(i * stride)
-                if f.readinto(frame.data) != size:
+                frame = read_frame(f, i, shape, stride)
+                if frame is None:
                     raise SpoolCutShort(self.directory, camera)
                 if (i + 1) * stride // DROP_BEHIND_BYTES != i * stride // DROP_BEHIND_BYTES:
                     drop_cached(f.fileno(), (i + 1) * stride)  # read once: not worth a place in the cache
@@ -659,13 +659,11 @@ class SpoolReader:
         """Chosen frames of a camera as RGB (H/step, W/step, 3), read by seeking, one at a time (for stats:
         a yuv420p frame is converted and shrunk in one swscale pass, so stats cost no more than from RGB)."""
         spec = next(s for s in self.info.cameras if s.name == camera)
-        shape = self.info.frame_shape(camera)
-        size, stride = int(np.prod(shape)), self.info.frame_stride(camera)
+        shape, stride = self.info.frame_shape(camera), self.info.frame_stride(camera)
         with open(self.info.frame_file(self.directory, camera), "rb") as f:
             for i in indices:
-                f.seek(int(i) * stride)
-                frame = np.empty(shape, dtype=np.uint8)
-                if f.readinto(frame.data) != size:
+                frame = read_frame(f, int(i), shape, stride)
+                if frame is None:
                     raise ValueError(f"spool {self.directory.name}: camera {camera} has no frame {i}")
                 if self.info.pix_fmt == "rgb24":
                     yield frame[::step, ::step] if step > 1 else frame
