@@ -324,6 +324,26 @@ def test_keys_work_from_any_focused_widget_but_type_in_the_task_field(station, q
     assert recorder.phase is Phase.STOPPED
 
 
+def test_clicking_a_save_queue_row_does_not_take_the_recording_keys(station, qtbot):
+    window, controller = station.open()
+    recorder = controller.session.recorder
+    table = window.queue_panel.table
+    plots = window.joints
+    focus(qtbot, plots)
+    qtbot.keyClick(plots, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    qtbot.keyClick(plots, Qt.Key.Key_N)  # kept: its row is in the queue
+    qtbot.waitUntil(lambda: table.model().rowCount() >= 1, timeout=5000)
+    row = table.visualRect(table.model().index(0, 1)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=row)  # the operator picks a row
+    assert table.selectionModel().hasSelection()  # selected by the mouse, as before
+    assert not table.hasFocus()  # it never takes the keyboard's focus
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Right)  # next: the next take starts
+    assert recorder.phase is Phase.RECORDING
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Escape)
+    assert recorder.phase is Phase.STOPPED
+
+
 def test_an_unusable_root_is_said_in_the_window_with_a_way_out(station, qtbot, tmp_path):
     root = tmp_path / "not-a-dataset"
     root.mkdir()

@@ -119,6 +119,9 @@ class SaveQueuePanel(QWidget):
         self.thrown_away_button.toggled.connect(self._on_show_thrown_away)
         self.table = QTableView()
         self.table.setObjectName("saveQueueTable")
+        # Picked with the mouse (for Retry / Discard), never the keyboard's: with the focus and a selected row,
+        # a table takes Space, the arrows and Esc for itself, and the recording keys went dead (seen under Xvfb).
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setModel(self.kept)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
