@@ -215,6 +215,14 @@ def test_command_lists_problems_and_exits_1(ds, capsys):
     assert out[-1] == "1 problem" and any("file-000.mp4 is missing" in line for line in out)
 
 
+def test_command_says_takes_that_wait_in_the_spool_and_how_to_save_them(ds, capsys):
+    (ds / ".station" / "spool" / "take-1796111373461489500").mkdir(parents=True)  # left by a kill -9
+    assert run_command(ds) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any("1 take recorded but not in the dataset" in line and "station recover --root" in line for line in out)
+    assert out[-1] == "OK, with 4 quality warnings"
+
+
 def test_command_exits_2_when_dir_is_not_a_dataset(tmp_path, capsys):
     assert run_command(tmp_path) == 2
     captured = capsys.readouterr()

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     problems = check_dataset(root, decode_videos=args.decode_videos)
     for problem in problems:
         print(problem)
-    warnings = _quality_warnings(root)
+    warnings = _quality_warnings(root) + _takes_not_saved(root)
     for warning in warnings:
         print(warning)
     if problems:
@@ -73,6 +73,19 @@ def run(args: argparse.Namespace) -> int:
         return 1 if getattr(args, "strict", False) else 0
     print("OK", flush=True)
     return 0
+
+
+def _takes_not_saved(root: Path) -> list[str]:
+    """Takes recorded but not in the dataset (yet): in its spool after a crash, a full disk or a failed save,
+    or being recorded right now."""
+    from station.saving.spool import list_spools
+
+    waiting = len(list_spools(root))
+    if not waiting:
+        return []
+    takes = "1 take" if waiting == 1 else f"{waiting} takes"
+    return [f"{takes} recorded but not in the dataset wait in {root}/.station/spool (a station recording now, or "
+            f"one stopped before saving them): with no station running, `station recover --root {root}` saves them"]
 
 
 def _quality_warnings(root: Path) -> list[str]:

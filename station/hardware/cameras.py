@@ -53,6 +53,8 @@ def source_kind(source: str) -> SourceKind:
         return "v4l2"
     if Path(source).is_file():
         return "file"
+    if "/" in source or Path(source).suffix:
+        raise ConfigError(f"camera source {source}: no such file (give testsrc, /dev/videoN or a video file)")
     raise ConfigError(f"unknown camera source {source!r}: use testsrc, /dev/videoN or the path of a video file")
 
 
