@@ -14,8 +14,7 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="station-tests-cache-")
 import pytest  # noqa: E402
 
 # Threads that outlive a single test on purpose (Qt's pool threads are owned by pools and expire by themselves).
-# "encoder-process": the listener of the encoder process, which lives as long as the process that started it
-_ALLOWED_PREFIXES = ("pytest_timeout", "Dummy-", "QThread", "Thread (pooled)", "asyncio", "encoder-process")
+_ALLOWED_PREFIXES = ("pytest_timeout", "Dummy-", "QThread", "Thread (pooled)", "asyncio")
 
 
 @pytest.fixture(autouse=True)

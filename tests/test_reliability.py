@@ -20,7 +20,6 @@ from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
-from station.saving.encoder_process import raise_error
 from station.saving.lock import DatasetLock
 from station.saving.queue import JobStatus, SaveQueue
 from station.session.recorder import Recorder
@@ -55,17 +54,16 @@ def session(tmp_path, qtbot):
 
 def test_full_disk_fails_the_save_keeps_the_take_and_retry_works(qtbot, session, monkeypatch):
     rec, queue, _ = session()
-    real_encode = job_module.encode_in_child
+    real_encode = job_module.encode_video
     calls = {"n": 0}
 
-    def encode_on_a_full_disk(request, *args, **kwargs):
+    def encode_on_a_full_disk(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 1:  # what the encoder process sends back when the disk is full
-            raise_error({"error": "os", "errno": errno.ENOSPC, "message": "No space left on device",
-                         "filename": str(request.out)}, request)
-        return real_encode(request, *args, **kwargs)
+        if calls["n"] == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
+        return real_encode(*args, **kwargs)
 
-    monkeypatch.setattr(job_module, "encode_in_child", encode_on_a_full_disk)
+    monkeypatch.setattr(job_module, "encode_video", encode_on_a_full_disk)
     with qtbot.waitSignal(queue.job_failed, timeout=20_000):
         rec.fire(Event.RECORD)
     job = queue.jobs[0]

@@ -243,8 +243,9 @@ def test_a_live_job_that_fails_mid_take_and_is_discarded_lets_the_queue_go_idle(
 def test_the_live_encoder_is_injectable_and_follows_the_take_to_its_end(qtbot, tmp_path):
     def count_rows(spool, video, reporter):
         reporter.stage("encoding front")
-        while not spool.ended:
-            time.sleep(0.01)
+        with spool._written_changed:
+            while not spool.ended:
+                spool._written_changed.wait(0.1)
         return SimpleNamespace(task=spool.info.task, action=np.zeros((spool.written, 6), np.float32))
 
     writer = FakeWriter(tmp_path)

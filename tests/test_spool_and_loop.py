@@ -14,14 +14,12 @@ import pytest
 from station.dataset.take_source import SpoolTake
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
 from station.saving import spool as spool_module
-from station.saving.frame_ring import FrameRing, ring_frames
 from station.saving.recovery import find_spools, seal_partial
 from station.saving.spool import (
     CadenceReport,
     SpoolReader,
     SpoolWriter,
     TakeInfo,
-    file_frame_reader,
     frame_bytes,
     frame_stride,
     list_spools,
@@ -79,17 +77,17 @@ def test_frames_leave_the_page_cache_once_on_disk_but_not_before_the_live_encode
     monkeypatch.setattr(os, "posix_fadvise", record)
     size = frame_bytes(8, 6, "yuv420p")
     writer = SpoolWriter.create(tmp_path, take_info((("front", 8, 6), ("wrist", 8, 6))))
-    front = live_frames(writer, "front")  # the live encoder of one camera only
+    front = writer.live_frames("front", lambda: False)  # the live encoder of one camera only
     for i in range(12):
         writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32),
                       {"front": image(i), "wrist": image(i)})
-    read = [next(front).copy() for _ in range(5)]  # waits for the writer: 5 frames are on disk and read
+    read = [next(front) for _ in range(5)]  # waits for the writer: 5 frames are on disk and read
     path = writer.finish(CadenceReport(fps=30, ticks=12))  # syncs every row, then drops what it may
     wrist_drops = [n for name, o, n in advice if name == "wrist.yuv" and o == 0]
     front_drops = [n for name, o, n in advice if name == "front.yuv" and o == 0]
     assert max(wrist_drops) == 12 * size  # no live reader: every frame on disk leaves the cache
     assert front_drops and max(front_drops) <= 5 * size  # the reader's 7 unread frames stay cached
-    rest = [f.copy() for f in front]
+    rest = list(front)
     assert len(read) + len(rest) == 12  # dropping changes what is cached, never what is read
     assert [abs(int(spooled_to_rgb(f, "yuv420p", 8, 6)[0, 0, 0]) - i) <= 2 for i, f in enumerate(read + rest)] \
         == [True] * 12
@@ -117,43 +115,25 @@ def test_large_frames_go_straight_to_the_disk_block_aligned_and_read_back_whole(
     take.close()
 
 
-def live_frames(writer: SpoolWriter, camera: str, from_file: list[int] | None = None):
-    """A camera's frames as the encoder process reads them (through the ring), here in this process."""
-    shape, stride = writer.info.frame_shape(camera), writer.info.frame_stride(camera)
-    ring = FrameRing(writer.attach_ring(camera), stride)
-    read_file = file_frame_reader(shape, stride)
-
-    def read(f, i, available):
-        if from_file is not None:
-            from_file.append(i)
-        return read_file(f, i, available)
-
-    try:
-        yield from ring_frames(ring, writer.info.frame_file(writer.directory, camera), shape, read, lambda: False,
-                               lambda: AssertionError("cut short"))
-    finally:
-        ring.close()
-
-
-def test_the_live_encoder_gets_frames_from_the_ring_while_it_keeps_up_and_from_the_file_when_a_ring_behind(
+def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the_file_when_far_behind(
         tmp_path, monkeypatch):
     given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(8)]
-    monkeypatch.setattr(spool_module, "ring_slots", lambda stride, fps: 3)
+    monkeypatch.setattr(spool_module, "TEE_BYTES", 3 * given[0].nbytes)
+    monkeypatch.setattr(spool_module, "TEE_SECONDS", 0.0)
     writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    before = [given[0]]  # written before the encoder came: from the file
     writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})
-    deadline = time.monotonic() + 10
-    while writer.written < 1 and time.monotonic() < deadline:  # written before the encoder came: in the file
-        time.sleep(0.01)
-    from_file: list[int] = []
-    live = live_frames(writer, "front", from_file)
-    taken = [next(live).copy()]  # the encoder starts: from the next frame written on, it is in the ring too
-    for i in range(1, 8):  # the encoder takes nothing meanwhile: 2 more frames fill the ring, the rest are on disk
+    with writer._written_changed:
+        assert writer._written_changed.wait_for(lambda: writer.written == 1, timeout=10)
+    live = writer.live_frames("front", lambda: False)
+    taken = [next(live)]  # the encoder starts: from the next frame written on, the writer keeps frames for it
+    for i in range(1, 8):  # the encoder takes nothing meanwhile: 3 frames wait in memory, the rest on disk
         writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[i]})
     writer.finish(CadenceReport(fps=30, ticks=8))
-    taken += [f.copy() for f in live]
-    assert [f.tobytes() for f in taken] == [f.tobytes() for f in given]
-    assert from_file == [0, 3, 4, 5, 6, 7]  # 1 and 2 came from the ring, the writer's own copy
-    assert writer._rings == {}  # nothing held once the take has ended
+    taken += list(live)
+    assert [f.tobytes() for f in taken] == [f.tobytes() for f in before + given[1:]]
+    assert [f is g for f, g in zip(taken, given, strict=True)] == [False, True, True, True] + [False] * 4
+    assert writer._tee == {} and writer._read == {}  # nothing held once the encoder is done
 
 
 def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):

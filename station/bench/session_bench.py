@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from station.config import CameraSource, SessionConfig
-from station.saving.encoder_process import encoder_process
 from station.session.state import Phase, Step
 
 
@@ -47,9 +46,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max": round(float(a.max()), 2)}
 
 
-def _status_mb(key: str, process: str = "self") -> float | None:
+def _status_mb(key: str) -> float | None:
     try:
-        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -57,33 +56,22 @@ def _status_mb(key: str, process: str = "self") -> float | None:
     return None
 
 
-def _encoder_process() -> list[str]:
-    """The encoder process (station/saving/encoder_process.py), whose memory counts with the station's."""
-    pid = encoder_process().pid
-    return [str(pid)] if pid is not None else []
-
-
 def peak_rss_mb() -> float:
-    """Peak resident memory of the station's process and its encoder process together since the last
-    reset_peak_rss() (the sum of their VmHWM), in MB. The frames in the shared rings between them count twice:
-    at most a second of frames per camera (14 MB for a 640x480 camera)."""
+    """Peak resident memory of the whole process since the last reset_peak_rss() (VmHWM), in MB."""
     peak = _status_mb("VmHWM")
-    if peak is None:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return peak + sum(_status_mb("VmHWM", pid) or 0.0 for pid in _encoder_process())
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float:
-    return sum(_status_mb("VmRSS", pid) or 0.0 for pid in ["self", *_encoder_process()])
+    return _status_mb("VmRSS") or 0.0
 
 
 def reset_peak_rss() -> None:
     """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so each phase reports its own."""
-    for process in ["self", *_encoder_process()]:
-        try:
-            Path(f"/proc/{process}/clear_refs").write_text("5")
-        except OSError:
-            pass
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def wait_until_ready(recorder: Any, timeout_s: float = 10.0) -> None:

@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from station.dataset.episode_facts import EpisodeFacts
 from station.dataset.fsutil import size_in_words, write_json_atomic
 from station.dataset.quality import QualityThresholds, take_flags
 from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
+from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DatasetError, DiskFullError
-from station.saving.encoder_process import EncodeRequest, EncodingStopped, encoder_process
+from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
-from station.saving.spool import SpoolReader, SpoolWriter, TakeInfo, remove_spool
+from station.saving.memory import release_freed_memory
+from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
 
 log = logging.getLogger(__name__)
 COMMIT_STAMP = "commit.json"  # in a spool: the dataset slot its episode is being committed to
@@ -60,72 +63,74 @@ def prepare_episode(spool: SpoolReader, video: VideoSettings, reporter: Reporter
     """Encode a finished take (after a crash, a retry, or when saving could not start during the take)."""
     if spool.frames == 0:
         raise ValueError("the take has no frames")
-    return _prepare(spool.directory, spool.info, lambda cam: None, lambda: spool.frames, video, reporter,
-                    parallel=False)
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps, spool.frames_of,
+                    lambda: spool.frames, video, reporter, parallel=False, pix_fmt=spool.pix_fmt)
 
 
 def prepare_live(spool: SpoolWriter, video: VideoSettings, reporter: Reporter) -> EpisodeData:
     """Encode a take while it is being recorded, following its spool; finishes once the take has ended."""
-    return _prepare(spool.directory, spool.info, spool.attach_ring, lambda: spool.written, video, reporter,
-                    parallel=True)
+    return _prepare(spool.directory, spool.info.cameras, spool.info.fps,
+                    lambda cam: spool.live_frames(cam, lambda: reporter.cancelled), lambda: spool.written,
+                    video, reporter, parallel=True, pix_fmt=spool.info.pix_fmt)
 
 
 def _prepare(
     directory: Path,
-    info: TakeInfo,
-    ring_of: Callable[[str], int | None],
+    cams: Sequence[CameraSpec],
+    fps: int,
+    frames_of: Callable[[str], Iterator[np.ndarray]],
     recorded: Callable[[], int],
     video: VideoSettings,
     reporter: Reporter,
     parallel: bool,
+    pix_fmt: str = "rgb24",
 ) -> EpisodeData:
-    """Encode every camera into <spool>/out/ (in the encoder process: encoder_process.py), then compute image
-    stats. `ring_of(camera)` gives a live take's ring for the camera (a descriptor, closed here), None for a
-    finished take.
+    """Encode every camera into <spool>/out/, then compute image stats.
 
-    A live take needs every camera encoded at once, since its frames arrive together. A finished take is
-    encoded one camera after the other: each encoder already uses every core (measured: ~230 frames/s alone,
-    ~115 each when two run at once), so it is as fast and holds one encoder's memory (~120 MB for SVT-AV1 at
-    640x480) instead of one per camera.
+    A live take needs every camera encoded at once (one thread each; encoders release the GIL), since its
+    frames arrive together. A finished take is encoded one camera after the other: each encoder already
+    uses every core (measured: ~230 frames/s alone, ~115 each when two run at once), so it is as fast and
+    holds one encoder's memory (~120 MB for SVT-AV1 at 640x480) instead of one per camera.
     """
-    cams = info.cameras
     out = directory / "out"
     out.mkdir(exist_ok=True)
     encoded = {cam.name: 0 for cam in cams}
     failed = threading.Event()
 
     def encode_camera(cam: CameraSpec) -> int:
+        starting = BackgroundThreads()
+
         def on_frame(i: int) -> None:
+            if i == 0:  # the encoder and its threads exist now
+                starting.release()
             if reporter.cancelled or failed.is_set():
                 raise Cancelled()
             checkpoint("encode-frame")
             encoded[cam.name] = i + 1
             reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
-        request = EncodeRequest(
-            spool=directory, camera=cam.name, frame_file=info.frame_file(directory, cam.name),
-            out=out / f"{cam.name}.mp4", fps=info.fps, width=cam.width, height=cam.height, pix_fmt=info.pix_fmt,
-            stride=info.frame_stride(cam.name), video=video,
-        )
-        ring = ring_of(cam.name)
         try:
-            return encode_in_child(request, ring, on_frame, lambda: reporter.cancelled or failed.is_set())
-        except EncodingStopped:
-            raise Cancelled() from None
+            # Normal scheduling, not the foreground: x264 encodes in this very thread, and a real-time thread
+            # busy encoding shares its core with nothing of the same priority (the window's GUI thread waited
+            # 170 ms behind two of them) and nothing below (the desktop). It holds the GIL only moments per
+            # frame (the frame goes to the encoder wrapped, not copied).
+            with starting:
+                return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
+                                    video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
             failed.set()
             raise
-        finally:
-            if ring is not None:
-                os.close(ring)
 
     written: dict[str, int] = {}
     with disk_errors_in_plain_words(directory):
         if cams:
             reporter.stage("encoding " + " + ".join(cam.name for cam in cams))
-            with ThreadPoolExecutor(len(cams) if parallel else 1, thread_name_prefix="encode") as pool:
-                futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
-                written = {name: f.result() for name, f in futures.items()}
+            try:
+                with ThreadPoolExecutor(len(cams) if parallel else 1, thread_name_prefix="encode") as pool:
+                    futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
+                    written = {name: f.result() for name, f in futures.items()}
+            finally:
+                release_freed_memory()  # the encoders are closed: give their pages back (saving/memory.py)
         if reporter.cancelled:
             raise Cancelled()
         spool = SpoolReader(directory)  # the take has ended: its rows and frame count are final
@@ -147,12 +152,6 @@ def _prepare(
         task=spool.info.task, action=spool.action, state=spool.state,
         videos={cam.name: out / f"{cam.name}.mp4" for cam in cams}, image_stats=stats, facts=take_facts(spool),
     )
-
-
-def encode_in_child(request: EncodeRequest, ring: int | None, on_frame: Callable[[int], None],
-                    cancelled: Callable[[], bool]) -> int:
-    """Encode one camera of a take in the encoder process (a seam the tests replace to inject failures)."""
-    return encoder_process().encode(request, ring, on_frame, cancelled)
 
 
 def take_facts(spool: SpoolReader) -> EpisodeFacts:

@@ -31,10 +31,9 @@ second's pages are dropped once on disk, 0.7 ms straight to the disk (O_DIRECT, 
 buffer included). So
 - frames go straight to the disk where the file system allows it (else, and for frames under DIRECT_MIN_BYTES,
   through the cache, and after each fsync the writer tells the kernel to drop what is on disk: "drop-behind");
-- the live encoder, in the encoder process, gets the frames the writer has just written from shared memory
-  (the ring: frame_ring.py, whose slots are the writer's aligned buffers, so no copy and no read), as long as
-  it keeps up within a ring of frames per camera; what it falls behind on it reads from the file, with the
-  kernel reading ahead, and the pages are dropped behind it;
+- the live encoder gets the frames the writer has just written from memory (the "tee": the camera's own
+  arrays, no copy and no read), as long as it keeps up within TEE_BYTES (or TEE_SECONDS) per camera; what it
+  falls behind on it reads from the file, with the kernel reading ahead, and the pages are dropped behind it;
 - a finished take read for saving (after a crash, a retry, a backlog) drops what it has read the same way.
 """
 
@@ -64,7 +63,6 @@ from station.errors import StationError
 from station.hardware.interfaces import image_format, image_size
 from station.priority import raise_current_thread
 from station.saving.faults import checkpoint
-from station.saving.frame_ring import FrameRing, ring_slots
 
 log = logging.getLogger(__name__)
 ROW_DTYPE = np.dtype([("t", "<f8"), ("action", "<f4", (6,)), ("state", "<f4", (6,))])
@@ -78,6 +76,12 @@ SYNC_INTERVAL_S = 1.0
 # (a late tick is reported) rather than dropping a frame or growing memory without bound.
 QUEUE_SECONDS = 1.0
 DROP_BEHIND_BYTES = 64 * 1024 * 1024  # a finished take read for saving leaves the page cache in steps of this
+# Frames written and not yet taken by a camera's live encoder, kept in memory for it (the tee): up to TEE_BYTES
+# (2.3 s of a 640x480 camera), or TEE_SECONDS of frames for larger ones, so that an encoder that falls a moment
+# behind catches up from memory; an encoder further behind reads the rest from the file, which for very large
+# frames is as fast as the disk (reading back while writing) and no faster.
+TEE_BYTES = 48 * 1024 * 1024
+TEE_SECONDS = 0.5
 READ_AHEAD_BYTES = 64 * 1024 * 1024  # what a live encoder that fell behind has the kernel read on ahead of it
 RESERVE_NAME = "reserve"
 RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the disk fills up during the take
@@ -295,9 +299,12 @@ class SpoolWriter:
         self.written = 0  # rows whose frames are all in the files (what a live reader may read)
         self.last_written_t = 0.0  # the time of the last of them
         self.ended = False  # finish() or abandon() is done: no more rows will come
-        # Cameras whose live encoder reads from a ring (frame_ring.py): the writer puts each frame there too.
-        self._rings: dict[str, FrameRing] = {}
-        self._rings_lock = threading.Lock()
+        self._written_changed = threading.Condition()
+        # Under _written_changed: camera -> frames its live reader has taken (see _drop_behind), and the frames
+        # written that it has not taken yet, kept for it in memory (index -> frame; the tee, see the module's note).
+        self._read: dict[str, int] = {}
+        self._tee: dict[str, dict[int, np.ndarray]] = {}
+        self._tee_bytes: dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name=f"spool-{directory.name}", daemon=True)
         self._thread.start()
 
@@ -342,15 +349,21 @@ class SpoolWriter:
                     spooled[name] = to_spool_format(image, self.info.pix_fmt)
                 row["t"], row["action"], row["state"] = t, action, state
                 _write_all(self._rows, memoryview(row.tobytes()))
-                with self._rings_lock:
-                    rings = dict(self._rings)
                 for name, f in self._cams.items():
-                    self._write_frame(f, name, np.ascontiguousarray(spooled[name]), rings.get(name))
+                    frame = np.ascontiguousarray(spooled[name])
+                    buffer = self._buffers.get(name)
+                    if buffer is None:
+                        _write_all(f, frame.data)
+                    else:
+                        np.frombuffer(buffer, dtype=np.uint8, count=frame.size)[:] = frame.reshape(-1)
+                        _write_all(f, memoryview(buffer))
                 checkpoint("spool-write")
-                self.written += 1
-                self.last_written_t = float(t)
-                for ring in rings.values():
-                    ring.set_written(self.written)
+                with self._written_changed:
+                    for name in self._read:  # cameras with a live reader: the frame stays in memory for it
+                        self._keep_for_reader(name, self.written, spooled[name])
+                    self.written += 1
+                    self.last_written_t = float(t)
+                    self._written_changed.notify_all()
                 checkpoint("spool-row")
                 if time.monotonic() - last_sync > SYNC_INTERVAL_S:
                     self._sync()
@@ -367,41 +380,17 @@ class SpoolWriter:
             while self._queue.get() is not None:  # unblock the producer until finish() arrives
                 pass
 
-    def _write_frame(self, f: io.FileIO, camera: str, frame: np.ndarray, ring: FrameRing | None) -> None:
-        """Write frame number `written` of a camera. A frame written directly is first copied into an aligned
-        buffer (O_DIRECT); with a ring that buffer is the frame's ring slot, so the live encoder gets the frame
-        from there with no copy of its own. A slot still in use (the encoder is a ring behind) is skipped: the
-        encoder then reads the frame from the file."""
-        slot = ring.slot_for(self.written) if ring is not None else None
-        buffer = self._buffers.get(camera)
-        if buffer is None:
-            _write_all(f, frame.data)
-            if slot is not None:
-                np.frombuffer(slot, dtype=np.uint8, count=frame.size)[:] = frame.reshape(-1)
-        else:
-            target = slot if slot is not None else memoryview(buffer)
-            np.frombuffer(target, dtype=np.uint8, count=frame.size)[:] = frame.reshape(-1)
-            _write_all(f, target)
-        if ring is not None and slot is not None:
-            ring.holds(self.written)
-
-    def attach_ring(self, camera: str) -> int:
-        """Start handing the camera's frames to its live encoder through a ring; returns a descriptor of the
-        ring's shared memory for the encoder process (the caller's to close). Frames written before are only in
-        the file; a take already ended gets a ring that says so."""
-        stride = self._stride[camera]
-        ring = FrameRing.create(stride, ring_slots(stride, self.info.fps))
-        with self._rings_lock:
-            ring.set_written(self.written)
-            ended = self.ended
-            if ended:
-                ring.end()
-            else:
-                self._rings[camera] = ring
-            fd = os.dup(ring.fd)
-        if ended:
-            ring.close()
-        return fd
+    def _keep_for_reader(self, camera: str, index: int, frame: np.ndarray) -> None:
+        """Hand the frame just written to the camera's live reader through memory, while that reader is less
+        than TEE_BYTES (or TEE_SECONDS) behind (under _written_changed). Frames are never changed once made
+        (read-only arrays from the cameras, or the spool's own conversion), so the reader may have the writer's
+        very array."""
+        tee = self._tee[camera]
+        limit = max(TEE_BYTES, TEE_SECONDS * self.info.fps * frame.nbytes)
+        if tee and self._tee_bytes[camera] + frame.nbytes > limit:
+            return  # the reader is far behind: it reads this one from the file
+        tee[index] = frame
+        self._tee_bytes[camera] += frame.nbytes
 
     def _cut_to_written(self) -> None:
         """Drop the part of a row that did not reach the disk whole, so every file holds `written` rows."""
@@ -427,10 +416,8 @@ class SpoolWriter:
         its frames from that reader on cached; one without a live reader (saving starts after the take) drops
         everything synced, and its save reads the frames back from the disk.
         """
-        with self._rings_lock:
-            taken = {name: ring.taken for name, ring in self._rings.items()}
         for name, f in self._cams.items():
-            frames = min(self.written, taken.get(name, self.written))
+            frames = min(self.written, self._read.get(name, self.written))
             drop_cached(f.fileno(), frames * self._stride[name])
 
     def finish(self, cadence: CadenceReport) -> Path:
@@ -469,14 +456,49 @@ class SpoolWriter:
         remove_spool(self.directory)
 
     def _end(self) -> None:
-        """No more rows will come: tell the live encoders (their `written` is final) and let go of the rings."""
-        with self._rings_lock:
+        with self._written_changed:
             self.ended = True
-            for ring in self._rings.values():
-                ring.set_written(self.written)
-                ring.end()
-                ring.close()
-            self._rings = {}
+            self._written_changed.notify_all()
+
+    def live_frames(self, camera: str, cancelled: Callable[[], bool]) -> Iterator[np.ndarray]:
+        """The camera's frames as they are recorded, ending with the take: for encoding during the take.
+
+        Each frame written from now on is handed over in memory (the tee) while the reader keeps up; the ones
+        before, and any it falls more than TEE_BYTES behind on, it reads from the spool file. So it never drops
+        a frame and memory stays bounded. Ends early if `cancelled()`. Frames are read-only arrays.
+        """
+        shape, stride = self.info.frame_shape(camera), self.info.frame_stride(camera)
+        with self._written_changed:  # from the next frame written on, the writer keeps this camera's for it
+            self._read[camera], self._tee[camera], self._tee_bytes[camera] = 0, {}, 0
+        ahead = max(2, READ_AHEAD_BYTES // stride)  # frames asked of the disk at once when reading from it
+        fetched = 0  # frames up to here have been asked for
+        try:
+            with open(self.info.frame_file(self.directory, camera), "rb") as f:
+                i = 0
+                while not cancelled():
+                    with self._written_changed:
+                        while self.written <= i and not self.ended and not cancelled():
+                            self._written_changed.wait(0.1)
+                        available = self.written
+                        frame = self._tee[camera].pop(i, None)
+                        if frame is not None:
+                            self._tee_bytes[camera] -= frame.nbytes
+                    if available <= i:
+                        return
+                    if frame is None:  # written before this reader came, or while it was far behind
+                        if i >= fetched:  # have the kernel read on ahead meanwhile (what is on disk of it)
+                            fetched = min(available, i + ahead)
+                            _advise(f.fileno(), i * stride, (fetched - i) * stride, "WILLNEED")
+                        frame = read_frame(f, i, shape, stride)
+                        if frame is None:
+                            raise SpoolCutShort(self.directory, camera)
+                    i += 1
+                    self._read[camera] = i
+                    yield frame
+        finally:
+            with self._written_changed:
+                for held in (self._read, self._tee, self._tee_bytes):
+                    held.pop(camera, None)
 
     def _close(self) -> None:
         for f in (self._rows, *self._cams.values()):
@@ -532,27 +554,6 @@ def read_frame(f: io.RawIOBase | io.BufferedReader, index: int, shape: tuple[int
     frame = np.empty(shape, dtype=np.uint8)
     f.seek(index * stride)
     return frame if f.readinto(frame.data) == frame.nbytes else None
-
-
-def file_frame_reader(
-    shape: tuple[int, ...], stride: int
-) -> Callable[[io.BufferedReader, int, int], np.ndarray | None]:
-    """read(f, i, available): frame i of a frame file being written (`available` frames are in it), for a live
-    encoder that fell behind its ring: the kernel reads on ahead of it meanwhile (READ_AHEAD_BYTES; frames
-    written straight to the disk are not in the page cache), and what it has read leaves the cache behind it."""
-    ahead = max(2, READ_AHEAD_BYTES // stride)
-    fetched = 0  # frames up to here have been asked of the disk
-
-    def read(f: io.BufferedReader, i: int, available: int) -> np.ndarray | None:
-        nonlocal fetched
-        if i >= fetched:
-            fetched = min(available, i + ahead)
-            _advise(f.fileno(), i * stride, (fetched - i) * stride, "WILLNEED")
-        if (i + 1) * stride // DROP_BEHIND_BYTES != i * stride // DROP_BEHIND_BYTES:
-            drop_cached(f.fileno(), i * stride)
-        return read_frame(f, i, shape, stride)
-
-    return read
 
 
 def _advise(fd: int, offset: int, length: int, advice: str) -> None:

@@ -22,7 +22,6 @@ from station.dataset.reader import load_info
 from station.dataset.spec import DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter, compatibility_problem, is_empty_but_for_leftovers
 from station.errors import DatasetError, DatasetExistsError, DatasetMismatchError
-from station.saving.encoder_process import EncoderProcessGone, encoder_process
 from station.saving.faults import writer_fault
 from station.saving.lock import DatasetLock
 from station.saving.queue import SaveQueue
@@ -135,7 +134,6 @@ def open_session(
     check_root(config)
     writer, lock = open_dataset(config, devices)
     try:
-        _start_encoder_process()
         queue = queue_factory(writer)
         recovered = recover_into_queue(writer, queue, keep_partial=hold_partial, hold_partial=hold_partial)
         recorder = recorder_factory(
@@ -146,15 +144,6 @@ def open_session(
         lock.release()
         raise
     return Session(config, devices, writer, lock, queue, recorder, False, recovered, len(queue.jobs))
-
-
-def _start_encoder_process() -> None:
-    """Start the encoder process now, so the first take's encoders need not wait for it to import its libraries.
-    If it cannot start, the session still opens: each save then says why, and its take stays to save again."""
-    try:
-        encoder_process().start()
-    except EncoderProcessGone as e:
-        log.warning("%s", e)
 
 
 def start_session(
