@@ -102,7 +102,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     assert app is not None
-    config = bench_config(root, cameras, size, vcodec, episode_s=warmup_s + seconds + 5.0, fps=fps, source=source)
+    config = bench_config(root, cameras, size, vcodec, episode_s=warmup_s + seconds + 1.0, fps=fps, source=source)
     session = start_session(config)
     samples: list[tuple[float, float, float]] = []  # (time, camera-frames recorded, camera-frames encoded)
 

@@ -60,6 +60,7 @@ from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.dataset.video import video_frame
 from station.errors import StationError
+from station.hardware.frame_memory import FramePool, page_buffer
 from station.hardware.interfaces import image_format, image_size
 from station.priority import raise_current_thread
 from station.saving.faults import checkpoint
@@ -352,8 +353,11 @@ class SpoolWriter:
                 for name, f in self._cams.items():
                     frame = np.ascontiguousarray(spooled[name])
                     buffer = self._buffers.get(name)
+                    own = page_buffer(frame, self._stride[name]) if buffer is not None else None
                     if buffer is None:
                         _write_all(f, frame.data)
+                    elif own is not None:  # a camera's frame in aligned memory of its own: written as it is
+                        _write_all(f, own)
                     else:
                         np.frombuffer(buffer, dtype=np.uint8, count=frame.size)[:] = frame.reshape(-1)
                         _write_all(f, memoryview(buffer))
@@ -471,6 +475,7 @@ class SpoolWriter:
         with self._written_changed:  # from the next frame written on, the writer keeps this camera's for it
             self._read[camera], self._tee[camera], self._tee_bytes[camera] = 0, {}, 0
         ahead = max(2, READ_AHEAD_BYTES // stride)  # frames asked of the disk at once when reading from it
+        pool = FramePool(shape, keep=ahead)  # what it reads goes into memory used again, not fresh pages
         fetched = 0  # frames up to here have been asked for
         try:
             with open(self.info.frame_file(self.directory, camera), "rb") as f:
@@ -489,7 +494,7 @@ class SpoolWriter:
                         if i >= fetched:  # have the kernel read on ahead meanwhile (what is on disk of it)
                             fetched = min(available, i + ahead)
                             _advise(f.fileno(), i * stride, (fetched - i) * stride, "WILLNEED")
-                        frame = read_frame(f, i, shape, stride)
+                        frame = read_frame(f, i, shape, stride, out=pool.new_frame())
                         if frame is None:
                             raise SpoolCutShort(self.directory, camera)
                     i += 1
@@ -548,10 +553,10 @@ def _without_direct_io(f: io.RawIOBase) -> bool:
 
 
 def read_frame(f: io.RawIOBase | io.BufferedReader, index: int, shape: tuple[int, ...],
-               stride: int) -> np.ndarray | None:
-    """Frame `index` of a frame file whose frames start `stride` bytes apart, or None if the file ends before
-    it is whole."""
-    frame = np.empty(shape, dtype=np.uint8)
+               stride: int, out: np.ndarray | None = None) -> np.ndarray | None:
+    """Frame `index` of a frame file whose frames start `stride` bytes apart (into `out` if given), or None if
+    the file ends before it is whole."""
+    frame = np.empty(shape, dtype=np.uint8) if out is None else out
     f.seek(index * stride)
     return frame if f.readinto(frame.data) == frame.nbytes else None
 
