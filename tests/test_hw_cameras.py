@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections.abc import Callable
 
@@ -124,6 +125,22 @@ def test_video_file_is_looped_scaled_and_paced_at_its_own_rate(started, tmp_path
     assert frame is not None and image_size(frame.image) == (32, 24)
     assert 17 <= cam.capture_fps <= 23
     assert cam.error is None
+
+
+@pytest.mark.parametrize(("frames", "from_memory"), [(10, True), (30, False)])
+def test_a_file_of_up_to_a_second_is_decoded_once_and_then_played_from_memory(tmp_path, frames, from_memory):
+    path = tmp_path / "clip.mp4"
+    make_video(path, frames=frames, rate=20)  # 10 frames: half a second; 30: a second and a half
+    cam = open_camera(CameraSource("side", str(path)), 30)
+    cam._container = cam._open()
+    try:
+        played = list(itertools.islice(cam._frames(), 3 * frames))
+    finally:
+        cam._container.close()
+    pixels = [int(f.to_ndarray()[0, 0]) for f in played]
+    assert pixels[:frames] == pixels[frames:2 * frames] == pixels[2 * frames:]  # looped either way
+    again = [a is b for a, b in zip(played[:frames], played[frames:2 * frames], strict=True)]
+    assert all(again) if from_memory else not any(again)  # the very frames decoded first, or decoded anew
 
 
 def test_bad_sources(tmp_path):
