@@ -92,16 +92,6 @@ def write_raw_video(frames: list[np.ndarray], path: Path, fps: int = 30) -> Path
     return path
 
 
-def space_given_back(path: Path, free: int, timeout_s: float = 60.0) -> None:
-    """Wait until `path`'s file system has `free` bytes free again (within 1 %), at most `timeout_s`. A file
-    system mounted with online discard gives the blocks of removed files back only once the disk has
-    discarded them: the next probe would otherwise find too little room for its take, or write while the
-    disk is busy discarding the last one's 10-20 GB."""
-    deadline = time.monotonic() + timeout_s
-    while shutil.disk_usage(path).free < 0.99 * free and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
 def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int, seconds: float,
                  warmup_s: float = 1.5, source: str = "testsrc") -> Probe:
     """One take at `size` and `fps` per camera for warmup_s + seconds; the backlog sampled every 0.25 s."""
@@ -169,14 +159,12 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         before = encoder_fps(pw, ph, vcodec, cameras, seconds=3.0, frames=frames)
         probe_root = root / f"probe-{attempt}"
         probe_root.mkdir(parents=True)
-        free_before = shutil.disk_usage(probe_root).free
         source = write_raw_video(frames, probe_root / "pattern.nut", fps)
         try:
             probe = record_probe(probe_root / "dataset", cameras, probe_size, vcodec, fps, seconds,
                                  source=str(source))
         finally:
             shutil.rmtree(probe_root, ignore_errors=True)  # a take not saved keeps its spool: gigabytes here
-            space_given_back(root, free_before)
         # The reference is measured again after the station: the better of the two (a machine does not get
         # slower; a lower figure means something else ran then), so noise lowers the fraction, never raises it.
         here = max(before, encoder_fps(pw, ph, vcodec, cameras, seconds=3.0, frames=frames))

@@ -11,7 +11,7 @@ import errno
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,17 +109,24 @@ def _prepare(
             encoded[cam.name] = i + 1
             reporter.progress(sum(encoded.values()) / max(1, recorded() * len(cams)))
 
+        frames = frames_of(cam.name)
         try:
             # Normal scheduling, not the foreground: x264 encodes in this very thread, and a real-time thread
             # busy encoding shares its core with nothing of the same priority (the window's GUI thread waited
             # 170 ms behind two of them) and nothing below (the desktop). It holds the GIL only moments per
             # frame (the frame goes to the encoder wrapped, not copied).
             with starting:
-                return encode_video(frames_of(cam.name), out / f"{cam.name}.mp4", fps, cam.width, cam.height,
+                return encode_video(frames, out / f"{cam.name}.mp4", fps, cam.width, cam.height,
                                     video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
             failed.set()
             raise
+        finally:
+            # A reader stopped early (cancelled, failed) closes its spool file now. Left to the garbage collector
+            # (the error's traceback holds it), a removed spool's blocks stayed in use: 12 GB a probe in the
+            # capacity bench, which then found no room for the next take.
+            if isinstance(frames, Generator):
+                frames.close()
 
     written: dict[str, int] = {}
     with disk_errors_in_plain_words(directory):
