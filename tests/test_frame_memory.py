@@ -121,3 +121,4 @@ def test_a_camera_hands_over_frames_from_its_pool():
         assert camera._pool is not None and camera._pool.made < 10  # 60 frames in a few mappings used again
     finally:
         camera.stop()
+

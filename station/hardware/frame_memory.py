@@ -76,7 +76,7 @@ def copy_yuv420p(frame: av.VideoFrame, out: np.ndarray) -> np.ndarray:
     start = 0
     for plane in frame.planes:
         w, h = plane.width, plane.height
-        lines = np.frombuffer(plane, dtype=np.uint8, count=plane.line_size * h).reshape(h, plane.line_size)
+        lines = np.frombuffer(memoryview(plane), dtype=np.uint8, count=plane.line_size * h).reshape(h, plane.line_size)
         flat[start:start + w * h].reshape(h, w)[:] = lines[:, :w]
         start += w * h
     return out

@@ -122,9 +122,9 @@ def _prepare(
             failed.set()
             raise
         finally:
-            # A reader stopped early (cancelled, failed) closes its spool file now. Left to the garbage collector
-            # (the error's traceback holds it), a removed spool's blocks stayed in use: 12 GB a probe in the
-            # capacity bench, which then found no room for the next take.
+            # The reader closes its spool file now, however the encode ended. Without this, the capacity bench
+            # found both cameras' frame files of each probe still open after its session had closed and its
+            # spool was removed (12 GB a probe held on disk), and the next probe had no room for its take.
             if isinstance(frames, Generator):
                 frames.close()
 
