@@ -32,7 +32,7 @@ BACKGROUND_NICE = 10
 # each other, and a save worker computing a take's stats and committing it held the GUI thread off for 30-45 ms
 # at every take's end (three 1280x720 cameras).
 GUI_RT_PRIORITY = 2
-ENCODER_START_GAP_S = 0.05  # between one encoder's start and the next's (see BackgroundThreads)
+ENCODER_GAP_S = 0.05  # between the end of one encoder's start or teardown and the next (see EncoderTurns)
 # How long a thread running Python may keep the GIL while another waits for it (CPython's default: 5 ms).
 # Measured with three 1280x720 cameras and the window open: late control ticks 17.7 % at 5 ms, 5.2 % at 1 ms.
 # The threads that compute (encoders, swscale, file I/O, QPainter) release the GIL, so the cost is small.
@@ -76,6 +76,46 @@ class KeepScheduling:
             log.debug("could not restore the thread's scheduling", exc_info=True)
 
 
+class EncoderTurns:
+    """The moments an encoder holds the GIL for long, taken one at a time and ENCODER_GAP_S apart.
+
+    PyAV opens an encoder (avcodec_open2) and frees it (avcodec_free_context) holding the GIL, while every
+    other Python thread (the window's GUI thread, the control loop) waits. Measured for SVT-AV1 at 1280x720
+    with a real-time thread ticking every millisecond: opening 30-38 ms, freeing 5-18 ms (the flush and the
+    frames in between released the GIL: ticks at most 2 ms apart). Every take opens its cameras' encoders
+    at its start and frees them at its end, and with no reset time the next take's encoders open as the
+    last take's close. Back to back, two or three such moments made one GIL hold of 35-50 ms that, added to
+    the window's own work at the take boundary, was the event loop's longest stall; a turn starts at least
+    ENCODER_GAP_S after the last one ended, so the waiting threads get the GIL in between. Reentrant: a
+    thread that holds the turn for an encoder's start may free that encoder within it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._last_end = 0.0  # time.monotonic() when the last turn ended
+
+    def take(self) -> None:
+        self._lock.acquire()
+        time.sleep(max(0.0, self._last_end + ENCODER_GAP_S - time.monotonic()))
+
+    def give_back(self) -> None:
+        self._last_end = time.monotonic()
+        self._lock.release()
+
+
+ENCODER_TURNS = EncoderTurns()
+
+
+@contextmanager
+def encoder_turn() -> Iterator[None]:
+    """Hold ENCODER_TURNS while the block runs (an encoder's teardown)."""
+    ENCODER_TURNS.take()
+    try:
+        yield
+    finally:
+        ENCODER_TURNS.give_back()
+
+
 class BackgroundThreads:
     """Lower the native threads a block of code starts (an encoder's workers) to background priority.
 
@@ -86,15 +126,9 @@ class BackgroundThreads:
     they hold the GIL at times, and a GIL holder starved by a busy encoder would stall the window and the
     control loop. (The threads feeding the encoders keep normal scheduling: x264 encodes in them, and they
     hold the GIL only moments per frame; the save workers' stats and commits run in the foreground.)
-    Entries are serialised, so two encoders starting at once do not take each other's threads for theirs,
-    and spaced ENCODER_START_GAP_S apart: opening an encoder holds the GIL throughout (PyAV calls
-    avcodec_open2 with it; measured 13-18 ms each for SVT-AV1 at 640x480 on a quiet machine, up to 30 ms at
-    1280x720), and two or three opened back to back at the start of every take made one GIL hold of 35-50 ms
-    that, added to the window's own work at the take boundary, was the event loop's longest stall (80-150 ms).
+    The block is one of the encoders' turns (EncoderTurns): two encoders starting at once do not take each
+    other's threads for theirs, and their opens do not hold the GIL back to back.
     """
-
-    _lock = threading.Lock()
-    _last_release = 0.0  # time.monotonic() when the last encoder had started
 
     def __init__(self, nice: int = BACKGROUND_NICE) -> None:
         self.nice = nice
@@ -103,8 +137,7 @@ class BackgroundThreads:
         self._caller = KeepScheduling()
 
     def __enter__(self) -> BackgroundThreads:
-        self._lock.acquire()
-        time.sleep(max(0.0, BackgroundThreads._last_release + ENCODER_START_GAP_S - time.monotonic()))
+        ENCODER_TURNS.take()
         self._open = True
         self._caller = KeepScheduling()
         self._before = set(thread_ids())
@@ -119,8 +152,7 @@ class BackgroundThreads:
             self._caller.restore()  # SVT-AV1 may have made the calling thread real-time 99: its own again
             return _lower_new_threads(self._before, self.nice)
         finally:
-            BackgroundThreads._last_release = time.monotonic()
-            self._lock.release()
+            ENCODER_TURNS.give_back()
 
     def __exit__(self, *exc: object) -> None:
         self.release()

@@ -449,3 +449,27 @@ def test_create_refuses_a_camera_name_lerobot_cannot_use(tmp_path):
     with pytest.raises(DatasetError, match="camera name"):
         DatasetWriter.create(tmp_path / "ds", "test/cam", spec)
     assert not (tmp_path / "ds").exists()
+
+
+def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_it_never_uses(tmp_path, monkeypatch):
+    """SVT-AV1's mini-GOP and lookahead are turned down for g=2 (station.dataset.video): same pictures."""
+    import av
+
+    from station.dataset import video
+
+    src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
+    frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
+    settings = VideoSettings.for_codec("libsvtav1")
+    assert settings.g <= video.SHORT_GOP and "svtav1-params" in video._encoder_options(settings)
+    encode_video(iter(frames), tmp_path / "short.mp4", 30, 160, 120, settings, pix_fmt="yuv420p")
+    monkeypatch.setattr(video, "SHORT_GOP", 0)  # SVT-AV1's own buffers, as before
+    assert "svtav1-params" not in video._encoder_options(settings)
+    encode_video(iter(frames), tmp_path / "own.mp4", 30, 160, 120, settings, pix_fmt="yuv420p")
+
+    def decoded(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+
+    short, own = decoded(tmp_path / "short.mp4"), decoded(tmp_path / "own.mp4")
+    assert len(short) == len(own) == 20
+    assert all(np.array_equal(a, b) for a, b in zip(short, own, strict=True))

@@ -68,3 +68,63 @@ def test_the_gui_thread_in_the_foreground_hands_normal_scheduling_to_its_threads
     assert seen["child"] == os.SCHED_OTHER  # threads the GUI starts are never real-time by inheritance
     if seen["done"].startswith("real-time"):  # where the process may use real-time priorities (root here)
         assert seen["inside"] == os.SCHED_FIFO
+
+
+def test_encoder_turns_come_one_at_a_time_and_a_gap_apart():
+    import time
+
+    from station.priority import ENCODER_GAP_S, EncoderTurns
+
+    turns = EncoderTurns()
+    spans: list[tuple[float, float]] = []
+
+    def turn() -> None:
+        turns.take()
+        start = time.monotonic()
+        time.sleep(0.01)  # an encoder opening or being freed, holding the GIL
+        spans.append((start, time.monotonic()))
+        turns.give_back()
+
+    threads = [threading.Thread(target=turn) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    spans.sort()
+    assert len(spans) == 3
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end + ENCODER_GAP_S  # the threads waiting for the GIL got it in between
+
+
+def test_an_encoder_is_freed_in_a_turn_of_its_own_and_its_start_within_one_may_free_it(tmp_path, monkeypatch):
+    import station.priority as priority
+    from station.priority import BackgroundThreads, EncoderTurns
+
+    class Recorded(EncoderTurns):
+        def __init__(self) -> None:
+            super().__init__()
+            self.held = 0
+            self.most = 0
+            self.taken = 0
+
+        def take(self) -> None:
+            super().take()
+            self.taken += 1
+            self.held += 1
+            self.most = max(self.most, self.held)
+
+        def give_back(self) -> None:
+            self.held -= 1
+            super().give_back()
+
+    turns = Recorded()
+    monkeypatch.setattr(priority, "ENCODER_TURNS", turns)
+    settings = VideoSettings.for_codec("libsvtav1")
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 3
+    with BackgroundThreads() as starting:  # released at the first frame, as a save job does
+        encode_video(iter(frames), tmp_path / "a.mp4", 30, 64, 48, settings, on_frame=lambda i: starting.release())
+    assert turns.taken == 2  # the start, then the teardown
+    assert turns.most == 1 and turns.held == 0  # the start's turn was over before the teardown took its own
+    with BackgroundThreads(), priority.encoder_turn():  # an encoder freed before its first frame: no deadlock
+        assert turns.held == 2
+    assert turns.held == 0

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
-from station.priority import foreground
+from station.priority import encoder_turn, foreground
 
 # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
 # (on the importing thread), never from the encoder threads: setenv is not thread-safe.
@@ -44,8 +44,20 @@ def encodable_size_problem(width: int, height: int) -> str | None:
     return None
 
 
+# SVT-AV1 sizes its buffers for a 16-frame mini-GOP and a lookahead of its own choosing. With keyframes 2 frames
+# apart (LeRobot's g=2) neither is ever used: the frames come out the same (all of 300 at 640x480; in 61-frame
+# runs all but the last, odd, frame, whose PSNR moved by 0.01-0.03 dB), while one 1280x720 encoder peaked at
+# 83-137 MB instead of 194-202 MB, and the opening and freeing, which hold the GIL (see encode_video), had
+# less memory to fault in and give back (free 6.6-8.7 ms against 14.7-15.8 ms).
+SHORT_GOP = 4  # frames: a GOP no longer than a mini-GOP of hierarchical-levels=2
+SVT_SHORT_GOP_PARAMS = "lookahead=0:hierarchical-levels=2"
+
+
 def _encoder_options(settings: VideoSettings) -> dict[str, str]:
-    return {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
+    options = {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
+    if settings.codec == "libsvtav1" and settings.g <= SHORT_GOP:
+        options["svtav1-params"] = SVT_SHORT_GOP_PARAMS
+    return options
 
 
 def _thread_count(encoder: str) -> int:
@@ -124,12 +136,13 @@ def encode_video(
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.
 
-    GIL holds: PyAV opens the encoder (avcodec_open2) and frees it holding the GIL, 10-26 ms and 9-14 ms for
-    SVT-AV1 at 1280x720 on a quiet machine, while every other Python thread (the window's GUI thread, the
-    control loop) waits; with three such cameras recording, the teardown held it 24-45 ms, which was the
-    window's longest stall. The calling thread runs in the foreground for those two moments only, so that it
-    is not kept off a core while it holds the GIL; between them it keeps its own (normal) scheduling, as x264
-    encodes in it.
+    GIL holds: PyAV opens the encoder (avcodec_open2) and frees it holding the GIL, 30-38 ms and 5-18 ms for
+    SVT-AV1 at 1280x720, while every other Python thread (the window's GUI thread, the control loop) waits;
+    with three such cameras recording, the three teardowns at a take's end held it 24-45 ms back to back.
+    Opens and teardowns take turns, ENCODER_GAP_S apart (station.priority.EncoderTurns; the open's turn is
+    the caller's BackgroundThreads). The calling thread runs in the foreground for those moments only, so
+    that it is not kept off a core while it holds the GIL; between them it keeps its own (normal)
+    scheduling, as x264 encodes in it.
     """
     if settings.codec not in CODECS:
         raise DatasetError(f"unknown video codec {settings.codec!r}: use libsvtav1 or h264")
@@ -166,9 +179,10 @@ def encode_video(
                 count += 1
                 if on_frame is not None:
                     on_frame(count - 1)
-            with foreground():  # the flush, the trailer, and the encoder freed with its stream
+            with foreground():  # the flush and the trailer (the GIL is released while the encoder drains)
                 container.mux(dts(stream.encode(None)))
                 container.close()
+            with foreground(), encoder_turn():  # the encoder freed with its stream, holding the GIL
                 del stream
         fsync_file(path)
     except BaseException:
