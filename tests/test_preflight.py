@@ -118,3 +118,23 @@ def test_the_window_says_before_the_first_take_that_the_set_does_not_fit(station
 
 def test_a_cancelled_probe_gives_no_verdict():
     assert check_fit(cams(2, 640, 480), 30, "libsvtav1", lambda *_a: 0.0) is None
+
+
+def test_the_window_knows_while_its_probe_runs(station, qtbot, monkeypatch):
+    import threading
+
+    import widgets.preflight_banner as banner
+
+    probing, go_on = threading.Event(), threading.Event()
+
+    def held(_w: int, _h: int, _codec: str, _cameras: int) -> float:
+        probing.set()
+        go_on.wait(10)
+        return 1000.0  # fits
+
+    monkeypatch.setattr(banner, "measured", lambda cancelled, again=False: held)
+    _window, controller = station.open()
+    qtbot.waitUntil(probing.is_set, timeout=5000)
+    assert controller.preflight.busy()  # the window bench waits for it before its first take
+    go_on.set()
+    qtbot.waitUntil(lambda: not controller.preflight.busy(), timeout=5000)

@@ -45,6 +45,10 @@ class Preflight(QObject):
 
         self._pool.start(run)
 
+    def busy(self) -> bool:
+        """A probe is running (about two seconds when this machine's figure is not cached yet)."""
+        return self._pool.activeThreadCount() > 0
+
     def cancel(self, wait_ms: int = 5000) -> None:
         """Stop a probe in flight (the session is closing) and wait for it to end."""
         self._cancel.set()
