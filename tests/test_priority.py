@@ -1,5 +1,6 @@
 """Scheduling: encoding never leaves the calling thread real-time (SVT-AV1, run as root, makes it FIFO 99)."""
 
+import itertools
 import os
 import threading
 
@@ -92,7 +93,7 @@ def test_encoder_turns_come_one_at_a_time_and_a_gap_apart():
         t.join(10)
     spans.sort()
     assert len(spans) == 3
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end + ENCODER_GAP_S  # the threads waiting for the GIL got it in between
 
 
