@@ -136,6 +136,37 @@ def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the
     assert writer._tee == {} and writer._read == {}  # nothing held once the encoder is done
 
 
+def test_frames_far_behind_are_read_ahead_on_a_thread_straight_from_the_disk(tmp_path, monkeypatch):
+    from station.saving.spool import FramesReadAhead
+
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480), ("wrist", 8, 6))))
+    given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(6)]
+    for i, frame in enumerate(given):
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": frame, "wrist": image(i)})
+    path = writer.finish(CadenceReport(fps=30, ticks=6))
+    reads: list[tuple[str, bool]] = []  # (thread, straight from the disk) of every read
+    real_preadv = os.preadv
+
+    def preadv(fd: int, buffers: list, offset: int) -> int:
+        reads.append((threading.current_thread().name, bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)))
+        return real_preadv(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    stride = frame_stride(640, 480, "yuv420p")
+    front = FramesReadAhead(path / "front.yuv", given[0].shape, stride, ahead=3, name="front")
+    front.want(range(3))
+    got = [front.take(i) for i in range(6)]
+    assert front.take(6) is None  # past the end of the file
+    front.close()
+    assert [f.tobytes() for f in got if f is not None] == [f.tobytes() for f in given]
+    assert len(reads) == 7 and all(name.startswith("spool-read-front") and direct for name, direct in reads)
+
+    small = FramesReadAhead(path / "wrist.yuv", (9, 8), frame_bytes(8, 6, "yuv420p"), ahead=3, name="wrist")
+    frame = small.take(4)  # not on block boundaries: through the page cache
+    small.close()
+    assert frame is not None and abs(int(spooled_to_rgb(frame, "yuv420p", 8, 6)[0, 0, 0]) - 4) <= 2
+
+
 def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):
     from station.dataset.spec import VideoSettings
     from station.dataset.video import probe_video
