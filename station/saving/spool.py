@@ -85,7 +85,9 @@ DROP_BEHIND_BYTES = 64 * 1024 * 1024  # a finished take read for saving leaves t
 # frames is as fast as the disk (reading back while writing) and no faster.
 TEE_BYTES = 48 * 1024 * 1024
 TEE_SECONDS = 0.5
-READ_AHEAD_BYTES = 64 * 1024 * 1024  # what a live encoder that fell behind has the kernel read on ahead of it
+# What a live encoder that fell behind has read from the disk ahead of it (2 frames at least). 64 MB held 130-150 MB
+# more in the window with three 1280x720 cameras whose encoders fall behind, for no more speed.
+READ_AHEAD_BYTES = 16 * 1024 * 1024
 RESERVE_NAME = "reserve"
 RESERVE_BYTES = 64 * 1024  # room for done.json (and its temp file) when the disk fills up during the take
 
@@ -568,7 +570,7 @@ class FramesReadAhead:
 
     def __init__(self, path: Path, shape: tuple[int, ...], stride: int, ahead: int, name: str) -> None:
         self.path, self.shape, self.stride, self.name = path, shape, stride, name
-        self._pool = FramePool(shape, keep=ahead)
+        self._pool = FramePool(shape, keep=ahead + 2)  # those asked for, the one being encoded, the next
         self._pending: dict[int, Future[np.ndarray | None]] = {}
         self._reads: ThreadPoolExecutor | None = None  # started at the first frame wanted
         self._direct: int | None = None
