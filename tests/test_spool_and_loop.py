@@ -338,3 +338,46 @@ def test_a_frame_handed_to_the_encoder_or_swscale_keeps_its_size_and_pixels(heig
     assert np.array_equal(frame.to_ndarray(), planes)
     rgb = image(90, 16, height)
     assert np.array_equal(video_frame(rgb, "rgb24").to_ndarray(), rgb)
+
+
+def test_a_live_encoder_waiting_for_its_turn_to_start_gets_the_frames_written_meanwhile_from_memory(
+        tmp_path, monkeypatch):
+    from station.dataset.spec import VideoSettings
+    from station.saving import job
+    from station.saving.spool import FramesReadAhead
+
+    turn = threading.Event()
+
+    class WaitsForItsTurn(job.BackgroundThreads):  # as the encoders of a take's other cameras are opened first
+        def __enter__(self):
+            assert turn.wait(10)
+            return super().__enter__()
+
+    monkeypatch.setattr(job, "BackgroundThreads", WaitsForItsTurn)
+    from_disk: list[int] = []
+    real_want = FramesReadAhead.want
+
+    def want(self, wanted) -> None:
+        wanted = list(wanted)
+        from_disk.extend(wanted)
+        real_want(self, wanted)
+
+    monkeypatch.setattr(FramesReadAhead, "want", want)
+    given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(10)]
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})
+    done: dict[str, object] = {}
+    saving = threading.Thread(target=lambda: done.setdefault(
+        "episode", job.prepare_live(writer, VideoSettings.for_codec("h264"), job.NullReporter())))
+    saving.start()
+    deadline = time.monotonic() + 10  # until the save has taken the first frame: the tee keeps the next for it
+    while writer._read.get("front") != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer._read.get("front") == 1
+    for i in range(1, 10):  # recorded while the encoder waits for its turn
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[i]})
+    writer.finish(CadenceReport(fps=30, ticks=10))
+    turn.set()
+    saving.join(60)
+    assert "episode" in done
+    assert from_disk == []  # every frame came from memory
