@@ -8,7 +8,6 @@ run in episode order. `save_episode` is both, inline: the synchronous path (and 
 from __future__ import annotations
 
 import errno
-import itertools
 import logging
 import shutil
 import threading
@@ -112,18 +111,12 @@ def _prepare(
 
         frames = frames_of(cam.name)
         try:
-            # The first frame is taken before the encoder's turn to start (station.priority.EncoderTurns), so a
-            # live take's reader follows the spool from now on: what the camera writes while the encoder waits
-            # (15-16 frames at 640x480 with two cameras) stays in memory for it instead of going to the disk
-            # only, to be read back from there.
-            first = next(frames, None)
-            followed = itertools.chain([first], frames) if first is not None else iter(())
             # Normal scheduling, not the foreground: x264 encodes in this very thread, and a real-time thread
             # busy encoding shares its core with nothing of the same priority (the window's GUI thread waited
             # 170 ms behind two of them) and nothing below (the desktop). It holds the GIL only moments per
             # frame (the frame goes to the encoder wrapped, not copied).
             with starting:
-                return encode_video(followed, out / f"{cam.name}.mp4", fps, cam.width, cam.height,
+                return encode_video(frames, out / f"{cam.name}.mp4", fps, cam.width, cam.height,
                                     video, on_frame=on_frame, pix_fmt=pix_fmt)
         except BaseException:
             failed.set()
