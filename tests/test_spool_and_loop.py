@@ -167,6 +167,27 @@ def test_frames_far_behind_are_read_ahead_on_a_thread_straight_from_the_disk(tmp
     assert frame is not None and abs(int(spooled_to_rgb(frame, "yuv420p", 8, 6)[0, 0, 0]) - 4) <= 2
 
 
+def test_a_file_system_that_refuses_a_direct_read_is_read_through_the_page_cache(tmp_path, monkeypatch):
+    import errno
+
+    from station.saving.spool import FramesReadAhead
+
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(3)]
+    for i, frame in enumerate(given):
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": frame})
+    path = writer.finish(CadenceReport(fps=30, ticks=3))
+
+    def refused(fd: int, buffers: list, offset: int) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "preadv", refused)
+    front = FramesReadAhead(path / "front.yuv", given[0].shape, frame_stride(640, 480, "yuv420p"), 2, "front")
+    got = [front.take(i) for i in range(3)]
+    front.close()
+    assert [f.tobytes() for f in got if f is not None] == [f.tobytes() for f in given]
+
+
 def test_an_rgb_spool_of_version_1_is_still_read_and_encoded(tmp_path):
     from station.dataset.spec import VideoSettings
     from station.dataset.video import probe_video

@@ -35,7 +35,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from station.bench.load_bench import bench_config, measure_headless_in_child
-    from station.bench.session_bench import peak_rss_mb, reset_peak_rss, wait_until_ready
+    from station.bench.session_bench import peak_rss_mb, reset_peak_rss, run_events_until, wait_until_ready
 
     alone = measure_headless_in_child(cameras, size, vcodec, seconds) if headless else None
 
@@ -82,10 +82,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
         # As headless says its preflight line before the first take (and an operator reads the window's banner
         # before pressing Record): a probe on a machine whose figure is not cached, or was measured busy, runs
         # now and not during the measurement.
-        deadline = time.monotonic() + PREFLIGHT_WAIT_S
-        while controller.preflight.busy() and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-            time.sleep(0.01)
+        run_events_until(lambda: not controller.preflight.busy(), PREFLIGHT_WAIT_S)
         controller.fire(Event.RECORD)
         timer = QTimer()
         timer.setInterval(PROBE_MS)

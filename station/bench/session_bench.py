@@ -74,15 +74,20 @@ def reset_peak_rss() -> None:
         pass
 
 
-def wait_until_ready(recorder: Any, timeout_s: float = 10.0) -> None:
-    """Until every camera has sent a frame and the arms run (the recorder may start a take), as an operator
-    presses Record once the window shows the cameras; after `timeout_s` Record will say why not."""
+def run_events_until(done: Callable[[], bool], timeout_s: float) -> None:
+    """Let Qt's events run (the cameras' first frames, a probe's verdict) until `done()` or `timeout_s`."""
     from PySide6.QtCore import QCoreApplication, QEventLoop
 
     deadline = time.monotonic() + timeout_s
-    while recorder.not_ready_reason() and time.monotonic() < deadline:
+    while not done() and time.monotonic() < deadline:
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
         time.sleep(0.01)
+
+
+def wait_until_ready(recorder: Any, timeout_s: float = 10.0) -> None:
+    """Until every camera has sent a frame and the arms run (the recorder may start a take), as an operator
+    presses Record once the window shows the cameras; after `timeout_s` Record will say why not."""
+    run_events_until(lambda: not recorder.not_ready_reason(), timeout_s)
 
 
 def run_session(

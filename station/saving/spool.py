@@ -605,21 +605,20 @@ class FramesReadAhead:
         self._cached = open(self.path, "rb")  # noqa: SIM115  (closed in close())
         direct = getattr(os, "O_DIRECT", 0)
         if direct and self.stride % FRAME_ALIGN == 0:
-            try:
+            with contextlib.suppress(OSError):  # this file system has no direct I/O: through the page cache
                 self._direct = os.open(self.path, os.O_RDONLY | direct)
-            except OSError:  # this file system has no direct I/O
-                self._direct = None
 
     def _read(self, index: int) -> np.ndarray | None:
         out = self._pool.new_frame()
-        memory = page_buffer(out, self.stride) if self._direct is not None else None
-        if memory is not None and self._direct is not None:
+        direct = self._direct
+        memory = page_buffer(out, self.stride) if direct is not None else None
+        if direct is not None and memory is not None:
             try:
-                got = os.preadv(self._direct, [memory], index * self.stride)
+                got = os.preadv(direct, [memory], index * self.stride)
             except OSError as e:
                 if e.errno != errno.EINVAL:
                     raise
-                os.close(self._direct)  # refused after all: through the page cache from now on
+                os.close(direct)  # refused after all: through the page cache from now on
                 self._direct = None
             else:
                 return out if got == self.stride else None
@@ -636,18 +635,13 @@ def read_frame(f: io.RawIOBase | io.BufferedReader, index: int, shape: tuple[int
     return frame if f.readinto(frame.data) == frame.nbytes else None
 
 
-def _advise(fd: int, offset: int, length: int, advice: str) -> None:
-    """posix_fadvise: "DONTNEED" frees the clean pages of that part of the file (see the module's note on
-    drop-behind). Advice only: without posix_fadvise (macOS), or on a file system that ignores it, nothing
-    changes."""
+def drop_cached(fd: int, length: int) -> None:
+    """Free the cached pages of the first `length` bytes of the file: read once, or on disk and read (see the
+    module's note on drop-behind). Advice only: without posix_fadvise (macOS), or on a file system that ignores
+    it, nothing changes."""
     if length > 0 and hasattr(os, "posix_fadvise"):
         with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, offset, length, getattr(os, f"POSIX_FADV_{advice}"))
-
-
-def drop_cached(fd: int, length: int) -> None:
-    """Free the cached pages of the first `length` bytes of the file: read once, or on disk and read."""
-    _advise(fd, 0, length, "DONTNEED")
+            os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
 
 
 def _write_reserve(path: Path) -> None:
