@@ -119,8 +119,8 @@ def encoder_turn() -> Iterator[None]:
 class BackgroundThreads:
     """Lower the native threads a block of code starts (an encoder's workers) to background priority.
 
-    Use around the first frame of an encoder: `with BackgroundThreads(): encoder starts` — here, entered
-    before encode_video and left in its first progress callback. Threads new since entry that Python did not
+    Use around an encoder's start: `with BackgroundThreads(): encoder starts` — here, entered before
+    encode_video and left once the encoder is open (its on_open). Threads new since entry that Python did not
     start (so: the encoder's own) are moved to SCHED_OTHER at `nice`, and the calling thread, which SVT-AV1
     may have made real-time 99, back to the scheduling it had on entry. Python threads are never lowered:
     they hold the GIL at times, and a GIL holder starved by a busy encoder would stall the window and the

@@ -460,10 +460,11 @@ def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_i
     src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
     frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
     settings = VideoSettings.for_codec("libsvtav1")
-    assert settings.g <= video.SHORT_GOP and "svtav1-params" in video._encoder_options(settings)
+    assert settings.g <= video.SHORT_GOP
+    assert video.SVT_SHORT_GOP_PARAMS in video._encoder_options(settings)["svtav1-params"]
     encode_video(iter(frames), tmp_path / "short.mp4", 30, 160, 120, settings, pix_fmt="yuv420p")
     monkeypatch.setattr(video, "SHORT_GOP", 0)  # SVT-AV1's own buffers, as before
-    assert "svtav1-params" not in video._encoder_options(settings)
+    assert video.SVT_SHORT_GOP_PARAMS not in video._encoder_options(settings)["svtav1-params"]
     encode_video(iter(frames), tmp_path / "own.mp4", 30, 160, 120, settings, pix_fmt="yuv420p")
 
     def decoded(path: Path) -> list[np.ndarray]:
@@ -473,3 +474,30 @@ def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_i
     short, own = decoded(tmp_path / "short.mp4"), decoded(tmp_path / "own.mp4")
     assert len(short) == len(own) == 20
     assert all(np.array_equal(a, b) for a, b in zip(short, own, strict=True))
+
+
+def test_av1_encoders_at_once_share_the_cores_and_give_the_same_frames(tmp_path, monkeypatch):
+    """SVT-AV1's level of parallelism is the cores each encoder has when several run at once
+    (station.dataset.video._thread_count): fewer threads to open, the same pictures."""
+    import av
+
+    from station.dataset import video
+
+    monkeypatch.setattr(video.os, "cpu_count", lambda: 4)
+    settings = VideoSettings.for_codec("libsvtav1")
+    lps = [video._encoder_options(settings, n)["svtav1-params"].split(":")[-1] for n in (1, 2, 3, 8)]
+    assert lps == ["lp=4", "lp=2", "lp=1", "lp=1"]
+
+    src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
+    frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
+    for n in (1, 4):
+        encode_video(iter(frames), tmp_path / f"{n}.mp4", 30, 160, 120, settings, pix_fmt="yuv420p",
+                     encoders_at_once=n)
+
+    def decoded(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+
+    alone, shared = decoded(tmp_path / "1.mp4"), decoded(tmp_path / "4.mp4")
+    assert len(alone) == len(shared) == 20
+    assert all(np.array_equal(a, b) for a, b in zip(alone, shared, strict=True))

@@ -122,10 +122,24 @@ def test_an_encoder_is_freed_in_a_turn_of_its_own_and_its_start_within_one_may_f
     monkeypatch.setattr(priority, "ENCODER_TURNS", turns)
     settings = VideoSettings.for_codec("libsvtav1")
     frames = [np.zeros((48, 64, 3), np.uint8)] * 3
-    with BackgroundThreads() as starting:  # released at the first frame, as a save job does
-        encode_video(iter(frames), tmp_path / "a.mp4", 30, 64, 48, settings, on_frame=lambda i: starting.release())
+    with BackgroundThreads() as starting:  # released once the encoder is open, as a save job does
+        encode_video(iter(frames), tmp_path / "a.mp4", 30, 64, 48, settings, on_open=starting.release)
     assert turns.taken == 2  # the start, then the teardown
     assert turns.most == 1 and turns.held == 0  # the start's turn was over before the teardown took its own
     with BackgroundThreads(), priority.encoder_turn():  # an encoder freed before its first frame: no deadlock
         assert turns.held == 2
     assert turns.held == 0
+
+
+def test_the_encoder_is_announced_open_with_its_threads_before_it_takes_the_first_frame(tmp_path):
+    """BackgroundThreads is released in on_open: the encoder's threads are lowered before they work on a frame."""
+    from station.priority import thread_ids
+
+    calls: list[tuple[str, int]] = []
+    before = len(thread_ids())
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 3
+    encode_video(iter(frames), tmp_path / "a.mp4", 30, 64, 48, VideoSettings.for_codec("libsvtav1"),
+                 on_open=lambda: calls.append(("open", len(thread_ids()))),
+                 on_frame=lambda i: calls.append(("frame", i)))
+    assert calls[0][0] == "open" and calls[0][1] > before  # SVT-AV1's threads exist by then
+    assert calls[1:] == [("frame", 0), ("frame", 1), ("frame", 2)]

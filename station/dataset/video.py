@@ -53,18 +53,29 @@ SHORT_GOP = 4  # frames: a GOP no longer than a mini-GOP of hierarchical-levels=
 SVT_SHORT_GOP_PARAMS = "lookahead=0:hierarchical-levels=2"
 
 
-def _encoder_options(settings: VideoSettings) -> dict[str, str]:
+def _encoder_options(settings: VideoSettings, encoders_at_once: int = 1) -> dict[str, str]:
     options = {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
-    if settings.codec == "libsvtav1" and settings.g <= SHORT_GOP:
-        options["svtav1-params"] = SVT_SHORT_GOP_PARAMS
+    if settings.codec == "libsvtav1":
+        params = [f"lp={_cores_each(encoders_at_once)}"]
+        if settings.g <= SHORT_GOP:
+            params.insert(0, SVT_SHORT_GOP_PARAMS)
+        options["svtav1-params"] = ":".join(params)
     return options
 
 
-def _thread_count(encoder: str) -> int:
-    """Threads per encode. Two cameras encode at once on a 2-core machine: give each half the cores.
+def _cores_each(encoders_at_once: int) -> int:
+    """The machine's cores shared among the encoders that run at once (at least one each)."""
+    return max(1, (os.cpu_count() or 2) // max(1, encoders_at_once))
 
-    SVT-AV1 derives its own parallelism from the core count (0 = let it); measured on 2 cores, forcing
-    it lower (lp=1) cost ~30% throughput with two encodes running, while x264 ran best with 1 thread each.
+
+def _thread_count(encoder: str) -> int:
+    """Threads per encode, for encoders that take PyAV's thread count (x264: 1 thread each ran best with two
+    cameras on 2 cores). SVT-AV1 ignores it: its level of parallelism (`lp`, _encoder_options) is the cores each
+    encoder has. Left to itself SVT-AV1 sizes for every core of the machine in every encoder: on 2 cores, 49
+    threads per encoder with lp=2 or its own choice, 18 with lp=1. Measured on 2 cores (AMD EPYC, 1280x720,
+    the station's mmap threshold so that every open faults its memory in fresh): opening (holding the GIL)
+    24-31 ms with lp=2, 13-16 ms with lp=1; three encoders at once 83-88 camera-frames/s with lp=1 against
+    70-78, two at 640x480 124-133 against 117-123; one alone needs both: 77-80 with lp=1 against 119-130.
     """
     if encoder == "libsvtav1":
         return 0
@@ -127,11 +138,17 @@ def encode_video(
     settings: VideoSettings,
     on_frame: Callable[[int], None] | None = None,
     pix_fmt: str = "rgb24",
+    encoders_at_once: int = 1,
+    on_open: Callable[[], object] | None = None,
 ) -> int:
     """Encode frames to `path`, one encoded frame per input frame, pts i on 1/fps.
 
     Frames are RGB uint8 (H, W, 3) (pix_fmt "rgb24", converted by the encoder) or yuv420p planes
-    (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are.
+    (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are. `encoders_at_once` is how
+    many encodes run in parallel with this one included: they share the machine's cores (see _thread_count).
+    `on_open()` is called once the encoder is open, before it takes the first frame (BackgroundThreads.release:
+    SVT-AV1, run as root, starts its threads real-time 99, and left so for the first frame they kept the
+    window's GUI thread off both cores for 20-30 ms).
 
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.
@@ -154,7 +171,7 @@ def encode_video(
     count = 0
     try:
         with av.open(str(path), "w", format="mp4") as container:
-            stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings))
+            stream = container.add_stream(encoder, rate=fps, options=_encoder_options(settings, encoders_at_once))
             assert isinstance(stream, VideoStream)
             stream.width = width
             stream.height = height
@@ -175,6 +192,8 @@ def encode_video(
                     # opens it real-time, and leaving foreground() gives the thread its own scheduling back.
                     with foreground():
                         stream.codec_context.open()
+                    if on_open is not None:  # before the first frame: the encoder's threads exist now
+                        on_open()
                 container.mux(dts(stream.encode(vf)))
                 count += 1
                 if on_frame is not None:

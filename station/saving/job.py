@@ -96,13 +96,12 @@ def _prepare(
     out.mkdir(exist_ok=True)
     encoded = {cam.name: 0 for cam in cams}
     failed = threading.Event()
+    at_once = len(cams) if parallel else 1
 
     def encode_camera(cam: CameraSpec) -> int:
         starting = BackgroundThreads()
 
         def on_frame(i: int) -> None:
-            if i == 0:  # the encoder and its threads exist now
-                starting.release()
             if reporter.cancelled or failed.is_set():
                 raise Cancelled()
             checkpoint("encode-frame")
@@ -117,7 +116,8 @@ def _prepare(
             # frame (the frame goes to the encoder wrapped, not copied).
             with starting:
                 return encode_video(frames, out / f"{cam.name}.mp4", fps, cam.width, cam.height,
-                                    video, on_frame=on_frame, pix_fmt=pix_fmt)
+                                    video, on_frame=on_frame, pix_fmt=pix_fmt, encoders_at_once=at_once,
+                                    on_open=starting.release)
         except BaseException:
             failed.set()
             raise
@@ -133,7 +133,7 @@ def _prepare(
         if cams:
             reporter.stage("encoding " + " + ".join(cam.name for cam in cams))
             try:
-                with ThreadPoolExecutor(len(cams) if parallel else 1, thread_name_prefix="encode") as pool:
+                with ThreadPoolExecutor(at_once, thread_name_prefix="encode") as pool:
                     futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
                     written = {name: f.result() for name, f in futures.items()}
             finally:

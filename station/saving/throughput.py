@@ -30,7 +30,7 @@ from station.saving.spool import SPOOL_PIX_FMT
 
 log = logging.getLogger(__name__)
 PATTERN_FRAMES = 30  # distinct frames, cycled (a moving pattern: the encoder cannot skip them as static)
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: SVT-AV1 encoders share the cores (lp), so figures measured before do not hold
 
 
 def pattern_frames(width: int, height: int, fps: int = 30, count: int = PATTERN_FRAMES) -> list[np.ndarray]:
@@ -67,14 +67,14 @@ def encoder_fps(width: int, height: int, codec: str, cameras: int = 1, seconds: 
             with BackgroundThreads() as starting:
 
                 def on_frame(i: int) -> None:
-                    if i == 0:  # the encoder and its threads exist now: lower them (see priority.py)
-                        starting.release()
-                        if not first:
-                            first.append(time.perf_counter())
+                    if i == 0 and not first:
+                        first.append(time.perf_counter())
                     counts[cam] = i + 1
 
+                # the encoder's threads lowered as soon as they exist (see priority.py)
                 encode_video(stream(), Path(tmp) / f"{cam}.mp4", 30, width, height, settings,
-                             on_frame=on_frame, pix_fmt=SPOOL_PIX_FMT)
+                             on_frame=on_frame, pix_fmt=SPOOL_PIX_FMT, encoders_at_once=cameras,
+                             on_open=starting.release)
 
         start = time.perf_counter()
         deadline.append(start + seconds)
