@@ -143,3 +143,43 @@ def test_the_encoder_is_announced_open_with_its_threads_before_it_takes_the_firs
                  on_frame=lambda i: calls.append(("frame", i)))
     assert calls[0][0] == "open" and calls[0][1] > before  # SVT-AV1's threads exist by then
     assert calls[1:] == [("frame", 0), ("frame", 1), ("frame", 2)]
+
+
+def test_an_encoder_opens_into_the_heap_and_freed_memory_stays_for_the_next(tmp_path):
+    """In a process set up as `station` sets it up (tune_process), a large allocation made inside encoder_heap()
+    comes from the heap, freed heap memory is not given back to the system, and a large allocation outside it
+    that the heap cannot hold is memory-mapped. Run in a child: the settings are the process's."""
+    import subprocess
+    import sys
+
+    code = """
+import ctypes
+from station.priority import encoder_heap, keeps_encoder_heap, tune_process
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in FIELDS.split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+assert not keeps_encoder_heap()
+with encoder_heap():  # before tune_process: glibc's own rules (a 8 MB block is mapped)
+    p = libc.malloc(8 << 20)
+assert libc.mallinfo2().hblkhd >= 8 << 20
+libc.free(p)
+tune_process()
+assert keeps_encoder_heap()
+mapped = libc.mallinfo2().hblkhd
+with encoder_heap():
+    p = libc.malloc(8 << 20)
+assert libc.mallinfo2().hblkhd == mapped, "inside encoder_heap: from the heap"
+heap = libc.mallinfo2().arena
+libc.free(p)
+assert libc.mallinfo2().arena == heap, "freed: kept in the heap"
+q = libc.malloc(32 << 20)  # more than the heap has free
+assert libc.mallinfo2().hblkhd >= mapped + (32 << 20), "outside: memory-mapped"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr

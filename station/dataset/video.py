@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from station.dataset.fsutil import fsync_file, remove_quietly
 from station.dataset.spec import CODECS, VideoSettings
 from station.errors import DatasetError
-from station.priority import encoder_turn, foreground
+from station.priority import encoder_heap, encoder_turn, foreground
 
 # SVT-AV1 prints a banner on stderr for every encoder it opens; keep only its errors. Set once, here at import
 # (on the importing thread), never from the encoder threads: setenv is not thread-safe.
@@ -190,7 +190,7 @@ def encode_video(
                 if count == 0:
                     # Opening the encoder holds the GIL (see the note above); SVT-AV1 also makes the thread that
                     # opens it real-time, and leaving foreground() gives the thread its own scheduling back.
-                    with foreground():
+                    with foreground(), encoder_heap():
                         stream.codec_context.open()
                     if on_open is not None:  # before the first frame: the encoder's threads exist now
                         on_open()

@@ -5,6 +5,8 @@ keeps the freed pages in the arena they came from (only the top of the main heap
 Over many takes, the next encoders rarely fit exactly in those holes, so the process's resident memory
 climbs take after take (fragmentation, not a leak). malloc_trim(0) hands every wholly free page of every
 arena back to the kernel (madvise), which keeps memory flat. A no-op where glibc is not the allocator.
+Not called in a process set up by station.priority.tune_process: there the next take's encoders open into the
+last take's memory (station.priority.encoder_heap), which is flat too, at a higher level.
 """
 
 from __future__ import annotations
