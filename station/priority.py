@@ -40,7 +40,7 @@ GIL_SWITCH_INTERVAL_S = 0.001
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed
 M_ARENA_MAX, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD = -8, -3, -1  # glibc's mallopt parameter numbers
-ENCODER_HEAP_THRESHOLD = 64 * 1024 * 1024  # while an encoder opens: all its buffers come from the heap
+ENCODER_HEAP_THRESHOLD = 32 * 1024 * 1024  # while an encoder opens its buffers come from the heap (glibc's most)
 KEPT_HEAP = 1024 * 1024 * 1024  # free memory at the top of a heap that glibc keeps rather than gives back
 _warm_heap: ctypes.CDLL | None = None  # glibc, once tune_process has set the process up for encoder_heap()
 _REALTIME = {getattr(os, "SCHED_FIFO", -1), getattr(os, "SCHED_RR", -1)}
@@ -199,10 +199,11 @@ def tune_process() -> list[str]:
       Left to glibc, frames reuse heap memory instead of fresh mappings the kernel faults in and zeroes,
       which is cheaper per frame (h264 capacity 0.47 -> 0.57-0.68 with 4048x3040 frames), but the window's
       longest stall with three 1280x720 cameras went from 41-44 to 90-106 ms (the heap's arenas are
-      shared with the GUI thread, and trimmed after each take): kept fixed;
+      shared with the GUI thread, and were then trimmed after each take): kept fixed;
     - an encoder's memory kept for the next one (encoder_heap): freed heap memory is not given back to the
       system (M_TRIM_THRESHOLD, and no malloc_trim after each take: keeps_encoder_heap).
     """
+    global _warm_heap
     done = []
     _shorten_gil_switch()
     done.append(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
@@ -211,8 +212,11 @@ def tune_process() -> list[str]:
             libc = ctypes.CDLL(None)
             if "MALLOC_MMAP_THRESHOLD_" not in os.environ and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1:
                 done.append(f"frames over {MMAP_THRESHOLD // 1024} kB memory-mapped")
-                if "MALLOC_TRIM_THRESHOLD_" not in os.environ and libc.mallopt(M_TRIM_THRESHOLD, KEPT_HEAP) == 1:
-                    global _warm_heap
+                # encoder_heap's threshold tried once (an older glibc refuses more than 32 MB), then put back
+                heap_ok = (libc.mallopt(M_MMAP_THRESHOLD, ENCODER_HEAP_THRESHOLD) == 1
+                           and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
+                if heap_ok and "MALLOC_TRIM_THRESHOLD_" not in os.environ \
+                        and libc.mallopt(M_TRIM_THRESHOLD, KEPT_HEAP) == 1:
                     _warm_heap = libc
                     done.append("encoders' memory kept for the next take's")
             if "MALLOC_ARENA_MAX" not in os.environ and libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1:
@@ -230,7 +234,9 @@ def encoder_heap() -> Iterator[None]:
     PyAV opens an encoder holding the GIL (see EncoderTurns), and most of an SVT-AV1 open is the kernel
     faulting its buffers in: at 1280x720 with lp=1, about 6000 page faults, 12-22 ms alone and 25-55 ms with
     three cameras recording, while the window's GUI thread waited. From the heap, once the previous encoders
-    have been freed into it, an open faults in 250-400 pages and takes 3-4 ms. Measured in the window with
+    have been freed into it, an open faults in 250-400 pages and takes 3-4 ms. Opens take turns
+    (EncoderTurns: the callers open inside BackgroundThreads), so one never puts the threshold back while
+    another is in the block. Measured in the window with
     three 1280x720 cameras (runs alternated): longest stall 40-47 ms against 41-66 ms, peak memory
     645-712 MB against 514-521 MB; headless with two 640x480 cameras over 120 one-second takes, memory
     between takes flat at 235-240 MB against 140-175 MB. The threshold is the process's, so another thread's

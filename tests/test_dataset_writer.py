@@ -477,22 +477,27 @@ def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_i
 
 
 def test_av1_encoders_at_once_share_the_cores_and_give_the_same_frames(tmp_path, monkeypatch):
-    """SVT-AV1's level of parallelism is the cores each encoder has when several run at once
-    (station.dataset.video._thread_count): fewer threads to open, the same pictures."""
+    """SVT-AV1's level of parallelism is the one it would pick itself for the cores each encoder has when several
+    run at once (station.dataset.video._thread_count): fewer threads to open, the same pictures."""
     import av
 
     from station.dataset import video
+    from station.priority import thread_ids
 
-    monkeypatch.setattr(video.os, "cpu_count", lambda: 4)
+    assert [video.svt_parallelism(c) for c in (1, 2, 3, 5, 6, 11, 12, 23, 24, 64)] == [1, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    monkeypatch.setattr(video.os, "sched_getaffinity", lambda pid: set(range(4)))
     settings = VideoSettings.for_codec("libsvtav1")
     lps = [video._encoder_options(settings, n)["svtav1-params"].split(":")[-1] for n in (1, 2, 3, 8)]
-    assert lps == ["lp=4", "lp=2", "lp=1", "lp=1"]
+    assert lps == ["lp=3", "lp=2", "lp=1", "lp=1"]
 
     src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
     frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
+    threads = {}
     for n in (1, 4):
+        before = len(thread_ids())
         encode_video(iter(frames), tmp_path / f"{n}.mp4", 30, 160, 120, settings, pix_fmt="yuv420p",
-                     encoders_at_once=n)
+                     encoders_at_once=n, on_open=lambda n=n, b=before: threads.setdefault(n, len(thread_ids()) - b))
+    assert threads[4] < threads[1]  # level 1 against 3: the level reached the encoder
 
     def decoded(path: Path) -> list[np.ndarray]:
         with av.open(str(path)) as container:

@@ -1,10 +1,12 @@
 """Scheduling: encoding never leaves the calling thread real-time (SVT-AV1, run as root, makes it FIFO 99)."""
 
+import ctypes
 import itertools
 import os
 import threading
 
 import numpy as np
+import pytest
 
 from station.dataset.spec import VideoSettings
 from station.dataset.video import encode_video
@@ -145,6 +147,7 @@ def test_the_encoder_is_announced_open_with_its_threads_before_it_takes_the_firs
     assert calls[1:] == [("frame", 0), ("frame", 1), ("frame", 2)]
 
 
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc 2.33 or later only")
 def test_an_encoder_opens_into_the_heap_and_freed_memory_stays_for_the_next(tmp_path):
     """In a process set up as `station` sets it up (tune_process), a large allocation made inside encoder_heap()
     comes from the heap, freed heap memory is not given back to the system, and a large allocation outside it
@@ -177,9 +180,28 @@ assert libc.mallinfo2().hblkhd == mapped, "inside encoder_heap: from the heap"
 heap = libc.mallinfo2().arena
 libc.free(p)
 assert libc.mallinfo2().arena == heap, "freed: kept in the heap"
-q = libc.malloc(32 << 20)  # more than the heap has free
+q = libc.malloc(32 << 20)  # over the 128 kB threshold and more than the heap has free
 assert libc.mallinfo2().hblkhd >= mapped + (32 << 20), "outside: memory-mapped"
 print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_save_trims_the_freed_memory_unless_the_process_keeps_it_for_the_next_encoders(tmp_path, monkeypatch):
+    """station.saving.job gives the encoders' pages back after a take (malloc_trim) only where the process does
+    not keep them for the next take's encoders to open into (tune_process, keeps_encoder_heap)."""
+    import station.saving.job as job
+    from station.dataset.spec import DatasetSpec
+    from station.dataset.writer import DatasetWriter
+    from station.saving.spool import SpoolReader
+    from tests.test_take_source import CAM, record
+
+    trims: list[bool] = []
+    monkeypatch.setattr(job, "release_freed_memory", lambda: trims.append(True) or True)
+    spec = DatasetSpec(fps=30, cameras=(CAM,), video=VideoSettings.for_codec("h264"))
+    writer = DatasetWriter.create(tmp_path / "ds", "test/trim", spec)
+    for keeps, expected in ((False, [True]), (True, [True])):
+        monkeypatch.setattr(job, "keeps_encoder_heap", lambda keeps=keeps: keeps)
+        job.save_episode(SpoolReader(record(tmp_path / "ds")), writer)
+        assert trims == expected

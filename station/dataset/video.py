@@ -56,7 +56,7 @@ SVT_SHORT_GOP_PARAMS = "lookahead=0:hierarchical-levels=2"
 def _encoder_options(settings: VideoSettings, encoders_at_once: int = 1) -> dict[str, str]:
     options = {"g": str(settings.g), "crf": str(settings.crf), "preset": str(settings.preset)}
     if settings.codec == "libsvtav1":
-        params = [f"lp={_cores_each(encoders_at_once)}"]
+        params = [f"lp={svt_parallelism(_cores_each(encoders_at_once))}"]
         if settings.g <= SHORT_GOP:
             params.insert(0, SVT_SHORT_GOP_PARAMS)
         options["svtav1-params"] = ":".join(params)
@@ -64,18 +64,34 @@ def _encoder_options(settings: VideoSettings, encoders_at_once: int = 1) -> dict
 
 
 def _cores_each(encoders_at_once: int) -> int:
-    """The machine's cores shared among the encoders that run at once (at least one each)."""
-    return max(1, (os.cpu_count() or 2) // max(1, encoders_at_once))
+    """The cores this process may use, shared among the encoders that run at once (at least one each)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 2
+    return max(1, cores // max(1, encoders_at_once))
+
+
+# SVT-AV1 (3.0 on) takes a level of parallelism, 1-6, not a count of cores; left to itself it picks the level
+# from the machine's cores (1 core: 1, 2: 2, 3-5: 3, 6-11: 4, 12-23: 5, more: 6). Each encoder gets the level it
+# would pick for its share of the cores. (Before 3.0, lp was a count of cores: the same for 1 and 2.)
+SVT_LEVELS = ((24, 6), (12, 5), (6, 4), (3, 3), (2, 2))
+
+
+def svt_parallelism(cores: int) -> int:
+    """SVT-AV1's level of parallelism for an encoder that has `cores` cores to itself."""
+    return next((level for least, level in SVT_LEVELS if cores >= least), 1)
 
 
 def _thread_count(encoder: str) -> int:
     """Threads per encode, for encoders that take PyAV's thread count (x264: 1 thread each ran best with two
-    cameras on 2 cores). SVT-AV1 ignores it: its level of parallelism (`lp`, _encoder_options) is the cores each
-    encoder has. Left to itself SVT-AV1 sizes for every core of the machine in every encoder: on 2 cores, 49
-    threads per encoder with lp=2 or its own choice, 18 with lp=1. Measured on 2 cores (AMD EPYC, 1280x720,
-    the station's mmap threshold so that every open faults its memory in fresh): opening (holding the GIL)
-    24-31 ms with lp=2, 13-16 ms with lp=1; three encoders at once 83-88 camera-frames/s with lp=1 against
-    70-78, two at 640x480 124-133 against 117-123; one alone needs both: 77-80 with lp=1 against 119-130.
+    cameras on 2 cores). SVT-AV1 ignores it: its level of parallelism (`lp`, _encoder_options) is the level
+    it would pick itself for the cores each encoder has when several run at once. Left to itself SVT-AV1 sizes
+    every encoder for all the machine's cores: on 2 cores, 47-49 threads per encoder at its own level (2),
+    16-18 at level 1. Measured on 2 cores (AMD EPYC, 1280x720, the station's mmap threshold so that every open
+    faults its memory in fresh): opening (holding the GIL) 24-31 ms at level 2, 13-16 ms at level 1; three
+    encoders at once 83-88 camera-frames/s at level 1 against 70-78, two at 640x480 124-133 against 117-123;
+    one alone needs both cores: 77-80 at level 1 against 119-130.
     """
     if encoder == "libsvtav1":
         return 0
@@ -146,7 +162,8 @@ def encode_video(
     Frames are RGB uint8 (H, W, 3) (pix_fmt "rgb24", converted by the encoder) or yuv420p planes
     (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are. `encoders_at_once` is how
     many encodes run in parallel with this one included: they share the machine's cores (see _thread_count).
-    `on_open()` is called once the encoder is open, before it takes the first frame (BackgroundThreads.release:
+    `on_open()` is called once the encoder is open (at the first frame: never for none), before it takes that
+    frame (BackgroundThreads.release:
     SVT-AV1, run as root, starts its threads real-time 99, and left so for the first frame they kept the
     window's GUI thread off both cores for 20-30 ms).
 
