@@ -236,11 +236,11 @@ def encoder_heap() -> Iterator[None]:
     three cameras recording, while the window's GUI thread waited. From the heap, once the previous encoders
     have been freed into it, an open faults in 250-400 pages and takes 3-4 ms. Opens take turns
     (EncoderTurns: the callers open inside BackgroundThreads), so one never puts the threshold back while
-    another is in the block. Measured in the window with
-    three 1280x720 cameras (runs alternated): longest stall 40-47 ms against 41-66 ms, peak memory
-    645-712 MB against 514-521 MB; headless with two 640x480 cameras over 120 one-second takes, memory
-    between takes flat at 235-240 MB against 140-175 MB. The threshold is the process's, so another thread's
-    large allocation in those milliseconds comes from the heap too: no harm, only where it lives.
+    another is in the block. Measured in the window with three 1280x720 cameras (runs alternated): stalls
+    over 30/40/50 ms 13/2/1 against 51/18/6 in three runs, peak memory 650-712 MB against 512-595 MB;
+    headless with two 640x480 cameras over 120 one-second takes, memory between takes flat at 235-240 MB
+    against 140-175 MB. The threshold is the process's, so another thread's large allocation in those
+    milliseconds comes from the heap too: no harm, only where it lives.
     A no-op unless tune_process set the process up for it (glibc).
     """
     libc = _warm_heap
@@ -255,8 +255,8 @@ def encoder_heap() -> Iterator[None]:
 
 
 def keeps_encoder_heap() -> bool:
-    """Whether freed encoder memory is kept for the next take's encoders (tune_process): then it must not be
-    trimmed away after a take (station.saving.memory.release_freed_memory)."""
+    """Whether freed encoder memory is kept for the next take's encoders (tune_process): then
+    station.saving.memory.release_freed_memory leaves it be."""
     return _warm_heap is not None
 
 

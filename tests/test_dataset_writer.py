@@ -451,14 +451,26 @@ def test_create_refuses_a_camera_name_lerobot_cannot_use(tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
-def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_it_never_uses(tmp_path, monkeypatch):
-    """SVT-AV1's mini-GOP and lookahead are turned down for g=2 (station.dataset.video): same pictures."""
+def _moving_frames(count: int = 20) -> list[np.ndarray]:
+    """160x120 yuv420p frames of a moving picture (an encoder cannot skip them as static)."""
     import av
 
+    with av.open("mandelbrot=size=160x120:rate=30", format="lavfi") as src:
+        return [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(count), strict=False)]
+
+
+def _decoded(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+
+
+def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_it_never_uses(tmp_path, monkeypatch):
+    """SVT-AV1's mini-GOP and lookahead are turned down for g=2 (station.dataset.video): same pictures."""
     from station.dataset import video
 
-    src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
-    frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
+    frames = _moving_frames()
     settings = VideoSettings.for_codec("libsvtav1")
     assert settings.g <= video.SHORT_GOP
     assert video.SVT_SHORT_GOP_PARAMS in video._encoder_options(settings)["svtav1-params"]
@@ -467,20 +479,14 @@ def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_i
     assert video.SVT_SHORT_GOP_PARAMS not in video._encoder_options(settings)["svtav1-params"]
     encode_video(iter(frames), tmp_path / "own.mp4", 30, 160, 120, settings, pix_fmt="yuv420p")
 
-    def decoded(path: Path) -> list[np.ndarray]:
-        with av.open(str(path)) as container:
-            return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
-
-    short, own = decoded(tmp_path / "short.mp4"), decoded(tmp_path / "own.mp4")
+    short, own = _decoded(tmp_path / "short.mp4"), _decoded(tmp_path / "own.mp4")
     assert len(short) == len(own) == 20
     assert all(np.array_equal(a, b) for a, b in zip(short, own, strict=True))
 
 
 def test_av1_encoders_at_once_share_the_cores_and_give_the_same_frames(tmp_path, monkeypatch):
     """SVT-AV1's level of parallelism is the one it would pick itself for the cores each encoder has when several
-    run at once (station.dataset.video._thread_count): fewer threads to open, the same pictures."""
-    import av
-
+    run at once (station.dataset.video.SVT_LEVELS): fewer threads to open, the same pictures."""
     from station.dataset import video
     from station.priority import thread_ids
 
@@ -490,8 +496,7 @@ def test_av1_encoders_at_once_share_the_cores_and_give_the_same_frames(tmp_path,
     lps = [video._encoder_options(settings, n)["svtav1-params"].split(":")[-1] for n in (1, 2, 3, 8)]
     assert lps == ["lp=3", "lp=2", "lp=1", "lp=1"]
 
-    src = av.open("mandelbrot=size=160x120:rate=30", format="lavfi")
-    frames = [f.to_ndarray(format="yuv420p") for f, _ in zip(src.decode(video=0), range(20), strict=False)]
+    frames = _moving_frames()
     threads = {}
     for n in (1, 4):
         before = len(thread_ids())
@@ -499,10 +504,6 @@ def test_av1_encoders_at_once_share_the_cores_and_give_the_same_frames(tmp_path,
                      encoders_at_once=n, on_open=lambda n=n, b=before: threads.setdefault(n, len(thread_ids()) - b))
     assert threads[4] < threads[1]  # level 1 against 3: the level reached the encoder
 
-    def decoded(path: Path) -> list[np.ndarray]:
-        with av.open(str(path)) as container:
-            return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
-
-    alone, shared = decoded(tmp_path / "1.mp4"), decoded(tmp_path / "4.mp4")
+    alone, shared = _decoded(tmp_path / "1.mp4"), _decoded(tmp_path / "4.mp4")
     assert len(alone) == len(shared) == 20
     assert all(np.array_equal(a, b) for a, b in zip(alone, shared, strict=True))

@@ -192,16 +192,17 @@ def test_a_save_trims_the_freed_memory_unless_the_process_keeps_it_for_the_next_
     """station.saving.job gives the encoders' pages back after a take (malloc_trim) only where the process does
     not keep them for the next take's encoders to open into (tune_process, keeps_encoder_heap)."""
     import station.saving.job as job
+    import station.saving.memory as memory
     from station.dataset.spec import DatasetSpec
     from station.dataset.writer import DatasetWriter
     from station.saving.spool import SpoolReader
     from tests.test_take_source import CAM, record
 
     trims: list[bool] = []
-    monkeypatch.setattr(job, "release_freed_memory", lambda: trims.append(True) or True)
+    monkeypatch.setattr(memory, "_malloc_trim", lambda: lambda pad: trims.append(True))
     spec = DatasetSpec(fps=30, cameras=(CAM,), video=VideoSettings.for_codec("h264"))
     writer = DatasetWriter.create(tmp_path / "ds", "test/trim", spec)
     for keeps, expected in ((False, [True]), (True, [True])):
-        monkeypatch.setattr(job, "keeps_encoder_heap", lambda keeps=keeps: keeps)
+        monkeypatch.setattr(memory, "keeps_encoder_heap", lambda keeps=keeps: keeps)
         job.save_episode(SpoolReader(record(tmp_path / "ds")), writer)
         assert trims == expected

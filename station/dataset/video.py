@@ -73,8 +73,13 @@ def _cores_each(encoders_at_once: int) -> int:
 
 
 # SVT-AV1 (3.0 on) takes a level of parallelism, 1-6, not a count of cores; left to itself it picks the level
-# from the machine's cores (1 core: 1, 2: 2, 3-5: 3, 6-11: 4, 12-23: 5, more: 6). Each encoder gets the level it
-# would pick for its share of the cores. (Before 3.0, lp was a count of cores: the same for 1 and 2.)
+# from the machine's cores (1 core: 1, 2: 2, 3-5: 3, 6-11: 4, 12-23: 5, more: 6) for every encoder, and a live
+# take runs one encoder per camera. Each encoder gets the level it would pick for its share of the cores.
+# (Before 3.0, lp was a count of cores: the same for 1 and 2.) Measured on 2 cores (AMD EPYC, 1280x720, the
+# station's mmap threshold so that every open faults its memory in fresh): 47-49 threads per encoder at level
+# 2 (its own choice), 16-18 at level 1; opening (holding the GIL) 24-31 ms against 13-16 ms; three encoders at
+# once 83-88 camera-frames/s at level 1 against 70-78, two at 640x480 124-133 against 117-123; one alone needs
+# both cores: 77-80 at level 1 against 119-130.
 SVT_LEVELS = ((24, 6), (12, 5), (6, 4), (3, 3), (2, 2))
 
 
@@ -85,13 +90,7 @@ def svt_parallelism(cores: int) -> int:
 
 def _thread_count(encoder: str) -> int:
     """Threads per encode, for encoders that take PyAV's thread count (x264: 1 thread each ran best with two
-    cameras on 2 cores). SVT-AV1 ignores it: its level of parallelism (`lp`, _encoder_options) is the level
-    it would pick itself for the cores each encoder has when several run at once. Left to itself SVT-AV1 sizes
-    every encoder for all the machine's cores: on 2 cores, 47-49 threads per encoder at its own level (2),
-    16-18 at level 1. Measured on 2 cores (AMD EPYC, 1280x720, the station's mmap threshold so that every open
-    faults its memory in fresh): opening (holding the GIL) 24-31 ms at level 2, 13-16 ms at level 1; three
-    encoders at once 83-88 camera-frames/s at level 1 against 70-78, two at 640x480 124-133 against 117-123;
-    one alone needs both cores: 77-80 at level 1 against 119-130.
+    cameras on 2 cores). SVT-AV1 ignores it: its level of parallelism is set in _encoder_options (SVT_LEVELS).
     """
     if encoder == "libsvtav1":
         return 0
@@ -161,11 +160,10 @@ def encode_video(
 
     Frames are RGB uint8 (H, W, 3) (pix_fmt "rgb24", converted by the encoder) or yuv420p planes
     (H * 3 / 2, W) as the spool stores them, which the encoder takes as they are. `encoders_at_once` is how
-    many encodes run in parallel with this one included: they share the machine's cores (see _thread_count).
+    many encodes run in parallel with this one included: they share the machine's cores (SVT_LEVELS).
     `on_open()` is called once the encoder is open (at the first frame: never for none), before it takes that
-    frame (BackgroundThreads.release:
-    SVT-AV1, run as root, starts its threads real-time 99, and left so for the first frame they kept the
-    window's GUI thread off both cores for 20-30 ms).
+    frame. Callers release BackgroundThreads there: SVT-AV1, run as root, starts its threads real-time 99,
+    and left so for the first frame they kept the window's GUI thread off both cores for 20-30 ms.
 
     Returns the number of frames written. The file is fsynced before returning; on any error the partial
     file is deleted so a half-written video is never mistaken for a finished one.

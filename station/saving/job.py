@@ -27,7 +27,7 @@ from station.dataset.stats import downsample_for_stats, image_stats, sample_indi
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
 from station.errors import DatasetError, DiskFullError
-from station.priority import BackgroundThreads, keeps_encoder_heap
+from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
 from station.saving.memory import release_freed_memory
 from station.saving.spool import SpoolReader, SpoolWriter, remove_spool
@@ -137,10 +137,7 @@ def _prepare(
                     futures = {cam.name: pool.submit(encode_camera, cam) for cam in cams}
                     written = {name: f.result() for name, f in futures.items()}
             finally:
-                # the encoders are closed: give their pages back (saving/memory.py), unless the process keeps
-                # them for the next take's encoders to open into (station.priority.encoder_heap)
-                if not keeps_encoder_heap():
-                    release_freed_memory()
+                release_freed_memory()  # the encoders are closed: give their pages back (saving/memory.py)
         if reporter.cancelled:
             raise Cancelled()
         spool = SpoolReader(directory)  # the take has ended: its rows and frame count are final

@@ -4,9 +4,9 @@ Each camera's SVT-AV1 encoder allocates ~100 MB in many blocks from its own thre
 keeps the freed pages in the arena they came from (only the top of the main heap is returned by itself).
 Over many takes, the next encoders rarely fit exactly in those holes, so the process's resident memory
 climbs take after take (fragmentation, not a leak). malloc_trim(0) hands every wholly free page of every
-arena back to the kernel (madvise), which keeps memory flat. A no-op where glibc is not the allocator.
-Not called in a process set up by station.priority.tune_process: there the next take's encoders open into the
-last take's memory (station.priority.encoder_heap), which is flat too, at a higher level.
+arena back to the kernel (madvise), which keeps memory flat. A no-op where glibc is not the allocator, and in
+a process set up by station.priority.tune_process: there the next take's encoders open into the last take's
+memory (station.priority.encoder_heap), which is flat too, at a higher level.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+
+from station.priority import keeps_encoder_heap
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -39,7 +41,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def release_freed_memory() -> bool:
-    """Return wholly free heap pages to the system; True if the allocator could do it."""
+    """Return wholly free heap pages to the system; True if it was done (not where the allocator cannot, nor
+    where the process keeps them for the next take's encoders)."""
+    if keeps_encoder_heap():
+        return False
     trim = _malloc_trim()
     if trim is None:
         return False
