@@ -1,9 +1,11 @@
-"""The joint plots follow the data: each plot's y range widens to take in a joint's values and tightens after."""
+"""The joint plots follow the data: each plot's y range widens to take in a joint's values and tightens after;
+a new frame paints the lines over a picture of the plots, taken again only where a range changed."""
 
 import numpy as np
+from PySide6.QtGui import QColor
 
 from station.joints import JOINTS
-from widgets.joint_plots import RANGE_EVERY, JointPlots
+from widgets.joint_plots import LEADER_COLOUR, RANGE_EVERY, JointPlots
 
 
 def feed(plots: JointPlots, values: np.ndarray, frames: int) -> None:
@@ -28,3 +30,41 @@ def test_every_plot_takes_in_its_joints_values_within_one_round_and_tightens_aga
     feed(plots, near, RANGE_EVERY)
     for lo, hi in y_ranges(plots):
         assert lo < 0.0 < 1.0 < hi and hi - lo < 50.0  # far too loose: tightened around the new values
+
+
+def leader_pixels(plots: JointPlots, plot: int) -> int:
+    """Pixels of the leader's colour inside a plot's view box, as the window shows it."""
+    image = plots.grab().toImage()
+    box = plots.overlay._boxes[plot][0].toAlignedRect()
+    rgb = QColor(LEADER_COLOUR).rgb()
+    return sum(image.pixel(x, y) == rgb for x in range(box.left(), box.right(), 2)
+               for y in range(box.top(), box.bottom()))
+
+
+def painted(qtbot, plots: JointPlots) -> None:
+    paints = plots.overlay.paints
+    qtbot.waitUntil(lambda: plots.overlay.paints > paints, timeout=3000)
+
+
+def test_a_frame_paints_the_lines_over_the_picture_and_a_new_range_retakes_that_plot_only(qtbot):
+    plots = JointPlots()
+    qtbot.addWidget(plots)
+    plots.resize(700, 500)
+    plots.show()
+    qtbot.waitExposed(plots)
+    values = np.array([10.0 * (j + 1) for j in range(len(JOINTS))])
+    feed(plots, values, 2 * RANGE_EVERY)  # the ranges settle
+    painted(qtbot, plots)
+    whole = plots.overlay.backdrop_pixels
+    assert whole >= plots.width() * plots.height() * 0.9  # the first picture is whole
+    feed(plots, values, RANGE_EVERY)
+    painted(qtbot, plots)
+    assert plots.overlay.backdrop_pixels == whole  # new frames, same ranges: no picture taken
+    assert leader_pixels(plots, 0) > 50  # the lines are there
+
+    values[0] = 500.0  # the first joint leaves its range: its plot's axis and grid move
+    feed(plots, values, RANGE_EVERY)
+    painted(qtbot, plots)
+    retaken = plots.overlay.backdrop_pixels - whole
+    assert 0 < retaken < whole / 4
+    assert y_ranges(plots)[0][1] > 500.0 and leader_pixels(plots, 0) > 50

@@ -1,13 +1,15 @@
 """Six joint plots, leader (action) and follower (state) overlaid, the last ~10 s scrolling, with numbers.
 
-pyqtgraph lays the plots out (axes, grids, titles: cached as pixmaps, redrawn only when a range changes);
-the curves are ours. Each joint's leader and follower are one `CurvePair` item painting two polylines whose
-points numpy places in device pixels inside a QPolygonF's own memory, with 1-px pens drawn twice one pixel
-apart (a wide pen goes through Qt's stroker: measured 2.4 ms of the 4.2 ms a frame of pyqtgraph's own curve
-items cost, against about 1.3 ms for the whole widget now). That time was spent holding the GIL on the GUI
-thread, where it delayed the control loop (see docs/performance.md). The latest values are drawn in each
-view box's corner by the same item (an HTML text item cost 1.5 ms an update), and the y ranges are set by
-hand twice a second (one plot a frame) with some hysteresis instead of auto-ranging on every frame.
+pyqtgraph lays the plots out and draws their axes, grids and titles; the curves are ours, painted by one
+widget over pyqtgraph's view (`CurvesOverlay`): a picture of the plots taken when a range, the layout or the
+size changes, and each frame the curves and numbers over it, in one paint. Each frame used to repaint the
+plots through Qt's walk over pyqtgraph's items: about 150 calls into Python a frame (bounding rectangles,
+paints), each one taking the GIL back from the camera, spool and save threads on the GUI thread (measured
+with three 1280x720 cameras: 4.9 ms of the GUI thread's CPU a frame, and most of the event loop's stalls over
+30 ms; see docs/performance.md). The lines are polylines whose points numpy places in device pixels inside a
+QPolygonF's own memory, with 1-px pens drawn twice one pixel apart (a wide pen goes through Qt's stroker).
+The y ranges are set by hand twice a second (one plot a frame) with some hysteresis instead of auto-ranging
+on every frame.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as pgfn
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPolygonF, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from station.joints import JOINTS
 
@@ -38,30 +40,17 @@ class Curve:
         return self.x, self.y
 
 
-class CurvePair(pg.GraphicsObject):
-    """A joint's leader and follower lines, painted in one call; bounded by the plot's x window and y range."""
+class JointLines:
+    """A joint's leader and follower lines and their latest values, painted into its plot's view box."""
 
     def __init__(self, leader: Curve, follower: Curve) -> None:
-        super().__init__()
         self.curves = [(follower, QPen(QColor(FOLLOWER_COLOUR), 1)), (leader, QPen(QColor(LEADER_COLOUR), 1))]
         self.leader, self.follower = leader, follower
-        self.y_range = (-10.0, 10.0)
         self.font = QFont()
         self.font.setPointSizeF(11)
         self.font.setBold(True)
         self._metrics = QFontMetricsF(self.font)
         self._polygons: dict[int, tuple[QPolygonF, np.ndarray]] = {}
-
-    def set_range(self, lo: float, hi: float) -> None:
-        self.prepareGeometryChange()
-        self.y_range = (lo, hi)
-
-    def changed(self) -> None:
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802
-        lo, hi = self.y_range
-        return QRectF(-WINDOW_S, lo, WINDOW_S, hi - lo)
 
     def _polygon(self, n: int) -> tuple[QPolygonF, np.ndarray]:
         held = self._polygons.get(n)
@@ -72,25 +61,23 @@ class CurvePair(pg.GraphicsObject):
                 self._polygons = {n: held}
         return held
 
-    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem | None = None, widget: QWidget | None = None) -> None:
-        t = p.transform()  # data -> device pixels; the plots never rotate
-        p.resetTransform()
+    def paint(self, p: QPainter, to_pixels: QTransform, box: QRectF) -> None:
+        """Lines placed by `to_pixels` (data -> the painter's pixels; the plots never rotate), numbers in the
+        view box's top-left corner."""
         for curve, pen in self.curves:
             if curve.x is None or curve.y is None or len(curve.x) < 2:
                 continue
             polygon, xy = self._polygon(len(curve.x))
-            xy[:, 0] = t.m11() * curve.x + t.dx()
-            xy[:, 1] = t.m22() * curve.y + t.dy()
+            xy[:, 0] = to_pixels.m11() * curve.x + to_pixels.dx()
+            xy[:, 1] = to_pixels.m22() * curve.y + to_pixels.dy()
             p.setPen(pen)
             p.drawPolyline(polygon)
             p.translate(0, 1)  # a second 1-px line under the first: looks 2 px wide at a fifth of the cost
             p.drawPolyline(polygon)
             p.translate(0, -1)
-        self._paint_numbers(p, t.m11() * -WINDOW_S + t.dx(), t.m22() * self.y_range[1] + t.dy())
-        p.setTransform(t)
+        self._paint_numbers(p, box.left(), box.top())
 
     def _paint_numbers(self, p: QPainter, left: float, top: float) -> None:
-        """The latest leader and follower values in the plot's top-left corner."""
         if self.leader.y is None or self.follower.y is None or not len(self.leader.y):
             return
         p.setFont(self.font)
@@ -103,6 +90,84 @@ class CurvePair(pg.GraphicsObject):
                    f"follower {float(self.follower.y[-1]):.1f}")
 
 
+class CurvesOverlay(QWidget):
+    """Covers the plots' viewport, so that Qt never repaints pyqtgraph's items for a new frame: paints a
+    picture of the plots and the lines over it. The picture is taken whole when the size or the layout
+    changes, and one plot of it again when that plot's range changes (its axis and grid move). Opaque, so
+    that repainting it repaints nothing under it; never takes the mouse or the keyboard.
+    (Not the scene's `changed` signal: connected, it makes Qt report the whole scene changed whenever a view
+    box's transform does, the transform's item having no area of its own.)"""
+
+    def __init__(self, plots: JointPlots) -> None:
+        super().__init__(plots.viewport())
+        self._plots = plots
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.backdrop: QImage | None = None
+        self.backdrop_pixels = 0  # pixels of the picture taken so far, whole or in part
+        self.paints = 0
+        self._stale: list[QRect] = []  # parts of the picture to take again, in pixels
+        self._boxes: list[tuple[QRectF, QTransform]] = []  # each plot's view box and data -> pixels
+        self.setGeometry(plots.viewport().rect())
+        plots.viewport().installEventFilter(self)
+
+    def watch(self, plot: pg.PlotItem) -> None:
+        plot.getViewBox().sigRangeChanged.connect(lambda *_: self._plot_changed(plot))
+        plot.geometryChanged.connect(self.invalidate)
+
+    def invalidate(self) -> None:
+        self.backdrop = None
+        self.update()
+
+    def _plot_changed(self, plot: pg.PlotItem) -> None:
+        area = self._plots.viewportTransform().mapRect(plot.sceneBoundingRect()).toAlignedRect()
+        self._stale.append(area & self.rect())
+        self.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            self.setGeometry(watched.rect())
+            self.invalidate()
+        return False
+
+    def _take_backdrop(self) -> None:
+        view = self._plots
+        ratio = self.devicePixelRatioF()
+        if self.backdrop is None or self.backdrop.deviceIndependentSize().toSize() != self.size():
+            self.backdrop = QImage(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)),
+                                   QImage.Format.Format_RGB32)
+            self.backdrop.setDevicePixelRatio(ratio)
+            self._stale = [self.rect()]
+        p = QPainter(self.backdrop)
+        for part in self._stale:
+            if part.isEmpty():
+                continue
+            p.fillRect(part, view.backgroundBrush())
+            view.render(p, QRectF(part), part)  # the scene as the viewport shows it there, without us
+            self.backdrop_pixels += part.width() * part.height()
+        p.end()
+        self._stale = []
+        to_view = view.viewportTransform()
+        self._boxes = [
+            (to_view.mapRect(plot.getViewBox().sceneBoundingRect()),
+             plot.getViewBox().childGroup.sceneTransform() * to_view)
+            for plot in view.plots
+        ]
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        if self.backdrop is None or self._stale or self.backdrop.deviceIndependentSize().toSize() != self.size():
+            self._take_backdrop()
+        assert self.backdrop is not None
+        p = QPainter(self)
+        p.drawImage(0, 0, self.backdrop)
+        self.paints += 1
+        for lines, (box, to_pixels) in zip(self._plots.lines, self._boxes, strict=False):
+            p.setClipRect(box)
+            lines.paint(p, to_pixels, box)
+        p.end()
+
+
 class JointPlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None, columns: int = 2) -> None:
         super().__init__(parent)
@@ -111,7 +176,7 @@ class JointPlots(pg.GraphicsLayoutWidget):
         self.plots: list[pg.PlotItem] = []
         self.leader_curves: list[Curve] = []
         self.follower_curves: list[Curve] = []
-        self.pairs: list[CurvePair] = []
+        self.lines: list[JointLines] = []
         self._ranges: list[tuple[float, float]] = []
         for i, name in enumerate(JOINTS):
             plot = self.addPlot(row=i // columns, col=i % columns)
@@ -128,14 +193,15 @@ class JointPlots(pg.GraphicsLayoutWidget):
             unit = "%" if name == "gripper" else "°"
             plot.setTitle(f"<span style='font-size:11pt'><b>{name}</b> ({unit})</span>")
             leader, follower = Curve(), Curve()
-            pair = CurvePair(leader, follower)
-            plot.addItem(pair)
             self.leader_curves.append(leader)
             self.follower_curves.append(follower)
-            self.pairs.append(pair)
+            self.lines.append(JointLines(leader, follower))
             self.plots.append(plot)
             self._ranges.append((-10.0, 10.0))
         self._frames = 0
+        self.overlay = CurvesOverlay(self)
+        for plot in self.plots:
+            self.overlay.watch(plot)
 
     def show_history(self, t: np.ndarray, action: np.ndarray, state: np.ndarray) -> None:
         """Draw the buffered samples (oldest first); x is seconds before the newest sample."""
@@ -148,7 +214,7 @@ class JointPlots(pg.GraphicsLayoutWidget):
             self.leader_curves[j].x = self.follower_curves[j].x = x
             self.leader_curves[j].y = a[:, j]
             self.follower_curves[j].y = s[:, j]
-            self.pairs[j].changed()
+        self.overlay.update()
         j = self._frames % RANGE_EVERY  # one plot's range a frame: a new range redraws its axes and grid
         if j < len(self.plots):
             self._fit_range(j, a[:, j], s[:, j])
@@ -164,4 +230,3 @@ class JointPlots(pg.GraphicsLayoutWidget):
         if outside or too_loose:
             self._ranges[j] = (want_lo, want_hi)
             self.plots[j].setYRange(want_lo, want_hi, padding=0)
-            self.pairs[j].set_range(want_lo, want_hi)

@@ -106,9 +106,9 @@ class SaveQueueModel(QAbstractTableModel):
         if self.queue is None:
             return
         self._views.clear()  # twice a second: nothing shown is older than that
-        for row, job in enumerate(self.queue.jobs[: self._rows]):
-            if stage_of(job) in UNFINISHED:
-                self.dataChanged.emit(self.index(row, FRAMES), self.index(row, ELAPSED))
+        unfinished = [row for row, job in enumerate(self.queue.jobs[: self._rows]) if stage_of(job) in UNFINISHED]
+        if unfinished:  # one announcement: each one costs the views a pass over what they show
+            self.dataChanged.emit(self.index(unfinished[0], FRAMES), self.index(unfinished[-1], ELAPSED))
 
     def show_dataset_job(self, view: RowView | None) -> None:
         """Show, update, or (None) remove the row of a dataset-wide job, kept after the takes' rows."""
