@@ -19,7 +19,7 @@ import pyqtgraph as pg
 import pyqtgraph.functions as pgfn
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPolygonF, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QWidget
 
 from station.joints import JOINTS
 
@@ -131,10 +131,15 @@ class CurvesOverlay(QWidget):
             self.invalidate()
         return False
 
+    def _backdrop_fits(self) -> bool:
+        b = self.backdrop
+        return (b is not None and b.deviceIndependentSize().toSize() == self.size()
+                and b.devicePixelRatio() == self.devicePixelRatioF())
+
     def _take_backdrop(self) -> None:
         view = self._plots
         ratio = self.devicePixelRatioF()
-        if self.backdrop is None or self.backdrop.deviceIndependentSize().toSize() != self.size():
+        if self.backdrop is None or not self._backdrop_fits():
             self.backdrop = QImage(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)),
                                    QImage.Format.Format_RGB32)
             self.backdrop.setDevicePixelRatio(ratio)
@@ -156,7 +161,7 @@ class CurvesOverlay(QWidget):
         ]
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        if self.backdrop is None or self._stale or self.backdrop.deviceIndependentSize().toSize() != self.size():
+        if self._stale or not self._backdrop_fits():
             self._take_backdrop()
         assert self.backdrop is not None
         p = QPainter(self)
@@ -188,8 +193,6 @@ class JointPlots(pg.GraphicsLayoutWidget):
             plot.setXRange(-WINDOW_S, 0, padding=0)
             plot.setYRange(-10, 10, padding=0)
             plot.getAxis("left").setWidth(36)
-            for side in ("left", "bottom"):  # axes and grid change twice a second at most: blit them
-                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             unit = "%" if name == "gripper" else "°"
             plot.setTitle(f"<span style='font-size:11pt'><b>{name}</b> ({unit})</span>")
             leader, follower = Curve(), Curve()
