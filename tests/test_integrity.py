@@ -104,6 +104,12 @@ def test_bench_refuses_an_odd_size_at_once(capsys):
     assert err.count("\n") == 1 and "even width and height" in err
 
 
+def test_bench_refuses_a_negative_count_of_listed_takes_at_once(capsys):
+    assert main(["bench", "--gui", "--listed-takes", "-3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--listed-takes -3" in err
+
+
 def test_the_writer_refuses_a_size_no_codec_encodes(tmp_path):
     spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 2, 2),), video=VideoSettings.for_codec("h264"))
     with pytest.raises(DatasetError, match="between 4 and 8192"):

@@ -11,7 +11,9 @@ as headless, whose preflight line comes before the first take), and reports:
   periods), and headless_late_tick_fraction: the same load headless, measured just before in the same run;
 - rss_mb: the window process's peak resident memory (VmHWM) during the run; headless_rss_mb the child's;
 - display_steps_down: how often the display gave way to the loop (widgets.display_rate);
-- gc_longest_ms: the longest garbage collection, all on the GUI thread (station.session.collector).
+- gc_longest_ms: the longest garbage collection, all on the GUI thread (station.session.collector);
+- listed_takes: saved takes the save queue listed before the first take (`--listed-takes`, as after a day of
+  recording: the queue lists every take of the session; their records only, no data behind them).
 The window runs as `station` runs it: GUI thread in the foreground, start-up objects frozen, garbage
 collected on the GUI thread only (station.session.running).
 Called by `station bench --gui`; runs offscreen when there is no display.
@@ -23,15 +25,20 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from station.saving.queue import SaveQueue
 
 PROBE_MS = 5
 PREFLIGHT_WAIT_S = 60.0
 
 
 def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, int] = (640, 480),
-                vcodec: str = "libsvtav1", warmup_s: float = 1.5, headless: bool = True) -> dict:
+                vcodec: str = "libsvtav1", warmup_s: float = 1.5, headless: bool = True,
+                listed_takes: int = 0) -> dict:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from station.bench.load_bench import bench_config, measure_headless_in_child
@@ -62,6 +69,7 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
     if controller.session is None:
         controller.quit_anyway()
         raise RuntimeError("the bench session could not start: " + "; ".join(window.messages.texts()))
+    list_saved_takes(controller.session.queue, listed_takes, cameras)
 
     gaps: list[float] = []
     measuring = False
@@ -129,11 +137,23 @@ def measure_gui(seconds: float, root: Path, cameras: int = 2, size: tuple[int, i
         "headless_rss_mb": alone["rss_mb"] if alone else None,
         "display_steps_down": steps,
         "gc_longest_ms": round(gc_longest_ms, 2),
+        "listed_takes": listed_takes,
         "seconds": round(elapsed, 1),
         "takes_queued": queued,
         "takes_saved": saved,
         "platform": app.platformName(),
     }
+
+
+def list_saved_takes(queue: SaveQueue, count: int, cameras: int) -> None:
+    """The records of `count` saved takes, listed in the session's (empty) save queue as a day's would be."""
+    from station.saving.queue import JobState, SaveJob
+
+    assert not queue.jobs
+    for i in range(count):
+        queue.jobs.append(SaveJob(-1 - i, Path("/nonexistent"), "pick up the cube", 300, cameras,
+                                  state=JobState.DONE, episode=i, finished_at=time.time()))
+        queue.job_added.emit(i)
 
 
 if __name__ == "__main__":

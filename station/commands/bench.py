@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gui", action="store_true", help="measure the window instead: display fps and GUI stalls")
     p.add_argument("--seconds", type=float, default=20.0,
                    help="with --gui: how long to measure (the same load headless first, as long)")
+    p.add_argument("--listed-takes", type=int, default=0,
+                   help="with --gui: the save queue already lists this many saved takes, as after a day of recording")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -51,13 +53,15 @@ def run(args: argparse.Namespace, measure_gui: Callable[..., dict]) -> int:
         raise ConfigError(f"bad --size {args.size!r}: even width and height between 16x16 and 7680x4320")
     if args.seconds <= 0 or args.seconds > 240:
         raise ConfigError(f"bad --seconds {args.seconds:g}: between 0 and 240 (each bench run stays under 5 min)")
+    if not 0 <= args.listed_takes <= 5000:
+        raise ConfigError(f"bad --listed-takes {args.listed_takes}: between 0 and 5000")
     log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
     if args.gui:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="station-gui-bench-") as tmp:
             result = measure_gui(args.seconds, Path(tmp) / "ds", cameras=args.cameras, size=(w, h),
-                                 vcodec=args.vcodec)
+                                 vcodec=args.vcodec, listed_takes=args.listed_takes)
         print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
         return 0
     from station.bench.session_bench import run as run_bench

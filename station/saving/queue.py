@@ -88,7 +88,7 @@ HELD_FOR_RESET = "the reset"  # the reset phase (or the hold after a stop) may s
 HELD_FOR_OPERATOR = "the operator"  # a device failure cut the take: the operator keeps or drops it
 
 
-@dataclass
+@dataclass(eq=False)  # a job is itself: the queue finds it among hundreds by identity, not by its fields
 class SaveJob:
     id: int
     spool_dir: Path
