@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from station.saving.queue import JobState, JobStatus, SaveJob, SpoolOwner
 from widgets.quit_dialog import QuitDialog
-from widgets.save_queue_model import PROGRESS, PROGRESS_ROLE, STAGE, SaveQueueModel
+from widgets.save_queue_model import PROGRESS, PROGRESS_ROLE, STAGE, TASK, SaveQueueModel
 from widgets.save_queue_panel import SaveQueuePanel
 
 
@@ -122,6 +122,21 @@ def test_a_tick_costs_the_same_with_a_days_queue(qtbot):
     (300 rows: 235 ms of the GUI thread a tick when every row was)."""
     few, many = cells_asked_by_a_tick(qtbot, 20), cells_asked_by_a_tick(qtbot, 300)
     assert many <= few + 50, (few, many)
+
+
+def test_older_rows_scrolled_into_view_are_not_cut_short(qtbot):
+    queue, model, panel = make_panel(qtbot)
+    for i in range(40):
+        queue.add(state=JobState.DONE, finished_at=1.0, episode=i, task="pick up the red cube and put it in the box")
+    for i in range(40, 80):
+        queue.add(state=JobState.DONE, finished_at=1.0, episode=i, task="stack")
+    qtbot.waitUntil(panel.newest_row_in_view, timeout=2000)
+    header = panel.table.horizontalHeader()
+    short = header.sectionSize(TASK)
+    panel.table.verticalScrollBar().setValue(0)  # the operator scrolls up to an older take
+    long = panel.table.fontMetrics().horizontalAdvance("pick up the red cube and put it in the box")
+    qtbot.waitUntil(lambda: header.sectionSize(TASK) >= long, timeout=2000)
+    assert short < long
 
 
 def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):

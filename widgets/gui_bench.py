@@ -150,9 +150,11 @@ def list_saved_takes(queue: SaveQueue, count: int, cameras: int) -> None:
     from station.saving.queue import JobState, SaveJob
 
     assert not queue.jobs
+    t = time.monotonic() - 60  # each saved in 3 s, a minute ago
     for i in range(count):
         queue.jobs.append(SaveJob(-1 - i, Path("/nonexistent"), "pick up the cube", 300, cameras,
-                                  state=JobState.DONE, episode=i, finished_at=time.time()))
+                                  state=JobState.DONE, episode=i, submitted_at=t, started_at=t,
+                                  prepared_at=t + 2, finished_at=t + 3))
         queue.job_added.emit(i)
 
 

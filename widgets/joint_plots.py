@@ -6,8 +6,9 @@ size changes, and each frame the curves and numbers over it, in one paint. Each 
 plots through Qt's walk over pyqtgraph's items: about 150 calls into Python a frame (bounding rectangles,
 paints), each one taking the GIL back from the camera, spool and save threads on the GUI thread (measured
 with three 1280x720 cameras: 4.9 ms of the GUI thread's CPU a frame, and most of the event loop's stalls over
-30 ms; see docs/performance.md). The lines are polylines whose points numpy places in device pixels inside a
-QPolygonF's own memory, with 1-px pens drawn twice one pixel apart (a wide pen goes through Qt's stroker).
+30 ms; see docs/performance.md). The lines are polylines whose points numpy places in the widget's
+(device-independent) pixels inside a QPolygonF's own memory, with 1-px pens drawn twice one pixel apart (a
+wide pen goes through Qt's stroker).
 The y ranges are set by hand twice a second (one plot a frame) with some hysteresis instead of auto-ranging
 on every frame.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as pgfn
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPolygonF, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -92,11 +93,13 @@ class JointLines:
 
 class CurvesOverlay(QWidget):
     """Covers the plots' viewport, so that Qt never repaints pyqtgraph's items for a new frame: paints a
-    picture of the plots and the lines over it. The picture is taken whole when the size or the layout
-    changes, and one plot of it again when that plot's range changes (its axis and grid move). Opaque, so
-    that repainting it repaints nothing under it; never takes the mouse or the keyboard.
-    (Not the scene's `changed` signal: connected, it makes Qt report the whole scene changed whenever a view
-    box's transform does, the transform's item having no area of its own.)"""
+    picture of the plots and the lines over it. The picture is taken again, whole, when the size, a plot's
+    range or a view box's place changes (its axes and grid move); a title or label changed after the window
+    is shown needs `invalidate()`. Whole, not one plot's part: rendering a part still paints every plot's
+    axes (pyqtgraph sets its own clip), drawing their text again over itself, for nearly the cost of the whole
+    (measured 2.8 against 3.9 ms). Opaque, so that repainting it repaints nothing under it; never takes the
+    mouse or the keyboard. (Not the scene's `changed` signal: connected, it makes Qt report the whole scene
+    changed whenever a view box's transform does, the transform's item having no area of its own.)"""
 
     def __init__(self, plots: JointPlots) -> None:
         super().__init__(plots.viewport())
@@ -105,24 +108,20 @@ class CurvesOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.backdrop: QImage | None = None
-        self.backdrop_pixels = 0  # pixels of the picture taken so far, whole or in part
+        self.backdrops_taken = 0
         self.paints = 0
-        self._stale: list[QRect] = []  # parts of the picture to take again, in pixels
         self._boxes: list[tuple[QRectF, QTransform]] = []  # each plot's view box and data -> pixels
         self.setGeometry(plots.viewport().rect())
         plots.viewport().installEventFilter(self)
 
     def watch(self, plot: pg.PlotItem) -> None:
-        plot.getViewBox().sigRangeChanged.connect(lambda *_: self._plot_changed(plot))
+        box = plot.getViewBox()
+        box.sigRangeChanged.connect(self.invalidate)
+        box.sigResized.connect(self.invalidate)  # an axis or a title shown or hidden moves it within its plot
         plot.geometryChanged.connect(self.invalidate)
 
-    def invalidate(self) -> None:
+    def invalidate(self, *_: object) -> None:
         self.backdrop = None
-        self.update()
-
-    def _plot_changed(self, plot: pg.PlotItem) -> None:
-        area = self._plots.viewportTransform().mapRect(plot.sceneBoundingRect()).toAlignedRect()
-        self._stale.append(area & self.rect())
         self.update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
@@ -131,41 +130,33 @@ class CurvesOverlay(QWidget):
             self.invalidate()
         return False
 
-    def _backdrop_fits(self) -> bool:
-        b = self.backdrop
-        return (b is not None and b.deviceIndependentSize().toSize() == self.size()
-                and b.devicePixelRatio() == self.devicePixelRatioF())
-
-    def _take_backdrop(self) -> None:
+    def _take_backdrop(self) -> QImage:
         view = self._plots
         ratio = self.devicePixelRatioF()
-        if self.backdrop is None or not self._backdrop_fits():
-            self.backdrop = QImage(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)),
-                                   QImage.Format.Format_RGB32)
-            self.backdrop.setDevicePixelRatio(ratio)
-            self._stale = [self.rect()]
-        p = QPainter(self.backdrop)
-        for part in self._stale:
-            if part.isEmpty():
-                continue
-            p.fillRect(part, view.backgroundBrush())
-            view.render(p, QRectF(part), part)  # the scene as the viewport shows it there, without us
-            self.backdrop_pixels += part.width() * part.height()
+        image = QImage(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)),
+                       QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(ratio)
+        image.fill(view.backgroundBrush().color())
+        p = QPainter(image)
+        view.render(p, QRectF(self.rect()), self.rect())  # the scene as the viewport shows it, without us
         p.end()
-        self._stale = []
         to_view = view.viewportTransform()
         self._boxes = [
             (to_view.mapRect(plot.getViewBox().sceneBoundingRect()),
              plot.getViewBox().childGroup.sceneTransform() * to_view)
             for plot in view.plots
         ]
+        self.backdrop = image
+        self.backdrops_taken += 1
+        return image
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        if self._stale or not self._backdrop_fits():
-            self._take_backdrop()
-        assert self.backdrop is not None
+        image = self.backdrop
+        if (image is None or image.deviceIndependentSize().toSize() != self.size()
+                or image.devicePixelRatio() != self.devicePixelRatioF()):
+            image = self._take_backdrop()
         p = QPainter(self)
-        p.drawImage(0, 0, self.backdrop)
+        p.drawImage(0, 0, image)
         self.paints += 1
         for lines, (box, to_pixels) in zip(self._plots.lines, self._boxes, strict=False):
             p.setClipRect(box)

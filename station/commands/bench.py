@@ -55,6 +55,8 @@ def run(args: argparse.Namespace, measure_gui: Callable[..., dict]) -> int:
         raise ConfigError(f"bad --seconds {args.seconds:g}: between 0 and 240 (each bench run stays under 5 min)")
     if not 0 <= args.listed_takes <= 5000:
         raise ConfigError(f"bad --listed-takes {args.listed_takes}: between 0 and 5000")
+    if args.listed_takes and not args.gui:
+        raise ConfigError("--listed-takes measures the window: add --gui")
     log = (lambda *_a: None) if args.json else (lambda text: print(text, flush=True))
     if args.gui:
         import tempfile
