@@ -2,6 +2,7 @@
 a new frame paints the lines over a picture of the plots, taken again only where a range changed."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
@@ -60,12 +61,19 @@ def fresh_picture(plots: JointPlots) -> QImage:
     return image
 
 
-def test_a_frame_paints_the_lines_over_the_picture_and_a_new_range_retakes_it(qtbot):
+@pytest.fixture
+def shown(qtbot) -> JointPlots:
+    """Plots in a window of their own, on screen."""
     plots = JointPlots()
     qtbot.addWidget(plots)
     plots.resize(700, 500)
     plots.show()
     qtbot.waitExposed(plots)
+    return plots
+
+
+def test_a_frame_paints_the_lines_over_the_picture_and_a_new_range_retakes_it(qtbot, shown):
+    plots = shown
     values = np.array([10.0 * (j + 1) for j in range(len(JOINTS))])
     feed(plots, values, 2 * RANGE_EVERY)  # the ranges settle
     painted(qtbot, plots)
@@ -84,12 +92,8 @@ def test_a_frame_paints_the_lines_over_the_picture_and_a_new_range_retakes_it(qt
     assert plots.overlay.backdrop == fresh_picture(plots)  # what the plots show now, nothing drawn twice
 
 
-def test_a_plot_whose_axis_goes_away_is_drawn_where_it_now_is(qtbot):
-    plots = JointPlots()
-    qtbot.addWidget(plots)
-    plots.resize(700, 500)
-    plots.show()
-    qtbot.waitExposed(plots)
+def test_a_plot_whose_axis_goes_away_is_drawn_where_it_now_is(qtbot, shown):
+    plots = shown
     feed(plots, np.zeros(len(JOINTS)), 2)
     painted(qtbot, plots)
     before = plots.overlay._boxes[0][0]
