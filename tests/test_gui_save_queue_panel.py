@@ -163,3 +163,16 @@ def test_the_quit_dialog_shows_the_panels_own_figures(qtbot):
     queue.change(job, progress=0.9)
     dialog.show_progress(queue, [])  # type: ignore[arg-type]
     assert dialog.bar.text() == "90%"
+
+
+def test_the_quit_dialog_shows_every_line_it_says(qtbot):
+    queue = ListQueue()
+    for i in range(6):
+        queue.add(state=JobState.PREPARING, started_at=1.0, progress=0.1 * i)
+    dialog = QuitDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.show_progress(queue, [])  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: dialog.label.height() > 0, timeout=2000)
+    assert dialog.label.text().count("\n") == 4  # the first line and four takes
+    assert dialog.label.height() >= dialog.label.heightForWidth(dialog.label.width())  # none cut off

@@ -26,6 +26,8 @@ from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.session.recorder import FinishedTake
 from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
 
+SHOWN_TAKES = 4  # takes listed by name while quitting waits for them
+
 
 class QuitDialog(QDialog):
     quit_anyway = Signal()
@@ -36,6 +38,8 @@ class QuitDialog(QDialog):
         self.setWindowTitle("Saving before quitting")
         self.label = QLabel()
         self.label.setWordWrap(True)
+        # room for what it may say (a line, and up to four takes), so that nothing is cut off as it grows
+        self.label.setMinimumHeight(self.label.fontMetrics().lineSpacing() * (1 + SHOWN_TAKES + 1))
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         note = QLabel("Quit anyway leaves the unsaved takes on disk; the next start (or `station recover`) "
@@ -76,7 +80,7 @@ class QuitDialog(QDialog):
             rows = [row_view(j, queue.expected_episode(j), fps) for j in self._watched]
             busy = [r for r in rows if r.stage in UNFINISHED or r.stage is RowStage.FAILED]
             lines = [f"Episode {r.episode}: {r.words}" + (f" ({int(100 * r.bar)}%)" if r.bar is not None else "")
-                     for r in busy[:4]]
+                     for r in busy[:SHOWN_TAKES]]
             self.label.setText(f"Waiting for {left} of {total} take{'s' if total != 1 else ''} to be saved "
                                "before quitting…\n" + "\n".join(lines))
         else:
