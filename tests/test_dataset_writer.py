@@ -466,6 +466,24 @@ def _decoded(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
 
 
+def test_an_encode_cut_short_leaves_no_file_and_no_encoder_complaint(tmp_path, capfd):
+    """A save cancelled (quit anyway, a take thrown away) or failing mid-encode: the encoder is drained before it
+    is freed, as SVT-AV1 expects (it printed "Svt[error]: deinit called without sending EOS!" on the terminal)."""
+
+    class Cancelled(Exception):
+        pass
+
+    def cut_short():
+        yield from _moving_frames(6)
+        raise Cancelled
+
+    path = tmp_path / "v.mp4"
+    with pytest.raises(Cancelled):
+        encode_video(cut_short(), path, FPS, 160, 120, VideoSettings.for_codec("libsvtav1"), pix_fmt="yuv420p")
+    assert not path.exists()
+    assert "EOS" not in capfd.readouterr().err
+
+
 def test_av1_with_lerobots_short_gop_gives_the_same_frames_without_the_buffers_it_never_uses(tmp_path, monkeypatch):
     """SVT-AV1's mini-GOP and lookahead are turned down for g=2 (station.dataset.video): same pictures."""
     from station.dataset import video

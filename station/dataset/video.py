@@ -8,6 +8,7 @@ PTS an exact integer multiple (i * 512) with no rounding drift.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from fractions import Fraction
@@ -27,6 +28,8 @@ from station.priority import encoder_heap, encoder_turn, foreground
 os.environ.setdefault("SVT_LOG", "1")
 
 # LeRobot's mp4 stream time base is 1/(fps * 512); keeping it makes our files concatenate with theirs.
+log = logging.getLogger(__name__)
+
 TIME_BASE_MULTIPLIER = 512
 
 
@@ -197,22 +200,27 @@ def encode_video(
             if threads:
                 stream.codec_context.thread_count = threads
             dts = _DtsLikeLeRobot(settings.codec)
-            for frame in frames:
-                _check_frame(count, frame, width, height, pix_fmt)
-                vf = video_frame(frame, pix_fmt)  # the encoder copies it as it takes it, without the GIL
-                vf.pts = count
-                vf.time_base = codec_tb
-                if count == 0:
-                    # Opening the encoder holds the GIL (see the note above); SVT-AV1 also makes the thread that
-                    # opens it real-time, and leaving foreground() gives the thread its own scheduling back.
-                    with foreground(), encoder_heap():
-                        stream.codec_context.open()
-                    if on_open is not None:  # before the first frame: the encoder's threads exist now
-                        on_open()
-                container.mux(dts(stream.encode(vf)))
-                count += 1
-                if on_frame is not None:
-                    on_frame(count - 1)
+            try:
+                for frame in frames:
+                    _check_frame(count, frame, width, height, pix_fmt)
+                    vf = video_frame(frame, pix_fmt)  # the encoder copies it as it takes it, without the GIL
+                    vf.pts = count
+                    vf.time_base = codec_tb
+                    if count == 0:
+                        # Opening the encoder holds the GIL (see the note above); SVT-AV1 also makes the thread
+                        # that opens it real-time, and leaving foreground() gives the thread its scheduling back.
+                        with foreground(), encoder_heap():
+                            stream.codec_context.open()
+                        if on_open is not None:  # before the first frame: the encoder's threads exist now
+                            on_open()
+                    container.mux(dts(stream.encode(vf)))
+                    count += 1
+                    if on_frame is not None:
+                        on_frame(count - 1)
+            except BaseException:
+                if count:  # cut short (cancelled, failed): drained all the same, as SVT-AV1 expects
+                    _drain_quietly(stream)
+                raise
             with foreground():  # the flush and the trailer (the GIL is released while the encoder drains)
                 container.mux(dts(stream.encode(None)))
                 container.close()
@@ -223,6 +231,16 @@ def encode_video(
         remove_quietly(path)
         raise
     return count
+
+
+def _drain_quietly(stream: VideoStream) -> None:
+    """End an encode that is being abandoned: the frames it still holds are encoded and thrown away. Freed
+    without it, SVT-AV1 prints "Svt[error]: deinit called without sending EOS!" on the terminal."""
+    try:
+        with foreground():
+            stream.encode(None)
+    except Exception:  # the encode is abandoned for a reason already being raised
+        log.debug("draining an abandoned encoder failed", exc_info=True)
 
 
 def probe_video(path: Path) -> tuple[int, list[float]]:
