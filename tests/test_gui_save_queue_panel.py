@@ -165,14 +165,23 @@ def test_the_quit_dialog_shows_the_panels_own_figures(qtbot):
     assert dialog.bar.text() == "90%"
 
 
-def test_the_quit_dialog_shows_every_line_it_says(qtbot):
+@pytest.mark.parametrize("point_size", [9, 18])
+def test_the_quit_dialog_shows_every_line_it_says(qtbot, point_size):
     queue = ListQueue()
-    for i in range(6):
+    for i in range(3):
         queue.add(state=JobState.PREPARING, started_at=1.0, progress=0.1 * i)
+    for _ in range(3):
+        queue.add(state=JobState.FAILED, error="writing the video failed: No space left on device (the disk "
+                  "holding the dataset is full; free some space, then Retry)")
     dialog = QuitDialog()
+    font = dialog.font()
+    font.setPointSize(point_size)
+    dialog.setFont(font)
     qtbot.addWidget(dialog)
+    dialog.show_progress(queue, [])  # type: ignore[arg-type]  (before it opens, as the window does)
     dialog.show()
-    dialog.show_progress(queue, [])  # type: ignore[arg-type]
-    qtbot.waitUntil(lambda: dialog.label.height() > 0, timeout=2000)
-    assert dialog.label.text().count("\n") == 4  # the first line and four takes
-    assert dialog.label.height() >= dialog.label.heightForWidth(dialog.label.width())  # none cut off
+    qtbot.waitExposed(dialog)
+    label = dialog.label
+    assert label.text().count("\n") == 4  # the first line and four takes, one line each
+    lines = label.fontMetrics().boundingRect(label.rect(), 0, label.text())
+    assert label.height() >= lines.height() and label.width() >= lines.width()  # none cut off

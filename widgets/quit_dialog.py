@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
@@ -36,15 +36,12 @@ class QuitDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("quitDialog")
         self.setWindowTitle("Saving before quitting")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        # room for what it may say (a line, and up to four takes), so that nothing is cut off as it grows
-        self.label.setMinimumHeight(self.label.fontMetrics().lineSpacing() * (1 + SHOWN_TAKES + 1))
+        self.label = QLabel()  # one line each, no wrapping: the dialog is as tall as its lines
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
-        note = QLabel("Quit anyway leaves the unsaved takes on disk; the next start (or `station recover`) "
+        # two lines of its own, not wrapped: a wrapped label takes more height than the window has counted on
+        note = QLabel("Quit anyway leaves the unsaved takes on disk;\nthe next start (or `station recover`) "
                       "saves them.")
-        note.setWordWrap(True)
         self.quit_button = QPushButton("Quit anyway")
         self.quit_button.setObjectName("quitAnywayButton")
         self.quit_button.setAutoDefault(False)
@@ -52,7 +49,7 @@ class QuitDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.quit_button)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(note)
@@ -79,12 +76,21 @@ class QuitDialog(QDialog):
             fps = queue.writer.spec.fps
             rows = [row_view(j, queue.expected_episode(j), fps) for j in self._watched]
             busy = [r for r in rows if r.stage in UNFINISHED or r.stage is RowStage.FAILED]
-            lines = [f"Episode {r.episode}: {r.words}" + (f" ({int(100 * r.bar)}%)" if r.bar is not None else "")
-                     for r in busy[:SHOWN_TAKES]]
+            # one line a take (a failure's whole text is in the save queue's row)
+            width = self._text_width()
+            self.label.ensurePolished()  # the style's font, before the dialog is first shown
+            lines = [self.label.fontMetrics().elidedText(
+                f"Episode {r.episode}: {r.words}" + (f" ({int(100 * r.bar)}%)" if r.bar is not None else ""),
+                Qt.TextElideMode.ElideRight, width) for r in busy[:SHOWN_TAKES]]
             self.label.setText(f"Waiting for {left} of {total} take{'s' if total != 1 else ''} to be saved "
                                "before quitting…\n" + "\n".join(lines))
         else:
             self.label.setText("All takes saved.")
+
+    def _text_width(self) -> int:
+        """The label's width in the dialog (shown or not yet: the progress is set before the dialog opens)."""
+        margins = self._layout.contentsMargins()
+        return max(100, self.width() - margins.left() - margins.right())
 
     def reject(self) -> None:  # Escape or the close box: keep waiting (the operator chose to quit)
         pass

@@ -214,6 +214,8 @@ class SaveQueuePanel(QWidget):
             self.table.scrollToBottom()
 
     def _fit_columns(self) -> None:
+        if not self.table.isVisible() or self.table.viewport().height() <= 0:
+            return  # no rows in view: Qt would measure them all
         for column in FITTED:
             self.table.resizeColumnToContents(column)
 
