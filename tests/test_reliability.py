@@ -30,7 +30,7 @@ from station.session.state import Event, Phase
 def session(tmp_path, qtbot):
     made = []
 
-    def make(episodes=1, episode_s=0.4, cam_fps=30.0):
+    def make(episodes=1, episode_s=0.4, cam_fps=30.0, reset_s=0.0):
         cam = PatternCamera("front", 32, 24, fps=cam_fps)
         cam.start()
         spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 32, 24),), video=VideoSettings.for_codec("h264"))
@@ -39,7 +39,7 @@ def session(tmp_path, qtbot):
         leader, follower = SimulatedLeader(), SimulatedFollower()
         leader.connect()
         follower.connect()
-        rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, 0, "pick")
+        rec = Recorder(writer, queue, leader, follower, [cam], 30, episodes, episode_s, reset_s, "pick")
         rec.start()
         made.append((rec, queue, cam))
         qtbot.waitUntil(lambda: rec.not_ready_reason() == "", timeout=5_000)  # the camera has sent a frame
@@ -208,6 +208,24 @@ def test_a_corrupt_dataset_is_not_appended_to(dataset, damage):
     assert result.returncode == 2, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert snapshot(dataset) == before
+
+
+def test_a_disk_filling_up_during_a_reset_keeps_the_last_take_and_stops(qtbot, session, monkeypatch):
+    """The next take cannot start: the take held in the reset is kept, not held (with its room) for good."""
+    rec, _queue, _ = session(episodes=3, episode_s=0.5, reset_s=0.5)
+    problems = []
+    rec.problem.connect(lambda p: problems.append(p.text))
+    rec.fault.connect(lambda p: problems.append(p.text))
+    rec.fire(Event.RECORD)
+    qtbot.waitUntil(lambda: rec.phase is Phase.RESETTING, timeout=10_000)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**3, 10**3))  # 1 kB left
+    with qtbot.waitSignal(rec.finished, timeout=20_000):  # the reset ends; the next take cannot start
+        pass
+    assert rec.phase is Phase.STOPPED
+    assert any("last take is kept" in p for p in problems), problems
+    monkeypatch.undo()
+    assert DatasetReader(rec.writer.root).total_episodes == 1
 
 
 def test_a_disk_filling_up_during_a_take_keeps_it_and_stops(qtbot, session, monkeypatch):

@@ -326,6 +326,13 @@ class Recorder(QObject):
                 if self.machine.phase is Phase.RECORDING:  # the take in progress is kept all the same
                     self.fire(Event.STOP)
                     problem += " (the take in progress was kept and recording stopped)"
+                elif self.machine.phase is Phase.RESETTING:
+                    # Waiting in the reset would hold the last take, and the room its recording takes, for good:
+                    # stopping keeps it (after the stop's short hold), and its room comes back once it is saved.
+                    held = self.machine.held
+                    self.fire(Event.STOP)
+                    problem += (" (the last take is kept and the session stopped: press Space once it is saved)"
+                                if held else " (the session stopped)")
                 raise DiskFullError(problem)
         step = self.machine.fire(event)
         self._phase_timer.stop()
