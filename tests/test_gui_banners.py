@@ -14,6 +14,7 @@ from widgets.banners import (
     CUT,
     DISK,
     READY,
+    ROOM,
     SAVE,
     TORQUE,
     Facts,
@@ -37,6 +38,9 @@ def test_topics_and_their_ends():
     topics = [ARMS, CAMERA + "front", CAMERA + "wrist", CAMERA + "gone", DISK, SAVE + "3", SAVE + "4", "text:x"]
     assert ended_topics(topics, facts) == {ARMS, CAMERA + "front", DISK, SAVE + "4"}
     assert ended_topics([TORQUE], facts) == set()  # the torque read back stays until dismissed
+    full = Facts(arms_ok=True, stalled_cameras=frozenset(), cameras=frozenset(), disk_low=True,
+                 failed_saves=frozenset(), room_for_a_take=False)
+    assert ended_topics([ROOM], full) == set() and ended_topics([ROOM], facts) == {ROOM}  # room again: it goes
 
 
 def test_a_take_that_could_not_start_for_a_silent_device_is_forgotten_once_the_device_is_back():

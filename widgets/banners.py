@@ -52,6 +52,7 @@ class Facts:
     cameras: frozenset[str]  # the cameras connected now
     disk_low: bool
     failed_saves: frozenset[int]  # ids of the save jobs that failed and wait for Retry or Discard
+    room_for_a_take: bool = True  # the disk has room for the next take's recording
 
 
 def ended_topics(topics: Iterable[str], facts: Facts) -> set[str]:
@@ -71,6 +72,8 @@ def _ended(topic: str, facts: Facts) -> bool:
         return name in facts.cameras and name not in facts.stalled_cameras
     if topic == DISK:
         return not facts.disk_low
+    if topic == ROOM:
+        return facts.room_for_a_take
     return False
 
 

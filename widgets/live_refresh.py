@@ -6,6 +6,7 @@ words come from widgets.presenters; this object only gathers the facts and hands
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ class LiveRefresh(QObject):
         self._frame = 0
         self._low_disk_warned = False
         self._disk_low = False
+        self._room_for_a_take = True
         self.display_rate = DisplayRate(FRAME_INTERVAL_MS / 1000)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
@@ -113,6 +115,7 @@ class LiveRefresh(QObject):
             stalled_cameras=frozenset(c.name for c in cameras if c.stalled),
             cameras=frozenset(c.name for c in cameras),
             disk_low=self._disk_low,
+            room_for_a_take=self._room_for_a_take,
             failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
         )
         messages = self.window.messages
@@ -139,6 +142,9 @@ class LiveRefresh(QObject):
             return
         self.window.status.show_disk(free, str(where))
         self._disk_low = free < LOW_DISK_BYTES
+        s = self.c.session
+        with contextlib.suppress(OSError):  # not known now: as it was
+            self._room_for_a_take = s is None or not s.recorder.disk_space_problem()
         if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.c.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "

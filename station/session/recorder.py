@@ -320,7 +320,7 @@ class Recorder(QObject):
                     self.fire(Event.STOP)
                     raise NotReady(f"The next take did not start: {reason}.", about)
                 raise NotReady(f"No take started: {reason}.", about)
-            problem = self._disk_space_problem()
+            problem = self.disk_space_problem()
             if problem:
                 self.stopped_by = problem
                 if self.machine.phase is Phase.RECORDING:  # the take in progress is kept all the same
@@ -655,7 +655,7 @@ class Recorder(QObject):
         if self.device_failure and self.device_failure.startswith("camera") and self.loop.error is None:
             self.device_failure = None
 
-    def _disk_space_problem(self) -> str:
+    def disk_space_problem(self) -> str:
         """Why a new take may not start for lack of room for its spool, or "" if there is room."""
         return spool_space_problem(self.writer.root, self.writer.spec.cameras, self.fps, self.episode_time_s)
 
