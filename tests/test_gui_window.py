@@ -604,3 +604,32 @@ def test_quit_finishes_after_a_live_save_failed_mid_take_and_was_discarded(stati
     window.keys["quit"].trigger()  # stops the reset and waits for the saves: there is none left to wait for
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
     assert queue.workers == 0 and find_spools(station.tmp_path / "ds") == ([], [])
+
+
+def test_quit_with_a_failed_save_asks_before_leaving_it_for_the_next_start(station, qtbot):
+    """Nothing left to wait for, but a take not saved: quitting says so (it closed silently), Go back stays."""
+
+    def live_encoder_that_fails(spool, video, reporter):
+        reporter.stage("encoding front")
+        raise OSError(28, "No space left on device")
+
+    window, controller = station.open(
+        queue_factory=lambda writer: SaveQueue(writer, prepare_live=live_encoder_that_fails))
+    queue = controller.session.queue
+    recorder = controller.session.recorder
+    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+        window.keys["record"].trigger()
+    window.keys["next"].trigger()  # the take ends, its save has failed
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
+    window.keys["quit"].trigger()
+    qtbot.waitUntil(lambda: controller.quitting.failed_question is not None, timeout=30_000)
+    question = controller.quitting.failed_question
+    assert "1 take could not be saved" in question.text() and window.isVisible()
+    qtbot.mouseClick(question.back_button, Qt.MouseButton.LeftButton)  # to Retry or Discard it first
+    assert controller.quitting.failed_question is None and window.isVisible()
+    window.keys["quit"].trigger()
+    qtbot.waitUntil(lambda: controller.quitting.failed_question is not None, timeout=5000)
+    qtbot.mouseClick(controller.quitting.failed_question.quit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    complete, partial = find_spools(station.tmp_path / "ds")
+    assert len(complete) == 1 and not partial  # left on disk for the next start

@@ -102,6 +102,25 @@ class TakeChoice(Enum):
     CANCEL = "cancel"
 
 
+class FailedSavesQuestion(QMessageBox):
+    """Quitting with saves that failed (they wait for Retry or Discard): quit anyway, or go back (Esc)."""
+
+    def __init__(self, parent: QWidget | None, failed: int) -> None:
+        super().__init__(parent)
+        self.setObjectName("failedSavesQuestion")
+        self.setIcon(QMessageBox.Icon.Warning)
+        self.setWindowTitle("Quit with takes not saved?")
+        self.setText(f"{failed} take{'s' if failed != 1 else ''} could not be saved: "
+                     "the save queue says why.")
+        self.setInformativeText("Quit anyway leaves them on disk; the next start (or `station recover`) saves "
+                                "them. Go back (Esc) to Retry or Discard them now.")
+        self.quit_button = self.addButton("&Quit anyway", QMessageBox.ButtonRole.AcceptRole)
+        self.quit_button.setObjectName("quitWithFailedButton")
+        self.back_button = self.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
+        self.setDefaultButton(self.back_button)
+        self.setEscapeButton(self.back_button)
+
+
 class TakeQuestion(QMessageBox):
     """Quitting while a take records (or a take cut short waits): keep it, throw it away, or cancel (Esc)."""
 

@@ -3,7 +3,9 @@
 The window's close guard asks this object whether it may close now. A take being recorded (or one cut short
 by a failure, waiting for Keep / Drop) is asked about first: keep it, throw it away, or cancel (Esc: the take
 goes on). Then, while saves are pending, a progress dialog waits for them; the controller closes the window
-again when the recorder reports finished. Quit anyway leaves unsaved takes in the spool for recovery.
+again when the recorder reports finished. Saves that failed (nothing to wait for, yet takes not saved) are
+asked about: quit anyway, or go back to Retry or Discard them. Quit anyway leaves unsaved takes in the spool
+for recovery.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from station.session.state import Event, Phase, Step
-from widgets.quit_dialog import QuitDialog, TakeChoice, TakeQuestion
+from widgets.quit_dialog import FailedSavesQuestion, QuitDialog, TakeChoice, TakeQuestion
 
 if TYPE_CHECKING:
     from station.session.builder import Session
@@ -31,6 +33,7 @@ class Quitting(QObject):
         self._refresh = refresh
         self.dialog: QuitDialog | None = None  # the saves' progress, once quitting waits for them
         self.question: TakeQuestion | None = None
+        self.failed_question: FailedSavesQuestion | None = None
         self.anyway = False
         self.closed = False
         self._watched: object | None = None  # the recorder whose steps are watched while the question is open
@@ -78,9 +81,29 @@ class Quitting(QObject):
                     self.dialog.open()
                     self._refresh()
                 return False
+            if s.queue.failed_count:  # nothing to wait for, but takes not saved: said, not left silently
+                self._ask_about_failed(s.queue.failed_count)
+                return False
         self.closed = True
         self._shutdown()
         return True
+
+    def _ask_about_failed(self, failed: int) -> None:
+        if self.dialog is not None:  # the saves' progress was up: it has said what it waited for
+            self.dialog.accept()
+            self.dialog = None
+        if self.failed_question is None:
+            self.failed_question = FailedSavesQuestion(self.window, failed)
+            self.failed_question.buttonClicked.connect(self._on_failed_answer)
+            self.failed_question.open()
+
+    def _on_failed_answer(self, button: object) -> None:
+        question, self.failed_question = self.failed_question, None
+        if question is None:
+            return
+        question.deleteLater()
+        if button is question.quit_button:
+            self.quit_anyway()
 
     def _held_seconds(self) -> float:
         s = self._session()
@@ -143,5 +166,8 @@ class Quitting(QObject):
         if self.question is not None:
             self.question.done(0)
             self.question = None
+        if self.failed_question is not None:
+            self.failed_question.done(0)
+            self.failed_question = None
         if self.dialog is not None:
             self.dialog.accept()
