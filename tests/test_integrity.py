@@ -110,6 +110,15 @@ def test_bench_refuses_a_negative_count_of_listed_takes_at_once(capsys):
     assert err.count("\n") == 1 and "--listed-takes -3" in err
 
 
+def test_recover_takes_the_dataset_as_check_does_and_refuses_none_in_one_line(tmp_path, capsys):
+    DatasetWriter.create(tmp_path / "ds", "test/recover", DatasetSpec(fps=30, cameras=(CameraSpec("front", 64, 48),)))
+    assert main(["recover", str(tmp_path / "ds")]) == 0  # as `station check DIR`; --root DIR as before
+    assert "nothing to recover" in capsys.readouterr().out
+    assert main(["recover"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "station recover DIR" in err
+
+
 def test_the_writer_refuses_a_size_no_codec_encodes(tmp_path):
     spec = DatasetSpec(fps=30, cameras=(CameraSpec("front", 2, 2),), video=VideoSettings.for_codec("h264"))
     with pytest.raises(DatasetError, match="between 4 and 8192"):

@@ -1,4 +1,4 @@
-"""`station recover --root DIR`: save takes left in the spool by a crash, without a window."""
+"""`station recover DIR` (or `--root DIR`): save takes left in the spool by a crash, without a window."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ EXIT_CODES = """exit codes:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recover", help="save takes a crash left unsaved, and repair a half-done commit",
                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", type=Path, required=True, help="the dataset directory")
+    p.add_argument("dataset", nargs="?", type=Path, metavar="DIR", help="the dataset directory (or --root DIR)")
+    p.add_argument("--root", type=Path, help="the dataset directory")
     p.add_argument("--keep-partial", action="store_true",
                    help="also keep the take that was being recorded when the process died (default: drop it)")
 
@@ -30,13 +31,16 @@ def run(args: argparse.Namespace) -> int:
 
     from station.dataset.reader import DatasetReader
     from station.dataset.writer import DatasetWriter
+    from station.errors import ConfigError
     from station.saving.faults import writer_fault
     from station.saving.lock import DatasetLock
     from station.saving.queue import SaveQueue
     from station.saving.recovery import recover_into_queue
     from station.saving.spool import list_spools
 
-    root: Path = args.root
+    if (args.root is None) == (args.dataset is None):
+        raise ConfigError("give the dataset directory once: station recover DIR (or --root DIR)")
+    root: Path = args.root or args.dataset
     if not (root / "meta" / "info.json").is_file():
         raise DatasetError(f"there is no dataset at {root}")
     with DatasetLock(root):
