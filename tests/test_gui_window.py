@@ -386,6 +386,7 @@ def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
                     and "Follower torque off, confirmed." in window.messages.texts(), timeout=3000)
     assert not follower.torque_enabled
     qtbot.waitUntil(lambda: "error" in window.status.arms_label.text(), timeout=3000)
+    assert window.joints.plots and window.joints.overlay.no_data  # the lines stand still: said over them
     # the take so far is held for Keep / Drop, not kept silently; Space says why nothing starts
     banner = next(b for b in window.messages.banners if "cut short" in b.text)
     assert recorder.machine.cut and controller.session.queue.jobs[0].held

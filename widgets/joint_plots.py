@@ -109,6 +109,7 @@ class CurvesOverlay(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.backdrop: QImage | None = None
         self.backdrops_taken = 0
+        self.no_data = ""  # non-empty: why the lines no longer move, said over them
         self.paints = 0
         self._boxes: list[tuple[QRectF, QTransform]] = []  # each plot's view box and data -> pixels
         self.setGeometry(plots.viewport().rect())
@@ -161,6 +162,16 @@ class CurvesOverlay(QWidget):
         for lines, (box, to_pixels) in zip(self._plots.lines, self._boxes, strict=False):
             p.setClipRect(box)
             lines.paint(p, to_pixels, box)
+        if self.no_data:
+            p.setClipping(False)
+            p.fillRect(self.rect(), QColor(0, 0, 0, 170))
+            p.setPen(QColor(255, 200, 80))
+            font = QFont(self.font())
+            font.setPointSizeF(max(12.0, min(18.0, self.height() / 18)))
+            font.setBold(True)
+            p.setFont(font)
+            p.drawText(QRectF(self.rect()).adjusted(12, 12, -12, -12),
+                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, f"NO NEW JOINT DATA\n{self.no_data}")
         p.end()
 
 
@@ -196,6 +207,12 @@ class JointPlots(pg.GraphicsLayoutWidget):
         self.overlay = CurvesOverlay(self)
         for plot in self.plots:
             self.overlay.watch(plot)
+
+    def set_no_data(self, reason: str) -> None:
+        """Say over the plots why their lines stopped (the control loop stopped), or "" once they move again."""
+        if reason != self.overlay.no_data:
+            self.overlay.no_data = reason
+            self.overlay.update()
 
     def show_history(self, t: np.ndarray, action: np.ndarray, state: np.ndarray) -> None:
         """Draw the buffered samples (oldest first); x is seconds before the newest sample."""

@@ -59,9 +59,12 @@ class LiveRefresh(QObject):
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
                 view.show_frame(cam.latest(), cam.stalled)
         if session is not None:
+            loop = session.recorder.loop
             if due.plots:
-                t, action, state = session.recorder.loop.history.snapshot()
+                t, action, state = loop.history.snapshot()
                 self.window.joints.show_history(t, action, state)
+            self.window.joints.set_no_data(  # a device failed: the lines would stand still as if live
+                "" if loop.error is None else "the arms are no longer read: see the message above")
             self.session_bar()
         if self._frame % SLOW_EVERY == 0:
             self.slow()
