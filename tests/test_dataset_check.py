@@ -219,8 +219,9 @@ def test_command_says_takes_that_wait_in_the_spool_and_how_to_save_them(ds, caps
     (ds / ".station" / "spool" / "take-1796111373461489500").mkdir(parents=True)  # left by a kill -9
     assert run_command(ds) == 0
     out = capsys.readouterr().out.splitlines()
-    assert any("1 take recorded but not in the dataset" in line and "station recover --root" in line for line in out)
-    assert out[-1] == "OK, with 4 quality warnings"
+    assert any("1 take recorded but not in the dataset waits" in line and f"station recover {ds}` saves it" in line
+               for line in out)
+    assert out[-1] == "OK, with 3 quality warnings and takes not saved yet"  # the three, counted apart
 
 
 def test_command_exits_2_when_dir_is_not_a_dataset(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from station.commands.error_lines import print_error
@@ -62,14 +63,16 @@ def run(args: argparse.Namespace) -> int:
     problems = check_dataset(root, decode_videos=args.decode_videos)
     for problem in problems:
         print(problem)
-    warnings = _quality_warnings(root) + _takes_not_saved(root)
-    for warning in warnings:
+    quality, waiting = _quality_warnings(root), _takes_not_saved(root)
+    for warning in (*quality, *waiting):
         print(warning)
     if problems:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", flush=True)
         return 1
-    if warnings:
-        print(f"OK, with {len(warnings)} quality warning{'s' if len(warnings) != 1 else ''}", flush=True)
+    if quality or waiting:
+        said = [f"{len(quality)} quality warning{'s' if len(quality) != 1 else ''}"] if quality else []
+        said += ["takes not saved yet"] if waiting else []
+        print("OK, with " + " and ".join(said), flush=True)
         return 1 if getattr(args, "strict", False) else 0
     print("OK", flush=True)
     return 0
@@ -83,9 +86,11 @@ def _takes_not_saved(root: Path) -> list[str]:
     waiting = len(list_spools(root))
     if not waiting:
         return []
-    takes = "1 take" if waiting == 1 else f"{waiting} takes"
-    return [f"{takes} recorded but not in the dataset wait in {root}/.station/spool (a station recording now, or "
-            f"one stopped before saving them): with no station running, `station recover --root {root}` saves them"]
+    takes = "1 take recorded but not in the dataset waits" if waiting == 1 else \
+        f"{waiting} takes recorded but not in the dataset wait"
+    return [f"{takes} in {root}/.station/spool (a station recording now, or one stopped before saving them): "
+            f"with no station running, `station recover {shlex.quote(str(root))}` saves "
+            f"{'it' if waiting == 1 else 'them'}"]
 
 
 def _quality_warnings(root: Path) -> list[str]:
