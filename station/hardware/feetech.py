@@ -218,9 +218,13 @@ class FeetechBus:
                     return {}
                 self._disable_torque(tries=5)
                 states = self._torque_states()
-                still = [m for m, v in states.items() if v != 0]
-                if still:
-                    log.error("torque may still be on for %s on %s", ", ".join(still), self.port)
+                on = [m for m, v in states.items() if v is not None and v != 0]
+                silent = [m for m, v in states.items() if v is None]
+                if on:
+                    log.error("torque is still on for %s on %s", ", ".join(on), self.port)
+                if silent:  # e.g. an arm unplugged: its torque state is not known, not known to be on
+                    log.warning("%s on %s did not answer when torque was switched off: their torque state is "
+                                "unknown", ", ".join(silent), self.port)
                 return states
             finally:
                 self._close_port()
