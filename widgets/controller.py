@@ -145,8 +145,8 @@ class Controller(QObject):
             actions = [("Choose another folder…", self.menus.new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
-            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", actions=actions,
-                     topic=DATASET + "open")
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", Level.WARNING,
+                     actions=actions, topic=DATASET + "open", question=True)  # a question, not an error
             self._refresh_all()
             return False
         except DatasetMismatchError as e:  # its command-line options are no advice in the window
