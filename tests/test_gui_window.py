@@ -580,20 +580,27 @@ def test_the_operator_keeps_or_drops_a_take_cut_short_by_a_crash(station, qtbot,
     assert not spool.exists()
 
 
+def record_with_a_failing_live_save(station, qtbot, error: OSError):
+    """The window recording a take whose live save has failed with `error`."""
+
+    def live_encoder_that_fails(spool, video, reporter):
+        reporter.stage("encoding front")
+        raise error
+
+    window, controller = station.open(
+        queue_factory=lambda writer: SaveQueue(writer, prepare_live=live_encoder_that_fails))
+    with qtbot.waitSignal(controller.session.queue.job_failed, timeout=10_000):
+        window.keys["record"].trigger()
+    return window, controller
+
+
 def test_quit_finishes_after_a_live_save_failed_mid_take_and_was_discarded(station, qtbot, monkeypatch):
     """Issue 9 defect 1 in the window: the live save fails while its take is still recorded, the operator discards
     it, the take ends; Ctrl+Q must then close the window (the queue's worker is released, so `idle` comes)."""
 
-    def live_encoder_that_fails(spool, video, reporter):
-        reporter.stage("encoding front")
-        raise OSError(5, "Input/output error")
-
-    window, controller = station.open(
-        queue_factory=lambda writer: SaveQueue(writer, prepare_live=live_encoder_that_fails))
+    window, controller = record_with_a_failing_live_save(station, qtbot, OSError(5, "Input/output error"))
     queue = controller.session.queue
     recorder = controller.session.recorder
-    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
-        window.keys["record"].trigger()
     assert recorder.phase is Phase.RECORDING  # the take goes on; its save has failed
     monkeypatch.setattr("widgets.controller.QMessageBox.question",
                         lambda *_a, **_k: QMessageBox.StandardButton.Yes)
@@ -610,16 +617,8 @@ def test_quit_finishes_after_a_live_save_failed_mid_take_and_was_discarded(stati
 def test_quit_with_a_failed_save_asks_before_leaving_it_for_the_next_start(station, qtbot):
     """Nothing left to wait for, but a take not saved: quitting says so (it closed silently), Go back stays."""
 
-    def live_encoder_that_fails(spool, video, reporter):
-        reporter.stage("encoding front")
-        raise OSError(28, "No space left on device")
-
-    window, controller = station.open(
-        queue_factory=lambda writer: SaveQueue(writer, prepare_live=live_encoder_that_fails))
-    queue = controller.session.queue
+    window, controller = record_with_a_failing_live_save(station, qtbot, OSError(28, "No space left on device"))
     recorder = controller.session.recorder
-    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
-        window.keys["record"].trigger()
     window.keys["next"].trigger()  # the take ends, its save has failed
     qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
     window.keys["quit"].trigger()
