@@ -14,13 +14,14 @@ import time
 import numpy as np
 from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.dataset.video import video_frame
 from station.hardware.interfaces import Frame, image_format, image_size
 from station.thresholds import STALL_AFTER_S
 from widgets.elided_label import ElidedLabel
+from widgets.no_signal import paint_no_signal
 
 # Qt's RGB32 pixels are 0xffRRGGBB words: these bytes in memory (what QPainter draws without converting)
 RGB32_BYTES = "bgra" if sys.byteorder == "little" else "argb"
@@ -105,15 +106,8 @@ class FrameCanvas(QWidget):
         if self._image is not None:
             p.drawImage(self._target(), self._image)
         if self.no_signal:
-            if self._image is not None:
-                p.fillRect(self.rect(), QColor(0, 0, 0, 170))
-            p.setPen(QColor(255, 200, 80))
-            font = QFont(self.font())
-            font.setPointSizeF(max(12.0, self.height() / 14))
-            font.setBold(True)
-            p.setFont(font)
-            p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       f"NO SIGNAL\n{self.no_signal}")
+            paint_no_signal(p, QRectF(self.rect()), self.font(), max(12.0, self.height() / 14), "NO SIGNAL",
+                            self.no_signal, veil=self._image is not None)
         p.end()
 
 

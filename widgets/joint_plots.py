@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaint
 from PySide6.QtWidgets import QWidget
 
 from station.joints import JOINTS
+from widgets.no_signal import paint_no_signal
 
 WINDOW_S = 10.0
 LEADER_COLOUR = "#4da3ff"
@@ -164,14 +165,8 @@ class CurvesOverlay(QWidget):
             lines.paint(p, to_pixels, box)
         if self.no_data:
             p.setClipping(False)
-            p.fillRect(self.rect(), QColor(0, 0, 0, 170))
-            p.setPen(QColor(255, 200, 80))
-            font = QFont(self.font())
-            font.setPointSizeF(max(12.0, min(18.0, self.height() / 18)))
-            font.setBold(True)
-            p.setFont(font)
-            p.drawText(QRectF(self.rect()).adjusted(12, 12, -12, -12),
-                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, f"NO NEW JOINT DATA\n{self.no_data}")
+            paint_no_signal(p, QRectF(self.rect()), self.font(),
+                            max(12.0, min(18.0, self.height() / 18)), "NO NEW JOINT DATA", self.no_data)
         p.end()
 
 
