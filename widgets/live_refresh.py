@@ -6,7 +6,6 @@ words come from widgets.presenters; this object only gathers the facts and hands
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -146,8 +145,7 @@ class LiveRefresh(QObject):
         self.window.status.show_disk(free, str(where))
         self._disk_low = free < LOW_DISK_BYTES
         s = self.c.session
-        with contextlib.suppress(OSError):  # not known now: as it was
-            self._room_for_a_take = s is None or not s.recorder.disk_space_problem()
+        self._room_for_a_take = s is None or free >= s.recorder.space_needed_for_a_take()
         if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
             self.c.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "

@@ -58,11 +58,16 @@ class NotReady(StationError):
 
 
 
+def spool_space_needed(cameras: Sequence[CameraSpec], fps: int, episode_time_s: float) -> float:
+    """The free bytes a take of `episode_time_s` needs before it starts: its spool, with a margin."""
+    pix_fmt = spool_pix_fmt(cameras)
+    return fps * sum(frame_stride(c.width, c.height, pix_fmt) + 64 for c in cameras) * episode_time_s * SPOOL_MARGIN
+
+
 def spool_space_problem(root: Path, cameras: Sequence[CameraSpec], fps: int, episode_time_s: float) -> str:
     """Why a take of `episode_time_s` may not start for lack of room for its spool at `root` (or at the folder
     that will hold it), or "" if there is room."""
-    pix_fmt = spool_pix_fmt(cameras)
-    need = fps * sum(frame_stride(c.width, c.height, pix_fmt) + 64 for c in cameras) * episode_time_s * SPOOL_MARGIN
+    need = spool_space_needed(cameras, fps, episode_time_s)
     where = next(p for p in (root, *root.parents) if p.exists())
     free = shutil.disk_usage(where).free
     if free >= need:
@@ -658,6 +663,10 @@ class Recorder(QObject):
     def disk_space_problem(self) -> str:
         """Why a new take may not start for lack of room for its spool, or "" if there is room."""
         return spool_space_problem(self.writer.root, self.writer.spec.cameras, self.fps, self.episode_time_s)
+
+    def space_needed_for_a_take(self) -> float:
+        """The free bytes the next take needs before it may start (what disk_space_problem checks)."""
+        return spool_space_needed(self.writer.spec.cameras, self.fps, self.episode_time_s)
 
     def _check_finished(self, *_args: object) -> None:
         if self.phase is not Phase.STOPPED or self.finished_takes:
