@@ -27,6 +27,7 @@ from station.session.recorder import FinishedTake
 from widgets.save_queue_presenter import UNFINISHED, RowStage, overall_progress, row_view
 
 SHOWN_TAKES = 4  # takes listed by name while quitting waits for them
+RECOVERED_LATER = "the next start (or `station recover`) saves them"  # what becomes of takes left unsaved
 
 
 class QuitDialog(QDialog):
@@ -40,8 +41,7 @@ class QuitDialog(QDialog):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         # two lines of its own, not wrapped: a wrapped label takes more height than the window has counted on
-        note = QLabel("Quit anyway leaves the unsaved takes on disk;\nthe next start (or `station recover`) "
-                      "saves them.")
+        note = QLabel(f"Quit anyway leaves the unsaved takes on disk;\n{RECOVERED_LATER}.")
         self.quit_button = QPushButton("Quit anyway")
         self.quit_button.setObjectName("quitAnywayButton")
         self.quit_button.setAutoDefault(False)
@@ -112,8 +112,8 @@ class FailedSavesQuestion(QMessageBox):
         self.setWindowTitle("Quit with takes not saved?")
         self.setText(f"{failed} take{'s' if failed != 1 else ''} could not be saved: "
                      "the save queue says why.")
-        self.setInformativeText("Quit anyway leaves them on disk; the next start (or `station recover`) saves "
-                                "them. Go back (Esc) to Retry or Discard them now.")
+        self.setInformativeText(f"Quit anyway leaves them on disk; {RECOVERED_LATER}. "
+                                "Go back (Esc) to Retry or Discard them now.")
         self.quit_button = self.addButton("&Quit anyway", QMessageBox.ButtonRole.AcceptRole)
         self.quit_button.setObjectName("quitWithFailedButton")
         self.back_button = self.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
