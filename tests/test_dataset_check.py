@@ -216,11 +216,15 @@ def test_command_lists_problems_and_exits_1(ds, capsys):
 
 
 def test_command_says_takes_that_wait_in_the_spool_and_how_to_save_them(ds, capsys):
-    (ds / ".station" / "spool" / "take-1796111373461489500").mkdir(parents=True)  # left by a kill -9
+    spool = ds / ".station" / "spool"
+    (spool / "take-1796111373461489500").mkdir(parents=True)  # recorded, then a kill -9 before its save
+    (spool / "take-1796111373461489500" / "done.json").write_text("{}")
+    (spool / "take-1796111373461489600").mkdir()  # the next take, cut short by the kill (or not begun)
     assert run_command(ds) == 0
     out = capsys.readouterr().out.splitlines()
     assert any("1 take recorded but not in the dataset waits" in line and f"station recover {ds}` saves it" in line
                for line in out)
+    assert any("1 take was not finished" in line and "drops it" in line for line in out)  # not counted as recorded
     assert out[-1] == "OK, with 3 quality warnings and takes not saved yet"  # the three, counted apart
 
 

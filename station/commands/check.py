@@ -81,16 +81,22 @@ def run(args: argparse.Namespace) -> int:
 def _takes_not_saved(root: Path) -> list[str]:
     """Takes recorded but not in the dataset (yet): in its spool after a crash, a full disk or a failed save,
     or being recorded right now."""
-    from station.saving.spool import list_spools
+    from station.saving.spool import find_spools
 
-    waiting = len(list_spools(root))
-    if not waiting:
-        return []
-    takes = "1 take recorded but not in the dataset waits" if waiting == 1 else \
-        f"{waiting} takes recorded but not in the dataset wait"
-    return [f"{takes} in {root}/.station/spool (a station recording now, or one stopped before saving them): "
-            f"with no station running, `station recover {shlex.quote(str(root))}` saves "
-            f"{'it' if waiting == 1 else 'them'}"]
+    complete, partial = find_spools(root)
+    recover = f"`station recover {shlex.quote(str(root))}`"
+    said = []
+    if complete:
+        takes = "1 take recorded but not in the dataset waits" if len(complete) == 1 else \
+            f"{len(complete)} takes recorded but not in the dataset wait"
+        said.append(f"{takes} in {root}/.station/spool (a station saving now, or one stopped before saving them): "
+                    f"with no station running, {recover} saves {'it' if len(complete) == 1 else 'them'}")
+    if partial:
+        takes = "1 take was" if len(partial) == 1 else f"{len(partial)} takes were"
+        said.append(f"{takes} not finished in {root}/.station/spool (being recorded now, or cut short by a crash): "
+                    f"with no station running, {recover} drops {'it' if len(partial) == 1 else 'them'} "
+                    "(--keep-partial keeps what reached the disk)")
+    return said
 
 
 def _quality_warnings(root: Path) -> list[str]:

@@ -21,7 +21,7 @@ from station.saving.spool import (
     CadenceReport,
     SpoolReader,
     empty_trash,
-    list_spools,
+    find_spools,
     remove_spool,
 )
 
@@ -31,14 +31,6 @@ if TYPE_CHECKING:
 
 MIN_KEEP_FRAMES = 1
 
-
-def find_spools(dataset_root: Path) -> tuple[list[Path], list[Path]]:
-    """(complete, partial) spool directories, oldest first."""
-    complete: list[Path] = []
-    partial: list[Path] = []
-    for path in list_spools(dataset_root):
-        (complete if (path / "done.json").exists() else partial).append(path)
-    return complete, partial
 
 
 def already_committed(writer: DatasetWriter, path: Path) -> int | None:

@@ -750,3 +750,12 @@ def list_spools(dataset_root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("take-")), key=lambda p: p.name)
+
+
+def find_spools(dataset_root: Path) -> tuple[list[Path], list[Path]]:
+    """(complete, partial) spool directories, oldest first."""
+    complete: list[Path] = []
+    partial: list[Path] = []
+    for path in list_spools(dataset_root):
+        (complete if (path / "done.json").exists() else partial).append(path)
+    return complete, partial

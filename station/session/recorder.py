@@ -336,7 +336,7 @@ class Recorder(QObject):
                     # stopping keeps it (after the stop's short hold), and its room comes back once it is saved.
                     held = self.machine.held
                     self.fire(Event.STOP)
-                    problem += (" (the last take is kept and the session stopped: press Space once it is saved)"
+                    problem += (" (the last take is kept and the session stopped: record again once it is saved)"
                                 if held else " (the session stopped)")
                 raise DiskFullError(problem)
         step = self.machine.fire(event)
