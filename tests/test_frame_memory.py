@@ -4,6 +4,7 @@ they are."""
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from station.hardware.cameras import PyAVCamera
-from station.hardware.frame_memory import PAGE, FramePool, copy_yuv420p, page_buffer
+from station.hardware.frame_memory import HUGE_PAGE, PAGE, FramePool, copy_yuv420p, frame_mapping, page_buffer
 from station.saving.spool import CadenceReport, SpoolReader, SpoolWriter, TakeInfo, frame_stride
 
 SHAPE = (720, 640)  # a 640x480 yuv420p frame: 460,800 bytes, 113 pages
@@ -122,3 +123,29 @@ def test_a_camera_hands_over_frames_from_its_pool():
     finally:
         camera.stop()
 
+
+
+def _mapping_flags(memory) -> tuple[str, set[str]]:
+    """The permissions ("rw-p": private) and VmFlags of the mapping that holds `memory`, from /proc/self/smaps."""
+    start = np.frombuffer(memory, dtype=np.uint8, count=0).ctypes.data
+    perms, inside = "", False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5:
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                inside, perms = lo <= start < hi, head[1]
+            elif inside and head[0] == "VmFlags:":
+                return perms, set(head[1:])
+    raise AssertionError("mapping not found")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/smaps is Linux's")
+def test_frames_of_a_huge_page_or_more_are_private_memory_that_asks_for_huge_pages():
+    large = frame_mapping(HUGE_PAGE * 3)
+    perms, flags = _mapping_flags(large)
+    assert perms.endswith("p") and "hg" in flags  # private, MADV_HUGEPAGE
+    small = frame_mapping(640 * 480 * 3 // 2)
+    perms, flags = _mapping_flags(small)
+    assert perms.endswith("p") and "hg" not in flags
+    assert len(small) % PAGE == 0 and len(small) >= 640 * 480 * 3 // 2

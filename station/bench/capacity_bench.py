@@ -8,8 +8,8 @@ operator's session does and only the pixels grow. Each probe, in one run:
    just after the station so both see the same machine (a shared machine changes from one minute to the next),
    the better of the two kept;
 2. the whole station recording one take at that size (cameras, control loop, spool writers, live encoders): it
-   keeps up when it records every frame asked for and the backlog (camera-frames recorded but not yet encoded)
-   does not grow. Its cameras play the same 30 frames, written to a raw video file, through the station's file
+   keeps up when it records every frame asked for and the backlog (camera-frames the control loop recorded,
+   written to the spool or still queued for its writer, but not yet encoded) does not grow. Its cameras play the same 30 frames, written to a raw video file, through the station's file
    camera: both sides see the same frames, and a camera costs the station what a real one does, a decoded
    frame handed over (drawing the test pattern live costs 3.7 ms of CPU per 2624x1968 frame, work a real
    camera does in its own hardware).
@@ -110,8 +110,12 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
         job = next((j for j in session.queue.jobs if j.live is not None), None)
         if job is None or job.live is None:
             return
-        written = job.live.written
-        samples.append((time.monotonic(), written * cameras, job.progress * written * cameras))
+        # Recorded: the rows the control loop handed to the spool, written or still queued for its writer (a
+        # writer that fell behind and catches up wrote faster than the load: counting what it wrote made a
+        # backlog the encoders were keeping pace with look as if it grew). Encoded: the live encoders' progress,
+        # a fraction of what the spool had written.
+        written, recorded = job.live.written, job.live.frames
+        samples.append((time.monotonic(), recorded * cameras, job.progress * written * cameras))
 
     timer = QTimer()
     timer.timeout.connect(sample)

@@ -46,7 +46,6 @@ import fcntl
 import io
 import json
 import logging
-import mmap
 import os
 import queue
 import threading
@@ -62,7 +61,7 @@ from station.dataset.fsutil import fsync_dir, write_json_atomic
 from station.dataset.spec import CameraSpec
 from station.dataset.video import video_frame
 from station.errors import StationError
-from station.hardware.frame_memory import FramePool, page_buffer
+from station.hardware.frame_memory import FramePool, frame_mapping, page_buffer
 from station.hardware.interfaces import image_format, image_size
 from station.priority import raise_current_thread
 from station.saving.faults import checkpoint
@@ -294,7 +293,7 @@ class SpoolWriter:
         self._stride = {c.name: info.frame_stride(c.name) for c in info.cameras}
         # A frame written directly is first copied into an aligned buffer of its stride (O_DIRECT needs aligned
         # memory and lengths); the padding after the frame stays zero.
-        self._buffers = {name: mmap.mmap(-1, stride) for name, stride in self._stride.items()
+        self._buffers = {name: frame_mapping(stride) for name, stride in self._stride.items()
                          if stride % FRAME_ALIGN == 0}
         self._cams = {c.name: _open_frame_file(info.frame_file(directory, c.name), direct=c.name in self._buffers)
                       for c in info.cameras}
