@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from station import stopping
-from station.commands.error_lines import print_error
+from station.commands.error_lines import OneLineParser, print_error
 from station.commands.options import add_session_options
 from station.errors import StationError
 
@@ -27,7 +27,7 @@ COMMANDS = ("record", "check", "recover", "pack", "push", "emulate", "calibrate"
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict, dict[str, argparse.ArgumentParser]]:
     """The parser, the module of each command, and each command's own parser."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="station",
         description="Record SO-101 teleoperation demonstrations as LeRobot v3.0 datasets. "
         "With no subcommand, opens the window (the demo set-up when no arms are given).",

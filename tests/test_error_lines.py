@@ -27,9 +27,20 @@ def test_each_command_prefixes_its_one_error_line_with_its_own_name(tmp_path, ca
     assert main(argv) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"station {argv[0]}: "), err
-    with pytest.raises(SystemExit):  # argparse's own usage error: the same prefix
+    with pytest.raises(SystemExit):  # argparse's own usage error: the same prefix, one line too
         main([argv[0], "--no-such-option"])
-    assert capsys.readouterr().err.splitlines()[-1].startswith(f"station {argv[0]}: error: ")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"station {argv[0]}: error: "), err
+
+
+@pytest.mark.parametrize("argv", [["--fps", "abc"], ["record", "--fps", "abc"], ["check"], ["bench", "--cameras", "9"],
+                                  ["no-such-command"]])
+def test_a_usage_error_is_one_line_naming_the_help(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].endswith("--help lists the options)"), err
 
 
 def test_the_window_without_a_command_says_station(capsys):

@@ -633,3 +633,27 @@ def test_quit_with_a_failed_save_asks_before_leaving_it_for_the_next_start(stati
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     complete, partial = find_spools(station.tmp_path / "ds")
     assert len(complete) == 1 and not partial  # left on disk for the next start
+
+
+def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_takes_keys(station, qtbot):
+    window, controller = station.open(reset_time_s=1.0)
+    recorder = controller.session.recorder
+    edit = window.session_bar.task_edit
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+    take = recorder.loop.take
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    qtbot.keyClick(window.joints, Qt.Key.Key_F2)
+    qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    assert not edit.isReadOnly() and not recorder.countdown_held  # the take runs its course
+    assert any("this take keeps “stack”" in b.text for b in window.messages.banners)
+    qtbot.keyClicks(edit, "Reach n Quit")  # R (re-record), N (next), Q (stop) and Space only type
+    assert recorder.phase is Phase.RECORDING and recorder.loop.take is take
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert recorder.task == "Reach n Quit" and take.spool.info.task == "stack"  # this take keeps its task
+    assert edit.isReadOnly() and not edit.hasFocus()  # every key a shortcut again
+    with qtbot.waitSignal(recorder.state_changed, timeout=10_000,
+                          check_params_cb=lambda step: step.after is Phase.RECORDING):
+        window.keys["next"].trigger()  # keep it; the reset of 1 s runs out
+    assert recorder.loop.take.spool.info.task == "Reach n Quit"

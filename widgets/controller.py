@@ -63,6 +63,7 @@ class Controller(QObject):
         self.queue_factory = queue_factory
         self.session: Session | None = None
         self._closed = False
+        self._typing_task = False  # the task field has the keyboard
         self.remembered = Remembered(settings, config)
         self.quitting = Quitting(window, lambda: self.session, self.shutdown, self._refresh_actions)
         self.live = LiveRefresh(self)
@@ -242,8 +243,11 @@ class Controller(QObject):
     def edit_task(self) -> None:
         """F2: the cursor in the task field (between takes); the countdown to the next take holds meanwhile."""
         if not self.window.session_bar.edit_task():
-            self.say("The task can be changed between takes: it is the task of the take being recorded.",
-                     Level.INFO, topic="task")
+            self.say("There is no session to give a task to: open or create a dataset first.", Level.INFO,
+                     topic="task")
+        elif self.session is not None and self.session.recorder.phase is Phase.RECORDING:
+            self.say(f"Typing the next take's task: this take keeps “{self.session.recorder.task}”. "
+                     "Enter or Escape gives the keys back.", Level.INFO, topic="task")
 
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
@@ -252,8 +256,15 @@ class Controller(QObject):
         self.remembered.remember_task(self.config.root, text)
 
     def _on_task_focus(self, typing: bool) -> None:
+        self._typing_task = typing
+        self._hold_while_typing()
+
+    def _hold_while_typing(self) -> None:
+        """The countdown to the next take holds while the task is typed; a take being recorded runs its
+        course (F2 during a take types the next one's task), and its reset holds if the typing goes on."""
         if self.session is not None:
-            self.session.recorder.hold_countdown(typing)
+            recorder = self.session.recorder
+            recorder.hold_countdown(self._typing_task and recorder.phase is not Phase.RECORDING)
 
     def retry(self, row: int) -> None:
         job = self.window.queue_model.job_at(row)
@@ -286,6 +297,7 @@ class Controller(QObject):
     def _on_state_changed(self, step: Step) -> None:
         if self.session is not None:
             self.window.session_bar.show_task(self.session.recorder.task)
+            self._hold_while_typing()
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
                 self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
         self._refresh_actions()

@@ -158,9 +158,10 @@ class SessionBar(QWidget):
         self.task_edit.setObjectName("taskEdit")
         self.task_edit.setPlaceholderText("What the operator does in this take")
         self.task_edit.setToolTip("The task recorded with each take (its text when the take starts). "
-                                  "F2 to edit it between takes (the countdown to the next take holds while "
-                                  "you type); Enter or Escape to leave the field.")
+                                  "F2 to edit it (during a take: the next take's; between takes the countdown "
+                                  "to the next take holds while you type); Enter or Escape to leave the field.")
         self.task_edit.committed.connect(self.task_edited)
+        self.task_edit.focus_changed.connect(self._on_task_focus)
         self.task_edit.focus_changed.connect(self.task_focus)
         self.episode_label = ElidedLabel()  # these three never widen the window: cut with "…", whole in the tooltip
         self.episode_label.setObjectName("episodeLabel")
@@ -203,13 +204,25 @@ class SessionBar(QWidget):
         self.task_edit.set_saved(text)
 
     def edit_task(self) -> bool:
-        """Put the cursor in the task field (F2), its text selected; False while a take records."""
+        """Put the cursor in the task field (F2), its text selected; False with no session. While a take
+        records, the field opens for the next take's task (the take keeps the one it started with) and closes
+        again when the keys are handed back: typing then never reaches the take's keys (R re-records)."""
         edit = self.task_edit
-        if edit.isReadOnly():
+        if self._phase is None:
             return False
+        if edit.isReadOnly():
+            self._set_editable(True)
         edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         edit.selectAll()
         return True
+
+    def _set_editable(self, editable: bool) -> None:
+        self.task_edit.setReadOnly(not editable)
+        self.task_edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus if editable else Qt.FocusPolicy.NoFocus)
+
+    def _on_task_focus(self, typing: bool) -> None:
+        if not typing and self._phase is Phase.RECORDING:  # opened by F2 during the take: every key a shortcut again
+            self._set_editable(False)
 
     def show_session(self, view: SessionView) -> None:
         if view.phase is not self._phase:
@@ -219,8 +232,7 @@ class SessionBar(QWidget):
             self.phase_label.setStyleSheet(f"background:{bg}; color:{fg};")
             self.phase_progress.colour = QColor(bg)
             recording = view.phase is Phase.RECORDING or view.phase is None
-            self.task_edit.setReadOnly(recording)
-            self.task_edit.setFocusPolicy(Qt.FocusPolicy.NoFocus if recording else Qt.FocusPolicy.StrongFocus)
+            self._set_editable(not recording)
             if recording:  # a take started while typing (the reset ran out): show what it records
                 self.task_edit.revert()
                 if self.task_edit.hasFocus():

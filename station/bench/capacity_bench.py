@@ -9,14 +9,15 @@ operator's session does and only the pixels grow. Each probe, in one run:
    the better of the two kept;
 2. the whole station recording one take at that size (cameras, control loop, spool writers, live encoders): it
    keeps up when it records every frame asked for and the backlog (camera-frames the control loop recorded,
-   written to the spool or still queued for its writer, but not yet encoded) does not grow. Its cameras play the same 30 frames, written to a raw video file, through the station's file
-   camera: both sides see the same frames, and a camera costs the station what a real one does, a decoded
-   frame handed over (drawing the test pattern live costs 3.7 ms of CPU per 2624x1968 frame, work a real
-   camera does in its own hardware).
-The fraction of the encoders' pixel rate asked for is bisected over 40-130 %, starting at 80 % (four probes);
-each probe's size comes from the latest encoder-alone measurement (encoders do more pixels per second on
-larger frames, so the rate at the given size alone would undershoot). capacity_fraction = the recorded load
-of a probe that kept up over its own encoder alone, the largest among the probes that kept up.
+   written to the spool or still queued for its writer, but not yet encoded) does not grow. Its cameras play
+   the same 30 frames, written to a raw video file, through the station's file camera: both sides see the
+   same frames, and a camera costs the station what a real one does, a decoded frame handed over (drawing the
+   test pattern live costs 3.7 ms of CPU per 2624x1968 frame, work a real camera does in its own hardware).
+The fraction of the encoders' pixel rate asked for is bisected over 40-130 %, starting at 80 %, in six probes
+(four left the result up to 0.07 short of where it lies); each probe's size comes from the latest
+encoder-alone measurement (encoders do more pixels per second on larger frames, so the rate at the given size
+alone would undershoot). capacity_fraction = the recorded load of a probe that kept up over its own encoder
+alone, the largest among the probes that kept up.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from station.bench.session_bench import wait_until_ready
 from station.config import MAX_CAMERA_SIDE
 
 SIDE_STEP = 16  # probe sizes are multiples of 16 (encoders' blocks; even for yuv420p)
-PROBES = 4
+PROBES = 6
 
 
 @dataclass
@@ -143,7 +144,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
 
 def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int = 30,
                      seconds: float = 8.0, log: Callable[[str], None] = print) -> dict:
-    """Bisect the load over 40-130 % of the encoders' pixel rate (4 probes, about a minute in all)."""
+    """Bisect the load over 40-130 % of the encoders' pixel rate (6 probes, about two minutes in all)."""
     from station.saving.throughput import encoder_fps, pattern_frames
 
     w, h = size
