@@ -648,11 +648,15 @@ def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_ta
     qtbot.waitUntil(edit.hasFocus, timeout=3000)
     assert not edit.isReadOnly() and not recorder.countdown_held  # the take runs its course
     assert any("this take keeps “stack”" in b.text for b in window.messages.banners)
+    assert "Enter or Esc: the keys again" in window.session_bar.hint_label.text()
     qtbot.keyClicks(edit, "Reach n Quit")  # R (re-record), N (next), Q (stop) and Space only type
     assert recorder.phase is Phase.RECORDING and recorder.loop.take is take
     qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert recorder.task == "Reach n Quit" and take.spool.info.task == "stack"  # this take keeps its task
     assert edit.isReadOnly() and not edit.hasFocus()  # every key a shortcut again
+    assert "keep the take" in window.session_bar.hint_label.text()
+    assert any("The next take records “Reach n Quit”; this one keeps “stack”" in b.text
+               for b in window.messages.banners)
     with qtbot.waitSignal(recorder.state_changed, timeout=10_000,
                           check_params_cb=lambda step: step.after is Phase.RECORDING):
         window.keys["next"].trigger()  # keep it; the reset of 1 s runs out

@@ -252,12 +252,18 @@ class Controller(QObject):
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
         if self.session is not None:
-            self.session.recorder.task = text  # the next take records it
+            recorder = self.session.recorder
+            recorder.task = text  # the next take records it
+            take = recorder.loop.take
+            if recorder.phase is Phase.RECORDING and take is not None and take.spool.info.task != text:
+                self.say(f"The next take records “{text}”; this one keeps “{take.spool.info.task}”.",
+                         Level.INFO, topic="task")
         self.remembered.remember_task(self.config.root, text)
 
     def _on_task_focus(self, typing: bool) -> None:
         self._typing_task = typing
         self._hold_while_typing()
+        self._refresh_session_bar()  # its hint says how to get the keys back
 
     def _hold_while_typing(self) -> None:
         """The countdown to the next take holds while the task is typed; a take being recorded runs its

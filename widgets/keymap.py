@@ -38,7 +38,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("stop", "Stop", ("Escape", "Q"), "keep the take in progress and end the session (Space records "
                "more)", Event.STOP),
     KeyBinding("task", "Edit task", ("F2",), "put the cursor in the task field; the countdown to the next take "
-               "holds while you type, Enter or Escape goes on"),
+               "holds while you type (during a take: the next take's task), Enter or Escape goes on"),
     KeyBinding("quit", "Quit", ("Ctrl+Q",), "close the station (asks about a take in progress, waits for saves)"),
     # Reviewing takes (not LeRobot's keys: none of Space, arrows, Esc, R, N, Q)
     KeyBinding("mark_success", "Mark success", ("S",), "mark the last take a success"),

@@ -26,6 +26,7 @@ HINT_STOPPED_KEPT = "Space: record more   Ctrl+Q: quit (waits for saves)"
 HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
+HINT_TYPING_NEXT_TASK = "Typing the next take's task (this take keeps its own)   Enter or Esc: the keys again"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class SessionFacts:
     held: bool = False  # the last take is held: it may still be thrown away
     cut: bool = False  # ... it was cut short by a failure and waits for Keep / Drop
     warmup: bool = False  # a reset phase started from READY
+    typing_task: bool = False  # the task field has the keys (during a take: the next take's task)
 
 
 def progress_words(kept: int, planned: int) -> str:
@@ -91,6 +93,8 @@ def session_view(f: SessionFacts) -> SessionView:
         hint = HINT_CUT
     elif f.warmup and f.phase is Phase.RESETTING:
         hint = HINT_WARMUP
+    if f.typing_task and f.phase is Phase.RECORDING:
+        hint = HINT_TYPING_NEXT_TASK  # the take's keys type: say how to get them back
     return SessionView(f.dataset, f.phase, episode, remaining, fraction, hint, countdown)
 
 
