@@ -303,3 +303,16 @@ def test_a_spool_that_does_not_match_the_dataset_is_refused_and_kept(tmp_path):
     assert result.returncode != 0
     assert DatasetReader(root).total_episodes == 0
     assert spools[0].is_dir() and (spools[0] / "done.json").exists()
+
+
+def test_a_refused_move_names_both_ends():
+    import errno
+
+    from station.saving.queue import describe_error
+
+    error = PermissionError(errno.EPERM, "Operation not permitted", "/spool/out/front.mp4", None,
+                            "/ds/videos/front/file-000.mp4")
+    assert describe_error(error) == ("Operation not permitted (moving /spool/out/front.mp4 to "
+                                     "/ds/videos/front/file-000.mp4)")
+    assert describe_error(FileNotFoundError(errno.ENOENT, "No such file or directory", "/x")) == \
+        "No such file or directory (/x)"

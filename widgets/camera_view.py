@@ -152,8 +152,10 @@ class CameraView(QWidget):
 
     def show_rates(self, capture_fps: float) -> None:
         self._set_title(
-            f"<b>{self.name}</b>&nbsp;&nbsp;{self._size}&nbsp;&nbsp;capture {capture_fps:.0f} · "
-            f"display {self.display_fps:.0f} fps"  # whole numbers: fits a 1280 px window's tile, changes less
+            # whole numbers, and short: fits a tile of three in a 1280 px window ("capture 30 · display 30 fps"
+            # lost its "fps" there), changes less
+            f"<b>{self.name}</b>&nbsp;&nbsp;{self._size}&nbsp;&nbsp;{capture_fps:.0f} fps · "
+            f"shown {self.display_fps:.0f}"
         )
 
 

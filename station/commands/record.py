@@ -123,7 +123,8 @@ def run_headless(config: SessionConfig) -> int:
         def on_stop_signal(signum: int) -> None:
             interrupts["n"] += 1
             if interrupts["n"] == 1:
-                say(f"stopping ({stopping.signal_name(signum)}): saving the take in progress and waiting for saves "
+                what = "saving the take in progress" if recorder.phase is Phase.RECORDING else "no take in progress"
+                say(f"stopping ({stopping.signal_name(signum)}): {what}, waiting for saves "
                     "(Ctrl-C again to leave now)")
                 recorder.try_fire(Event.STOP)
             else:
