@@ -121,6 +121,7 @@ def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the
     monkeypatch.setattr(spool_module, "TEE_BYTES", 3 * given[0].nbytes)
     monkeypatch.setattr(spool_module, "TEE_SECONDS", 0.0)
     writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    writer._queue.maxsize = 1  # no free queue room to lend the tee (see the next test)
     before = [given[0]]  # written before the encoder came: from the file
     writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})
     with writer._written_changed:
@@ -134,6 +135,24 @@ def test_the_live_encoder_gets_frames_from_memory_while_it_keeps_up_and_from_the
     assert [f.tobytes() for f in taken] == [f.tobytes() for f in before + given[1:]]
     assert [f is g for f, g in zip(taken, given, strict=True)] == [False, True, True, True] + [False] * 4
     assert writer._tee == {} and writer._read == {}  # nothing held once the encoder is done
+
+
+def test_the_tee_takes_the_room_the_writers_queue_leaves_free(tmp_path, monkeypatch):
+    """A writer catching up hands its queue's frames to the tee: they stay in memory for the encoder."""
+    given = [to_spool_format(image(i * 20, 640, 480), "yuv420p") for i in range(8)]
+    monkeypatch.setattr(spool_module, "TEE_BYTES", 0)
+    monkeypatch.setattr(spool_module, "TEE_SECONDS", 0.0)
+    writer = SpoolWriter.create(tmp_path, take_info((("front", 640, 480),)))
+    writer.append(0.0, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[0]})
+    with writer._written_changed:
+        assert writer._written_changed.wait_for(lambda: writer.written == 1, timeout=10)
+    live = writer.live_frames("front", lambda: False)
+    taken = [next(live)]  # written before the encoder came: from the file
+    for i in range(1, 8):  # the encoder takes nothing meanwhile; the queue (8 rows at least) stays nearly empty
+        writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[i]})
+    writer.finish(CadenceReport(fps=30, ticks=8))
+    taken += list(live)
+    assert [f is g for f, g in zip(taken, given, strict=True)] == [False] + [True] * 7  # none read back
 
 
 def test_frames_far_behind_are_read_ahead_on_a_thread_straight_from_the_disk(tmp_path, monkeypatch):

@@ -79,7 +79,8 @@ SYNC_INTERVAL_S = 1.0
 QUEUE_SECONDS = 1.0
 DROP_BEHIND_BYTES = 64 * 1024 * 1024  # a finished take read for saving leaves the page cache in steps of this
 # Frames written and not yet taken by a camera's live encoder, kept in memory for it (the tee): up to TEE_BYTES
-# (2.3 s of a 640x480 camera), or TEE_SECONDS of frames for larger ones, so that an encoder that falls a moment
+# (2.3 s of a 640x480 camera), or TEE_SECONDS of frames plus the writer's free queue room for larger ones
+# (SpoolWriter._keep_for_reader), so that an encoder that falls a moment
 # behind catches up from memory; an encoder further behind reads the rest from the file, which for very large
 # frames is as fast as the disk (reading back while writing) and no faster.
 TEE_BYTES = 48 * 1024 * 1024
@@ -393,7 +394,14 @@ class SpoolWriter:
         (read-only arrays from the cameras, or the spool's own conversion), so the reader may have the writer's
         very array."""
         tee = self._tee[camera]
-        limit = max(TEE_BYTES, TEE_SECONDS * self.info.fps * frame.nbytes)
+        # The tee may also have the room of the writer's queue that is free: frames move from the queue into the
+        # tee as they are written, so a writer catching up (the disk slow as a take starts) does not push the
+        # encoder that follows it out to the disk. Then, reading back from a disk that is writing, it fell
+        # further behind and stayed there (capacity probes at 0.74 of the h264 encoders alone encoded 48
+        # frames/s where others at 0.66 did 68). A queue that fills again while the tee is full can hold up to
+        # QUEUE_SECONDS more of a lagging camera's frames (none at 640x480, where TEE_BYTES is the larger).
+        free_queue = self._queue.maxsize - self._queue.qsize()
+        limit = max(TEE_BYTES, (TEE_SECONDS * self.info.fps + free_queue) * frame.nbytes)
         if tee and self._tee_bytes[camera] + frame.nbytes > limit:
             return  # the reader is far behind: it reads this one from the file
         tee[index] = frame
