@@ -364,6 +364,7 @@ def test_an_existing_dataset_can_be_appended_to_from_the_banner(station, qtbot, 
     window2, controller2 = station.open(root=root)
     assert controller2.session is None
     banner = next(b for b in window2.messages.banners if "already holds a dataset" in b.text)
+    assert "to be saved" not in banner.text  # no take was left unsaved (widgets.presenters.waiting_takes_words)
     append = next(b for b in banner.buttons if b.text() == "Append to it")
     qtbot.mouseClick(append, Qt.MouseButton.LeftButton)
     assert controller2.session is not None and controller2.session.config.resume

@@ -9,6 +9,7 @@ from widgets.presenters import (
     cadence_words,
     session_view,
     thrown_away_words,
+    waiting_takes_words,
 )
 
 
@@ -62,3 +63,17 @@ def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():
     assert "3 filled ticks (1.0 %)" in cadence_words(c)
     c.interrupted = "camera front sent nothing for over 1 s"
     assert "ended early: camera front" in cadence_words(c)
+
+
+def test_takes_waiting_in_a_datasets_spool_are_counted_before_appending(tmp_path):
+    from station.saving.spool import spool_root
+
+    assert waiting_takes_words(tmp_path) == ""  # no spool at all
+    spools = spool_root(tmp_path)
+    (spools / "take-0001").mkdir(parents=True)
+    (spools / "take-0001" / "done.json").write_text("{}")
+    (spools / "take-0002").mkdir()  # cut short by a crash: recovery drops it, so it is not promised
+    assert waiting_takes_words(tmp_path) == " 1 take recorded there earlier waits to be saved: appending saves it."
+    (spools / "take-0003").mkdir()
+    (spools / "take-0003" / "done.json").write_text("{}")
+    assert waiting_takes_words(tmp_path) == " 2 takes recorded there earlier wait to be saved: appending saves them."

@@ -35,7 +35,7 @@ from widgets.main_window import MainWindow
 from widgets.menu_actions import MenuActions
 from widgets.messages import Actions, Level
 from widgets.preflight_banner import Preflight
-from widgets.presenters import thrown_away_words
+from widgets.presenters import thrown_away_words, waiting_takes_words
 from widgets.quitting import Quitting
 from widgets.remembered import Remembered
 from widgets.review_actions import Review, wire_review_keys
@@ -146,7 +146,8 @@ class Controller(QObject):
             actions = [("Choose another folder…", self.menus.new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
-            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.", Level.WARNING,
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder."
+                     f"{waiting_takes_words(e.root)}", Level.WARNING,
                      actions=actions, topic=DATASET + "open", question=True)  # a question, not an error
             self._refresh_all()
             return False
@@ -373,3 +374,4 @@ class Controller(QObject):
             if self.devices is not None:
                 self.devices.close()
                 self.devices = None
+

@@ -9,8 +9,9 @@ is said apart from it: "Episode 3  ·  2 kept this session of 50 planned".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from station.saving.spool import CadenceReport
+from station.saving.spool import CadenceReport, find_spools
 from station.session.loop import FLAG_FILLED_FRACTION
 from station.session.state import Phase
 
@@ -137,3 +138,15 @@ def dropped_words(dropped: int, next_episode: int) -> str:
 
 def thrown_away_words(episode: int) -> str:
     return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."
+
+
+def waiting_takes_words(root: Path) -> str:
+    """What a dataset's spool holds for the next session to save (takes left by Quit anyway or a crash), said
+    before the operator chooses to append: " 2 takes recorded there earlier wait to be saved: ..."; "" if none.
+    Takes a crash cut short are left out: recovery drops them."""
+    complete, _cut_short = find_spools(root)
+    n = len(complete)
+    if n == 0:
+        return ""
+    return (f" {n} take{'s' if n != 1 else ''} recorded there earlier {'wait' if n != 1 else 'waits'} to be saved: "
+            f"appending saves {'them' if n != 1 else 'it'}.")
