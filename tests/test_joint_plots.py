@@ -100,3 +100,40 @@ def test_a_plot_whose_axis_goes_away_is_drawn_where_it_now_is(qtbot, shown):
     plots.plots[0].hideAxis("left")  # the view box widens within an unchanged plot
     qtbot.waitUntil(lambda: plots.overlay._boxes[0][0].width() > before.width(), timeout=3000)
     assert plots.overlay.backdrop == fresh_picture(plots)
+
+
+def test_the_numbers_shorten_to_fit_a_narrow_plot(qtbot):
+    plots = JointPlots()
+    qtbot.addWidget(plots)
+    feed(plots, np.full(len(JOINTS), -59.4), 1)
+    lines = plots.lines[0]
+    assert lines.number_words(1000) == ("leader -59.4", "   ", "follower -58.4")
+    wide = lines._metrics.horizontalAdvance("leader -59.4   follower -58.4")
+    assert lines.number_words(wide - 1) == ("L -59.4", "  ", "F -58.4")  # both numbers stay in view
+
+
+def test_a_narrow_camera_tile_drops_the_size_then_the_rate_shown_rather_than_cut_a_number(qtbot):
+    from PySide6.QtGui import QFont, QFontMetrics, QTextDocument
+
+    from widgets.camera_view import CameraView
+
+    view = CameraView("front_wrist_camera", 1280, 720)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_rates(30.0)
+    assert view.title.text() == "<b>front_wrist_camera</b>&nbsp;&nbsp;1280x720&nbsp;&nbsp;30 fps · shown 0"
+    bold = QFont(view.title.font())
+    bold.setBold(True)
+    seen = set()
+    for width in (600, 400, 300, 250, 200, 100):
+        view.resize(width, 300)
+        doc = QTextDocument()
+        doc.setHtml(view.title.text())
+        plain = doc.toPlainText()
+        seen.add(plain.replace("\u00a0", " "))
+        assert QFontMetrics(bold).horizontalAdvance(plain) <= view.title.contentsRect().width() \
+            or plain == "front_wrist_camera", (width, plain)  # what is shown is whole
+    assert "front_wrist_camera  30 fps · shown 0" in seen and "front_wrist_camera  30 fps" in seen
+    assert "capture 30 fps · shown 0" in view.title.toolTip()

@@ -14,7 +14,7 @@ import time
 import numpy as np
 from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.dataset.video import video_frame
@@ -131,6 +131,7 @@ class CameraView(QWidget):
         self.frames_drawn = 0
         self._last_seq: int | None = None
         self._size = f"{width}x{height}"
+        self._rates = ("", "")  # (capture, shown) as last said
 
     @property
     def display_fps(self) -> float:
@@ -151,17 +152,33 @@ class CameraView(QWidget):
         return True
 
     def show_rates(self, capture_fps: float) -> None:
-        self._set_title(
-            # whole numbers, and short: fits a tile of three in a 1280 px window ("capture 30 · display 30 fps"
-            # lost its "fps" there), changes less
-            f"<b>{self.name}</b>&nbsp;&nbsp;{self._size}&nbsp;&nbsp;{capture_fps:.0f} fps · "
-            f"shown {self.display_fps:.0f}"
-        )
+        # whole numbers, and short: fits a tile of three in a 1280 px window ("capture 30 · display 30 fps"
+        # lost its "fps" there), changes less
+        self._rates = (f"{capture_fps:.0f} fps", f"shown {self.display_fps:.0f}")
+        self._fit_title()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_title()
 
-    def _set_title(self, text: str) -> None:
-        if self.title.text() != text:
-            self.title.setText(text)
+    def _fit_title(self) -> None:
+        """The fullest title that fits the tile: the size goes first, then the rate shown. Rich text is clipped,
+        not elided, so a narrow tile used to show "shown 2" for "shown 30"; the whole title is the tooltip."""
+        capture, shown = self._rates
+        both = f"{capture} · {shown}" if capture else ""  # no rates yet: the name and the size
+        variants = [(self._size, both), ("", both), ("", capture), ("", "")]
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        room = self.title.contentsRect().width() or self.width()
+        gap = "\u00a0\u00a0"
+        for size, rates in variants:
+            plain = gap.join(part for part in (self.name, size, rates) if part)
+            if QFontMetrics(bold).horizontalAdvance(plain) <= room or not rates:
+                break
+        rich = "&nbsp;&nbsp;".join(part for part in (f"<b>{self.name}</b>", size, rates) if part)
+        if self.title.text() != rich:
+            self.title.setText(rich)
+            self.title.setToolTip(f"{self.name}  {self._size}  capture {capture} · {shown}")
 
 
 class CameraGrid(QWidget):

@@ -77,19 +77,29 @@ class JointLines:
             p.translate(0, 1)  # a second 1-px line under the first: looks 2 px wide at a fifth of the cost
             p.drawPolyline(polygon)
             p.translate(0, -1)
-        self._paint_numbers(p, box.left(), box.top())
+        self._paint_numbers(p, box)
 
-    def _paint_numbers(self, p: QPainter, left: float, top: float) -> None:
+    def _paint_numbers(self, p: QPainter, box: QRectF) -> None:
         if self.leader.y is None or self.follower.y is None or not len(self.leader.y):
             return
         p.setFont(self.font)
-        baseline = top + 4 + self._metrics.ascent()
-        leader = f"leader {float(self.leader.y[-1]):.1f}"
+        baseline = box.top() + 4 + self._metrics.ascent()
+        leader, gap, follower = self.number_words(box.width() - 8)
         p.setPen(self.curves[1][1].color())
-        p.drawText(QPointF(left + 4, baseline), leader)
+        p.drawText(QPointF(box.left() + 4, baseline), leader)
         p.setPen(self.curves[0][1].color())
-        p.drawText(QPointF(left + 4 + self._metrics.horizontalAdvance(leader + "   "), baseline),
-                   f"follower {float(self.follower.y[-1]):.1f}")
+        p.drawText(QPointF(box.left() + 4 + self._metrics.horizontalAdvance(leader + gap), baseline), follower)
+
+    def number_words(self, room: float) -> tuple[str, str, str]:
+        """The latest values as (leader, gap, follower): "leader 36.0", "   ", "follower 35.2", or "L 36.0",
+        "  ", "F 35.2" where that is wider than `room` pixels (a narrow window cut the follower's number off)."""
+        assert self.leader.y is not None and self.follower.y is not None
+        values = f"{float(self.leader.y[-1]):.1f}", f"{float(self.follower.y[-1]):.1f}"
+        for (leader_word, follower_word), gap in ((("leader ", "follower "), "   "), (("L ", "F "), "  ")):
+            leader, follower = leader_word + values[0], follower_word + values[1]
+            if self._metrics.horizontalAdvance(leader + gap + follower) <= room:
+                break
+        return leader, gap, follower
 
 
 class CurvesOverlay(QWidget):
