@@ -662,3 +662,28 @@ def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_ta
                           check_params_cb=lambda step: step.after is Phase.RECORDING):
         window.keys["next"].trigger()  # keep it; the reset of 1 s runs out
     assert recorder.loop.take.spool.info.task == "Reach n Quit"
+
+
+def test_f2_during_a_take_then_another_window_gives_the_take_its_keys_back(station, qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    window, controller = station.open(reset_time_s=1.0)
+    recorder = controller.session.recorder
+    edit = window.session_bar.task_edit
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    qtbot.keyClick(window.joints, Qt.Key.Key_F2)
+    qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()  # the operator looks at another window, the text unchanged
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=3000)
+    assert edit.isReadOnly() and window.focusWidget() is not edit
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    assert not edit.hasFocus() and "keep the take" in window.session_bar.hint_label.text()
+    qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_F2)  # a second F2 names the take's own task
+    assert any("this take keeps “stack”" in b.text for b in window.messages.banners)

@@ -72,8 +72,10 @@ def test_takes_waiting_in_a_datasets_spool_are_counted_before_appending(tmp_path
     spools = spool_root(tmp_path)
     (spools / "take-0001").mkdir(parents=True)
     (spools / "take-0001" / "done.json").write_text("{}")
-    (spools / "take-0002").mkdir()  # cut short by a crash: recovery drops it, so it is not promised
     assert waiting_takes_words(tmp_path) == " 1 take recorded there earlier waits to be saved: appending saves it."
+    (spools / "take-0002").mkdir()  # cut short by a crash: the window asks Keep or Drop
     (spools / "take-0003").mkdir()
     (spools / "take-0003" / "done.json").write_text("{}")
-    assert waiting_takes_words(tmp_path) == " 2 takes recorded there earlier wait to be saved: appending saves them."
+    assert waiting_takes_words(tmp_path) == (
+        " 2 takes recorded there earlier wait to be saved: appending saves them."
+        " 1 take a crash cut short waits there: appending asks whether to keep it.")

@@ -148,6 +148,7 @@ def test_the_tee_takes_the_room_the_writers_queue_leaves_free(tmp_path, monkeypa
         assert writer._written_changed.wait_for(lambda: writer.written == 1, timeout=10)
     live = writer.live_frames("front", lambda: False)
     taken = [next(live)]  # written before the encoder came: from the file
+    assert writer.taken == 1  # what the capacity bench counts as encoded
     for i in range(1, 8):  # the encoder takes nothing meanwhile; the queue (8 rows at least) stays nearly empty
         writer.append(0.1 * i, np.zeros(6, np.float32), np.zeros(6, np.float32), {"front": given[i]})
     writer.finish(CadenceReport(fps=30, ticks=8))

@@ -247,7 +247,9 @@ class Controller(QObject):
             self.say("There is no session to give a task to: open or create a dataset first.", Level.INFO,
                      topic="task")
         elif self.session is not None and self.session.recorder.phase is Phase.RECORDING:
-            self.say(f"Typing the next take's task: this take keeps “{self.session.recorder.task}”. "
+            recorder = self.session.recorder
+            keeps = recorder.loop.take.spool.info.task if recorder.loop.take is not None else recorder.task
+            self.say(f"Typing the next take's task: this take keeps “{keeps}”. "
                      "Enter or Escape gives the keys back.", Level.INFO, topic="task")
 
     def _on_task_edited(self, text: str) -> None:

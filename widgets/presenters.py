@@ -28,6 +28,7 @@ HINT_CUT = "A take was cut short by a failure (see the message above)   → or N
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
 HINT_TYPING_NEXT_TASK = "Typing the next take's task (this take keeps its own)   Enter or Esc: the keys again"
+HINT_TYPING_TASK = "Typing the task   Enter or Esc: the keys again"
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def session_view(f: SessionFacts) -> SessionView:
         hint = HINT_CUT
     elif f.warmup and f.phase is Phase.RESETTING:
         hint = HINT_WARMUP
-    if f.typing_task and f.phase is Phase.RECORDING:
-        hint = HINT_TYPING_NEXT_TASK  # the take's keys type: say how to get them back
+    if f.typing_task:  # the session's keys type: say how to get them back
+        hint = HINT_TYPING_NEXT_TASK if f.phase is Phase.RECORDING else HINT_TYPING_TASK
     return SessionView(f.dataset, f.phase, episode, remaining, fraction, hint, countdown)
 
 
@@ -141,12 +142,24 @@ def thrown_away_words(episode: int) -> str:
 
 
 def waiting_takes_words(root: Path) -> str:
-    """What a dataset's spool holds for the next session to save (takes left by Quit anyway or a crash), said
-    before the operator chooses to append: " 2 takes recorded there earlier wait to be saved: ..."; "" if none.
-    Takes a crash cut short are left out: recovery drops them."""
-    complete, _cut_short = find_spools(root)
-    n = len(complete)
-    if n == 0:
+    """What a dataset's spool holds for the next session, said before the operator chooses to append: takes
+    left unsaved (Quit anyway, a failed save, a crash between takes), which appending saves, and takes a crash
+    cut short, which the window then offers to keep or drop. "" if none (or the spool cannot be read)."""
+    try:
+        complete, cut_short = find_spools(root)
+    except OSError:
         return ""
-    return (f" {n} take{'s' if n != 1 else ''} recorded there earlier {'wait' if n != 1 else 'waits'} to be saved: "
-            f"appending saves {'them' if n != 1 else 'it'}.")
+
+    def takes(n: int) -> str:
+        return f"{n} take{'s' if n != 1 else ''}"
+
+    words = ""
+    if complete:
+        n = len(complete)
+        words += (f" {takes(n)} recorded there earlier {'wait' if n != 1 else 'waits'} to be saved: appending "
+                  f"saves {'them' if n != 1 else 'it'}.")
+    if cut_short:
+        n = len(cut_short)
+        words += (f" {takes(n)} a crash cut short {'wait' if n != 1 else 'waits'} there: appending asks whether "
+                  f"to keep {'them' if n != 1 else 'it'}.")
+    return words

@@ -92,9 +92,9 @@ class TaskEdit(QLineEdit):
             self.committed.emit(text)
         else:
             self.setText(self._saved)
-        self._hand_back_keys()
+        self.hand_back_keys()
 
-    def _hand_back_keys(self) -> None:
+    def hand_back_keys(self) -> None:
         """Leave the field: focus goes to the window itself, so the next key is a shortcut again."""
         home = self.window().findChild(QWidget, "central")
         if home is not None and home.focusPolicy() != Qt.FocusPolicy.NoFocus:
@@ -223,6 +223,9 @@ class SessionBar(QWidget):
     def _on_task_focus(self, typing: bool) -> None:
         if not typing and self._phase is Phase.RECORDING:  # opened by F2 during the take: every key a shortcut again
             self._set_editable(False)
+            if self.task_edit.window().focusWidget() is self.task_edit:
+                # Left by switching windows: the window would give the keys back to the field on its return
+                self.task_edit.hand_back_keys()
 
     def show_session(self, view: SessionView) -> None:
         if view.phase is not self._phase:
@@ -233,6 +236,8 @@ class SessionBar(QWidget):
             self.phase_progress.colour = QColor(bg)
             recording = view.phase is Phase.RECORDING or view.phase is None
             self._set_editable(not recording)
+            if not recording and self.task_edit.hasFocus():  # typing on as the take ends: the countdown holds
+                self.task_edit.focus_changed.emit(True)
             if recording:  # a take started while typing (the reset ran out): show what it records
                 self.task_edit.revert()
                 if self.task_edit.hasFocus():

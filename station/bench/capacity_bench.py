@@ -113,10 +113,10 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
             return
         # Recorded: the rows the control loop handed to the spool, written or still queued for its writer (a
         # writer that fell behind and catches up wrote faster than the load: counting what it wrote made a
-        # backlog the encoders were keeping pace with look as if it grew). Encoded: the live encoders' progress,
-        # a fraction of what the spool had written.
-        written, recorded = job.live.written, job.live.frames
-        samples.append((time.monotonic(), recorded * cameras, job.progress * written * cameras))
+        # backlog the encoders were keeping pace with look as if it grew). Encoded: the frames the live
+        # encoders have taken, counted (the save's progress is a fraction of what the spool had written at its
+        # last report, which credited the encoders with frames a writer catching up had only just written).
+        samples.append((time.monotonic(), job.live.frames * cameras, job.live.taken))
 
     timer = QTimer()
     timer.timeout.connect(sample)

@@ -10,17 +10,17 @@ A camera hands over each frame as yuv420p planes (H * 3 / 2, W), copied once int
   a fresh 22 MB frame took 1.5-16 ms of CPU, varying with the host, against 1 ms to copy into used memory.
   The pool keeps at most KEEP_SECONDS of free frames; beyond that a freed mapping is unmapped (CPython does
   that with the GIL released).
-- the mapping is private to the process and, for frames of a huge page (2 MB) or more, asks for huge pages
-  (`frame_mapping`). Python's mmap maps shared memory by default, which the kernel backs in 4 kB pages only:
-  per 14 MB frame on this machine, first touch 10-15 ms and a copy into it 1.1-1.8 ms, against 3.5 and 1.0 ms
-  in huge pages, and the encoder reading the frame and the spool's direct write (pinning each page) cost less.
+- the mapping is private to the process (Python's mmap maps shared memory by default). Huge pages were
+  measured and not kept: per 12.3 MB frame they cut the spool's direct write from 0.8 to 0.3 ms of CPU and a
+  copy from 1.4 to 1.2 ms, within the noise of the capacity bench, but asking for them (MADV_HUGEPAGE) lets
+  the kernel compact memory on a fresh frame's first touch where the distributions' default is "defrag
+  when asked": a stall in a camera's or the spool writer's thread on a long-running, fragmented machine.
 PyAV's to_ndarray made the same array with two copies (each plane made contiguous, then joined into fresh
 memory).
 """
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import threading
 import weakref
@@ -29,7 +29,6 @@ import av
 import numpy as np
 
 PAGE = mmap.PAGESIZE
-HUGE_PAGE = 2 * 1024 * 1024  # x86-64's and arm64's (4 kB pages) transparent huge page
 KEEP_SECONDS = 0.5  # free mappings kept per camera, in seconds of its frames
 
 
@@ -39,14 +38,8 @@ def page_aligned(nbytes: int) -> int:
 
 
 def frame_mapping(nbytes: int) -> mmap.mmap:
-    """Anonymous memory for one frame: `nbytes` rounded up to whole pages, private to the process, in huge pages
-    where the kernel has them to give (asked for frames of HUGE_PAGE or more; advice only)."""
-    memory = mmap.mmap(-1, page_aligned(max(nbytes, 1)), flags=mmap.MAP_PRIVATE)
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux only
-    if advice is not None and nbytes >= HUGE_PAGE:
-        with contextlib.suppress(OSError):  # a kernel built without transparent huge pages
-            memory.madvise(advice)
-    return memory
+    """Anonymous memory for one frame: `nbytes` rounded up to whole pages, private to the process."""
+    return mmap.mmap(-1, page_aligned(max(nbytes, 1)), flags=mmap.MAP_PRIVATE)
 
 
 class FramePool:

@@ -32,7 +32,8 @@ buffer included). So
 - frames go straight to the disk where the file system allows it (else, and for frames under DIRECT_MIN_BYTES,
   through the cache, and after each fsync the writer tells the kernel to drop what is on disk: "drop-behind");
 - the live encoder gets the frames the writer has just written from memory (the "tee": the camera's own
-  arrays, no copy and no read), as long as it keeps up within TEE_BYTES (or TEE_SECONDS) per camera; what it
+  arrays, no copy and no read), as long as it keeps up within TEE_BYTES (or TEE_SECONDS, plus the room the
+  writer's queue leaves free) per camera; what it
   falls behind on it reads from the file on a thread of its own, ahead of the encoder, straight from the disk
   where it can (FramesReadAhead);
 - a finished take read for saving (after a crash, a retry, a backlog) drops what it has read the same way.
@@ -475,11 +476,19 @@ class SpoolWriter:
             self.ended = True
             self._written_changed.notify_all()
 
+    @property
+    def taken(self) -> int:
+        """Frames the cameras' live readers have taken so far, all cameras together (a reader's count goes
+        when it ends)."""
+        with self._written_changed:
+            return sum(self._read.values())
+
     def live_frames(self, camera: str, cancelled: Callable[[], bool]) -> Iterator[np.ndarray]:
         """The camera's frames as they are recorded, ending with the take: for encoding during the take.
 
         Each frame written from now on is handed over in memory (the tee) while the reader keeps up; the ones
-        before, and any it falls more than TEE_BYTES behind on, it reads from the spool file. So it never drops
+        before, and any it falls further behind on than the tee holds (see _keep_for_reader), it reads from
+        the spool file. So it never drops
         a frame and memory stays bounded. Ends early if `cancelled()`. Frames are read-only arrays.
         """
         shape, stride = self.info.frame_shape(camera), self.info.frame_stride(camera)
