@@ -636,17 +636,23 @@ def test_quit_with_a_failed_save_asks_before_leaving_it_for_the_next_start(stati
     assert len(complete) == 1 and not partial  # left on disk for the next start
 
 
-def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_takes_keys(station, qtbot):
+def f2_in_a_take(station, qtbot):
+    """A session recording its first take ("stack"), the task field opened with F2: (window, recorder, edit)."""
     window, controller = station.open(reset_time_s=1.0)
     recorder = controller.session.recorder
     edit = window.session_bar.task_edit
     window.keys["record"].trigger()
     qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
-    take = recorder.loop.take
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
     qtbot.keyClick(window.joints, Qt.Key.Key_F2)
     qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    return window, recorder, edit
+
+
+def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_takes_keys(station, qtbot):
+    window, recorder, edit = f2_in_a_take(station, qtbot)
+    take = recorder.loop.take
     assert not edit.isReadOnly() and not recorder.countdown_held  # the take runs its course
     assert any("this take keeps “stack”" in b.text for b in window.messages.banners)
     assert "Enter or Esc: the keys again" in window.session_bar.hint_label.text()
@@ -667,15 +673,7 @@ def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_ta
 def test_f2_during_a_take_then_another_window_gives_the_take_its_keys_back(station, qtbot):
     from PySide6.QtWidgets import QWidget
 
-    window, controller = station.open(reset_time_s=1.0)
-    recorder = controller.session.recorder
-    edit = window.session_bar.task_edit
-    window.keys["record"].trigger()
-    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
-    qtbot.keyClick(window.joints, Qt.Key.Key_F2)
-    qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    window, _recorder, edit = f2_in_a_take(station, qtbot)
     other = QWidget()
     qtbot.addWidget(other)
     other.show()
