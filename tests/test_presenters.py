@@ -66,16 +66,19 @@ def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():
 
 
 def test_takes_waiting_in_a_datasets_spool_are_counted_before_appending(tmp_path):
-    from station.saving.spool import spool_root
+    from station.saving.spool import find_spools, spool_root
 
-    assert waiting_takes_words(tmp_path) == ""  # no spool at all
+    def waiting_takes_words_at(root):
+        return waiting_takes_words(*(len(spools) for spools in find_spools(root)))
+
+    assert waiting_takes_words_at(tmp_path) == ""  # no spool at all
     spools = spool_root(tmp_path)
     (spools / "take-0001").mkdir(parents=True)
     (spools / "take-0001" / "done.json").write_text("{}")
-    assert waiting_takes_words(tmp_path) == " 1 take recorded there earlier waits to be saved: appending saves it."
+    assert waiting_takes_words_at(tmp_path) == " 1 take recorded there earlier waits to be saved: appending saves it."
     (spools / "take-0002").mkdir()  # cut short by a crash: the window asks Keep or Drop
     (spools / "take-0003").mkdir()
     (spools / "take-0003" / "done.json").write_text("{}")
-    assert waiting_takes_words(tmp_path) == (
+    assert waiting_takes_words_at(tmp_path) == (
         " 2 takes recorded there earlier wait to be saved: appending saves them."
         " 1 take a crash cut short waits there: appending asks whether to keep it.")

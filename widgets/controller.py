@@ -22,6 +22,7 @@ from station.errors import CalibrationNeeded, DatasetExistsError, DatasetMismatc
 from station.preflight import Fit
 from station.saving.queue import SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
+from station.saving.spool import find_spools
 from station.session.builder import Session, open_session
 from station.session.devices import Devices, open_devices
 from station.session.recorder import FinishedTake
@@ -63,7 +64,6 @@ class Controller(QObject):
         self.queue_factory = queue_factory
         self.session: Session | None = None
         self._closed = False
-        self._typing_task = False  # the task field has the keyboard
         self.remembered = Remembered(settings, config)
         self.quitting = Quitting(window, lambda: self.session, self.shutdown, self._refresh_actions)
         self.live = LiveRefresh(self)
@@ -146,8 +146,12 @@ class Controller(QObject):
             actions = [("Choose another folder…", self.menus.new_dataset)]
             if not config.resume:
                 actions.insert(0, ("Append to it", lambda: self._switch(replace(config, resume=True))))
-            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder."
-                     f"{waiting_takes_words(e.root)}", Level.WARNING,
+            try:
+                waiting = waiting_takes_words(*(len(spools) for spools in find_spools(e.root)))
+            except OSError:
+                waiting = ""
+            self.say(f"{e.root} already holds a dataset: append to it, or choose another folder.{waiting}",
+                     Level.WARNING,
                      actions=actions, topic=DATASET + "open", question=True)  # a question, not an error
             self._refresh_all()
             return False
@@ -246,25 +250,27 @@ class Controller(QObject):
         if not self.window.session_bar.edit_task():
             self.say("There is no session to give a task to: open or create a dataset first.", Level.INFO,
                      topic="task")
-        elif self.session is not None and self.session.recorder.phase is Phase.RECORDING:
-            recorder = self.session.recorder
-            keeps = recorder.loop.take.spool.info.task if recorder.loop.take is not None else recorder.task
+        elif (keeps := self._recording_task()) is not None:
             self.say(f"Typing the next take's task: this take keeps “{keeps}”. "
                      "Enter or Escape gives the keys back.", Level.INFO, topic="task")
+
+    def _recording_task(self) -> str | None:
+        """The task of the take being recorded (fixed when it started), or None between takes."""
+        take = self.session.recorder.loop.take if self.session is not None else None
+        if take is None or self.session is None or self.session.recorder.phase is not Phase.RECORDING:
+            return None
+        return take.spool.info.task
 
     def _on_task_edited(self, text: str) -> None:
         self.config = replace(self.config, task=text)
         if self.session is not None:
-            recorder = self.session.recorder
-            recorder.task = text  # the next take records it
-            take = recorder.loop.take
-            if recorder.phase is Phase.RECORDING and take is not None and take.spool.info.task != text:
-                self.say(f"The next take records “{text}”; this one keeps “{take.spool.info.task}”.",
-                         Level.INFO, topic="task")
+            self.session.recorder.task = text  # the next take records it
+            keeps = self._recording_task()
+            if keeps is not None and keeps != text:
+                self.say(f"The next take records “{text}”; this one keeps “{keeps}”.", Level.INFO, topic="task")
         self.remembered.remember_task(self.config.root, text)
 
-    def _on_task_focus(self, typing: bool) -> None:
-        self._typing_task = typing
+    def _on_task_focus(self, _typing: bool) -> None:
         self._hold_while_typing()
         self._refresh_session_bar()  # its hint says how to get the keys back
 
@@ -273,7 +279,8 @@ class Controller(QObject):
         course (F2 during a take types the next one's task), and its reset holds if the typing goes on."""
         if self.session is not None:
             recorder = self.session.recorder
-            recorder.hold_countdown(self._typing_task and recorder.phase is not Phase.RECORDING)
+            typing = self.window.session_bar.task_edit.hasFocus()
+            recorder.hold_countdown(typing and recorder.phase is not Phase.RECORDING)
 
     def retry(self, row: int) -> None:
         job = self.window.queue_model.job_at(row)
@@ -376,4 +383,3 @@ class Controller(QObject):
             if self.devices is not None:
                 self.devices.close()
                 self.devices = None
-

@@ -9,9 +9,8 @@ is said apart from it: "Episode 3  ·  2 kept this session of 50 planned".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from station.saving.spool import CadenceReport, find_spools
+from station.saving.spool import CadenceReport
 from station.session.loop import FLAG_FILLED_FRACTION
 from station.session.state import Phase
 
@@ -141,25 +140,19 @@ def thrown_away_words(episode: int) -> str:
     return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."
 
 
-def waiting_takes_words(root: Path) -> str:
-    """What a dataset's spool holds for the next session, said before the operator chooses to append: takes
-    left unsaved (Quit anyway, a failed save, a crash between takes), which appending saves, and takes a crash
-    cut short, which the window then offers to keep or drop. "" if none (or the spool cannot be read)."""
-    try:
-        complete, cut_short = find_spools(root)
-    except OSError:
-        return ""
+def waiting_takes_words(complete: int, cut_short: int) -> str:
+    """What a dataset's spool holds for the next session (`station.saving.spool.find_spools`), said before the
+    operator chooses to append: takes left unsaved (Quit anyway, a failed save, a crash between takes), which
+    appending saves, and takes a crash cut short, which the window then offers to keep or drop; "" if none."""
 
     def takes(n: int) -> str:
         return f"{n} take{'s' if n != 1 else ''}"
 
     words = ""
     if complete:
-        n = len(complete)
-        words += (f" {takes(n)} recorded there earlier {'wait' if n != 1 else 'waits'} to be saved: appending "
-                  f"saves {'them' if n != 1 else 'it'}.")
+        words += (f" {takes(complete)} recorded there earlier {'wait' if complete != 1 else 'waits'} to be saved: "
+                  f"appending saves {'them' if complete != 1 else 'it'}.")
     if cut_short:
-        n = len(cut_short)
-        words += (f" {takes(n)} a crash cut short {'wait' if n != 1 else 'waits'} there: appending asks whether "
-                  f"to keep {'them' if n != 1 else 'it'}.")
+        words += (f" {takes(cut_short)} a crash cut short {'wait' if cut_short != 1 else 'waits'} there: "
+                  f"appending asks whether to keep {'them' if cut_short != 1 else 'it'}.")
     return words

@@ -236,8 +236,6 @@ class SessionBar(QWidget):
             self.phase_progress.colour = QColor(bg)
             recording = view.phase is Phase.RECORDING or view.phase is None
             self._set_editable(not recording)
-            if not recording and self.task_edit.hasFocus():  # typing on as the take ends: the countdown holds
-                self.task_edit.focus_changed.emit(True)
             if recording:  # a take started while typing (the reset ran out): show what it records
                 self.task_edit.revert()
                 if self.task_edit.hasFocus():
