@@ -268,6 +268,8 @@ class Controller(QObject):
             keeps = self._recording_task()
             if keeps is not None and keeps != text:
                 self.say(f"The next take records “{text}”; this one keeps “{keeps}”.", Level.INFO, topic="task")
+            elif keeps is None:  # between takes: what F2 said during the take no longer holds
+                self.window.messages.clear("task")
         self.remembered.remember_task(self.config.root, text)
 
     def _on_task_focus(self, _typing: bool) -> None:
