@@ -61,3 +61,15 @@ class CalibrationNeeded(CalibrationError):
 
 class DiskFullError(StationError):
     """Not enough free space to record or save."""
+
+
+def describe_error(error: BaseException) -> str:
+    """A failure in plain words: our own errors are already sentences; others get their type and text."""
+    if isinstance(error, StationError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        if error.filename and error.filename2:  # a move: either folder may be the one that refused
+            return f"{error.strerror} (moving {error.filename} to {error.filename2})"
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -5,6 +5,10 @@ throughput, about two seconds once, then cached per machine and camera set). A s
 most CAPACITY of what the encoders do alone, the share `station bench` measures the whole station keeping
 while it records. When it does not fit the text says by how much saving will fall behind and what would fit:
 h264, a smaller size, fewer cameras. Nothing is refused: takes that outrun the encoder wait on disk.
+
+The disk comes first: every frame goes to the spool as it is recorded, and a disk that cannot take the set's
+bytes (more than DISK_SHARE of its measured speed, station.saving.disk_speed: about a second once per file
+system) holds up the control loop itself, so that is said instead, with what would fit.
 """
 
 from __future__ import annotations
@@ -12,16 +16,22 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from station.dataset.spec import CODECS, CameraSpec
+from station.saving.spool import SPOOL_PIX_FMT, frame_stride
 
 log = logging.getLogger(__name__)
 CAPACITY = 0.8  # of the encoder alone, what the station keeps while it records (bench: capacity_fraction)
+# Of the disk's measured speed, what the spool may take: it also syncs every second, and a live encoder that fell
+# behind reads back from the same disk (bench: the capacity probes' spool rate against spool_disk_mb_per_s).
+DISK_SHARE = 0.8
 SIZES = ((1920, 1080), (1280, 720), (960, 540), (848, 480), (640, 480), (640, 360), (424, 240), (320, 240))
 CODEC_NAMES = {"av1": "AV1", "h264": "h264"}
 
 Measure = Callable[[int, int, str, int], float]  # (width, height, codec, cameras) -> camera-frames/s alone
+DiskMeasure = Callable[[bool], float]  # (measured again?) -> bytes/s the dataset's disk takes; 0: not known
 
 
 def machine_busy() -> bool:
@@ -41,12 +51,29 @@ def measured(cancelled: Callable[[], bool] = lambda: False, again: bool = False)
     return measure
 
 
+def measured_disk(root: Path, cancelled: Callable[[], bool] = lambda: False) -> DiskMeasure:
+    """The cached probe of the disk holding `root` (station.saving.disk_speed); one that cannot write there
+    (no permission, an I/O error) gives 0 (not known) and is logged: the session says its own errors."""
+    from station.saving.disk_speed import cached_disk_write_speed
+
+    def measure(again: bool) -> float:
+        try:
+            return cached_disk_write_speed(root, cancelled=cancelled, again=again)[0]
+        except OSError as e:
+            log.warning("could not measure the disk's write speed at %s: %s", root, e)
+            return 0.0
+
+    return measure
+
+
 @dataclass(frozen=True)
 class Fit:
     fits: bool
     needed_fps: float  # camera-frames per second the set records
     encoder_fps: float  # camera-frames per second the encoders do alone on this machine
     text: str  # one line in plain words, with the alternatives when it does not fit
+    spool_bytes_per_s: float = 0.0  # what the set writes to the spool
+    disk_bytes_per_s: float = 0.0  # what the dataset's disk takes (0: not measured)
 
     @property
     def realtime_factor(self) -> float:
@@ -54,12 +81,67 @@ class Fit:
 
 
 def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None = None,
-              again: Measure | None = None) -> Fit | None:
-    """Whether `cameras` at `fps` fit real time with `vcodec` here; None when there are no cameras. A set the
-    first figure says does not fit is measured `again` before it is said (a slow figure may come from a busy
-    moment: the probe is cached, and a wrong "does not fit" would be said at every start)."""
+              again: Measure | None = None, disk: DiskMeasure | None = None) -> Fit | None:
+    """Whether `cameras` at `fps` fit real time with `vcodec` here, and on the `disk` if given; None when there
+    are no cameras. A set the first figure says does not fit is measured again before it is said (a slow
+    figure may come from a busy moment: the probe is cached, and a wrong "does not fit" would be said at every
+    start)."""
     if not cameras:
         return None
+    disk_fit = _check_disk(cameras, fps, disk) if disk is not None else None
+    if disk_fit is not None and not disk_fit.fits:
+        return disk_fit
+    fit = _check_encoder(cameras, fps, vcodec, measure, again)
+    if fit is None or disk_fit is None:
+        return fit
+    spool, speed = disk_fit.spool_bytes_per_s, disk_fit.disk_bytes_per_s
+    text = fit.text.removesuffix(").") + f"; the disk takes {speed / spool:.1f}x what they write)." if fit.fits \
+        else fit.text
+    return replace(fit, text=text, spool_bytes_per_s=spool, disk_bytes_per_s=speed)
+
+
+def _spool_bytes_per_s(cameras: Sequence[CameraSpec], fps: int) -> float:
+    return fps * sum(frame_stride(c.width, c.height, SPOOL_PIX_FMT) for c in cameras)
+
+
+def _what(cameras: Sequence[CameraSpec], fps: int) -> str:
+    big = max(cameras, key=lambda c: c.width * c.height)
+    n = len(cameras)
+    return f"{n} camera{'s' if n > 1 else ''} {big.width}x{big.height} at {fps} fps"
+
+
+def _check_disk(cameras: Sequence[CameraSpec], fps: int, disk: DiskMeasure) -> Fit | None:
+    """Whether the dataset's disk takes what the set writes to the spool; None when its speed is not known."""
+    needed = _spool_bytes_per_s(cameras, fps)
+    speed = disk(False)
+    if needed > DISK_SHARE * speed:
+        speed = max(speed, disk(True))
+    if speed <= 0:
+        return None
+    fps_needed = float(fps * len(cameras))
+    if needed <= DISK_SHARE * speed:
+        return Fit(True, fps_needed, 0.0, "", needed, speed)
+    usable = DISK_SHARE * speed
+    big = max(cameras, key=lambda c: c.width * c.height)
+    options = []
+    smaller = next((f"{w}x{h}" for w, h in SIZES if w * h < big.width * big.height
+                    and _spool_bytes_per_s([CameraSpec(c.name, min(c.width, w), min(c.height, h)) for c in cameras],
+                                           fps) <= usable), None)
+    if smaller:
+        options.append(f"cameras at {smaller}")
+    per_camera = needed / len(cameras)
+    fewer = int(usable // per_camera)
+    if 0 < fewer < len(cameras):
+        options.append(f"{fewer} camera{'s' if fewer > 1 else ''}")
+    options.append("a dataset on a faster disk")
+    text = (f"preflight: {_what(cameras, fps)} write {needed / 1e6:.0f} MB/s to the disk as they record, but the "
+            f"dataset's disk takes about {speed / 1e6:.0f} MB/s ({usable / 1e6:.0f} while recording): the control "
+            f"loop will wait on it, with late ticks and repeated frames; to keep up use " + ", or ".join(options) + ".")
+    return Fit(False, fps_needed, 0.0, text, needed, speed)
+
+
+def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None,
+                   again: Measure | None) -> Fit | None:
     if measure is None:
         measure, again = measured(), measured(again=True)
     big = max(cameras, key=lambda c: c.width * c.height)
@@ -72,7 +154,7 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     if alone <= 0:  # nothing measured (the probe was cancelled as the session closed)
         return None
     codec = CODEC_NAMES.get(CODECS.get(vcodec, ("", vcodec))[1], vcodec)
-    what = f"{n} camera{'s' if n > 1 else ''} {big.width}x{big.height} at {fps} fps"
+    what = _what(cameras, fps)
     if needed <= CAPACITY * alone:
         return Fit(True, needed, alone, f"preflight: {what} with {codec} fit real time on this machine "
                                         f"(the encoder does {alone / needed:.1f}x what they need).")
@@ -99,10 +181,11 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
     return Fit(False, needed, alone, text)
 
 
-def preflight_line(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None = None) -> str:
+def preflight_line(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Measure | None = None,
+                   disk: DiskMeasure | None = None) -> str:
     """The headless command's one line (empty without cameras); a failed probe is said, never raised."""
     try:
-        fit = check_fit(cameras, fps, vcodec, measure)
+        fit = check_fit(cameras, fps, vcodec, measure, disk=disk)
     except Exception as e:  # noqa: BLE001  (a probe that cannot run must not stop a recording; logged)
         log.warning("encoder probe failed: %s", e)
         return f"preflight: could not measure the encoder on this machine ({e}); recording anyway."

@@ -250,8 +250,7 @@ def test_free_space_is_said_in_sensible_units():
 
 
 def test_a_spool_cut_short_is_said_in_plain_words(tmp_path):
-    from station.errors import StationError
-    from station.saving.queue import describe_error
+    from station.errors import StationError, describe_error
     from station.saving.spool import SpoolCutShort
 
     error = SpoolCutShort(tmp_path / "take-0001", "front")
@@ -308,7 +307,7 @@ def test_a_spool_that_does_not_match_the_dataset_is_refused_and_kept(tmp_path):
 def test_a_refused_move_names_both_ends():
     import errno
 
-    from station.saving.queue import describe_error
+    from station.errors import describe_error
 
     error = PermissionError(errno.EPERM, "Operation not permitted", "/spool/out/front.mp4", None,
                             "/ds/videos/front/file-000.mp4")

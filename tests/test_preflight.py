@@ -138,3 +138,66 @@ def test_the_window_knows_while_its_probe_runs(station, qtbot, monkeypatch):
     assert controller.preflight.busy()  # the window bench waits for it before its first take
     go_on.set()
     qtbot.waitUntil(lambda: not controller.preflight.busy(), timeout=5000)
+
+
+def disk(speed: float, again: float | None = None):
+    """A fake disk probe: `speed` bytes/s, or `again` when measured anew."""
+    calls: list[bool] = []
+
+    def measure(anew: bool) -> float:
+        calls.append(anew)
+        return again if anew and again is not None else speed
+
+    return measure, calls
+
+
+def test_a_disk_slower_than_the_set_writes_is_said_first_with_what_would_fit():
+    encoder, encoder_calls = machine(av1_fps=230, h264_fps=900)
+    slow, calls = disk(100e6)
+    fit = check_fit(cams(2, 1920, 1080), 30, "h264", encoder, disk=slow)  # writes 187 MB/s of yuv420p
+    assert fit is not None and not fit.fits and round(fit.spool_bytes_per_s / 1e6) == 187
+    assert "write 187 MB/s" in fit.text and "takes about 100 MB/s (80 while recording)" in fit.text
+    assert "cameras at 960x540" in fit.text and "a faster disk" in fit.text and "1 camera" not in fit.text
+    assert calls == [False, True] and encoder_calls == []  # measured again before it is said; no encoder probe
+
+
+def test_a_disk_that_takes_the_set_is_said_with_the_encoders_verdict():
+    encoder, _ = machine(av1_fps=230, h264_fps=900)
+    fast, calls = disk(500e6)
+    fit = check_fit(cams(2, 640, 480), 30, "libsvtav1", encoder, disk=fast)
+    assert fit is not None and fit.fits and "3.8x what they need; the disk takes 18.0x what they write" in fit.text
+    assert calls == [False]
+    busy, _ = disk(10e6, again=500e6)  # a figure kept from a bad moment: measured again, and it fits
+    fit = check_fit(cams(2, 640, 480), 30, "libsvtav1", encoder, disk=busy)
+    assert fit is not None and fit.fits
+    unknown, _ = disk(0.0)  # not measured: the encoder's verdict alone
+    fit = check_fit(cams(2, 640, 480), 30, "libsvtav1", encoder, disk=unknown)
+    assert fit is not None and fit.fits and "disk" not in fit.text
+    fit = check_fit(cams(3, 1280, 720), 30, "libsvtav1", encoder, disk=fast)
+    assert fit is not None and not fit.fits and "fall behind" in fit.text  # the encoder's verdict as before
+
+
+def test_the_disk_probe_writes_for_real_and_leaves_nothing(tmp_path, monkeypatch):
+    import station.saving.disk_speed as disk_speed
+    from station.preflight import measured_disk
+
+    speed = disk_speed.disk_write_speed(tmp_path, seconds=0.2)
+    assert speed > 1e6 and list(tmp_path.iterdir()) == []
+    assert disk_speed.disk_write_speed(tmp_path, seconds=5.0, cancelled=lambda: True) == 0.0
+    cache = tmp_path.parent / f"{tmp_path.name}-disk.json"
+    first, cached = disk_speed.cached_disk_write_speed(tmp_path, cache=cache, seconds=0.2)
+    assert first > 1e6 and not cached
+    assert disk_speed.cached_disk_write_speed(tmp_path, cache=cache, seconds=0.2) == (round(first, 1), True)
+    assert measured_disk(tmp_path / "gone")(False) == 0.0  # cannot write there: not known, logged
+    monkeypatch.setattr(disk_speed, "FREE_SHARE", 1e-12)  # a nearly full disk is not filled further to measure
+    assert disk_speed.disk_write_speed(tmp_path, seconds=0.2) == 0.0
+
+
+def test_the_window_says_before_the_first_take_that_the_disk_is_too_slow(station, qtbot, monkeypatch):
+    import widgets.preflight_banner as banner
+
+    monkeypatch.setattr(banner, "measured", lambda cancelled, again=False: lambda *_a: 1e6)  # the encoder fits
+    monkeypatch.setattr(banner, "measured_disk", lambda root, cancelled: lambda again: 1e4)  # 10 kB/s
+    window, controller = station.open()
+    qtbot.waitUntil(lambda: any("faster disk" in t for t in window.messages.texts()), timeout=5000)
+    assert controller.preflight.last is not None and not controller.preflight.last.fits

@@ -1,8 +1,10 @@
-"""The preflight in the window: the encoder probe off the GUI thread, its verdict as a banner when it does not fit.
+"""The preflight in the window: the encoder and disk probes off the GUI thread, the verdict as a banner when the
+camera set does not fit.
 
-The probe (station.preflight, about two seconds once per machine and camera set, then cached) runs on Qt's
-thread pool when a session opens, before the first take; if the camera set does not fit real time the window
-says so with what would (h264, a smaller size, fewer cameras). Closing the session cancels a probe running.
+The probes (station.preflight, about three seconds once per machine, camera set and disk, then cached) run on
+Qt's thread pool when a session opens, before the first take; if the camera set does not fit real time the
+window says so with what would (h264, a smaller size, fewer cameras, a faster disk). Closing the session
+cancels a probe running.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from station.dataset.spec import CameraSpec
-from station.preflight import Fit, check_fit, measured
+from station.preflight import Fit, check_fit, measured, measured_disk
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +32,15 @@ class Preflight(QObject):
         self._pool.setMaxThreadCount(1)
         self.last: Fit | None = None
 
-    def start(self, cameras: Sequence[CameraSpec], fps: int, vcodec: str) -> None:
+    def start(self, cameras: Sequence[CameraSpec], fps: int, vcodec: str, root: Path) -> None:
         self.cancel()
         cancel = self._cancel = threading.Event()
         specs = tuple(cameras)
 
         def run() -> None:
             try:
-                fit = check_fit(specs, fps, vcodec, measured(cancel.is_set), measured(cancel.is_set, again=True))
+                fit = check_fit(specs, fps, vcodec, measured(cancel.is_set), measured(cancel.is_set, again=True),
+                                measured_disk(root, cancel.is_set))
             except Exception as e:  # a probe that cannot run must not disturb the session: one log line
                 log.error("encoder probe failed: %s", e, exc_info=True)
                 return
@@ -46,7 +50,7 @@ class Preflight(QObject):
         self._pool.start(run)
 
     def busy(self) -> bool:
-        """A probe is running (about two seconds when this machine's figure is not cached yet)."""
+        """A probe is running (about three seconds when this machine's figures are not cached yet)."""
         return self._pool.activeThreadCount() > 0
 
     def cancel(self, wait_ms: int = 5000) -> None:

@@ -18,6 +18,12 @@ The fraction of the encoders' pixel rate asked for is bisected over 40-130 %, st
 encoder-alone measurement (encoders do more pixels per second on larger frames, so the rate at the given size
 alone would undershoot). capacity_fraction = the recorded load of a probe that kept up over its own encoder
 alone, the largest among the probes that kept up.
+
+Every recorded frame goes to the disk raw (the spool) as well: a fast encoder (h264 at the ultrafast preset, on
+frames of several megapixels) can outrun the disk, and then the disk bounds the capacity whatever the station
+does. The disk's speed is measured in the same run (station.saving.disk_speed, before and after the probes, the
+better kept) and reported with each probe as `disk_limit`: the most of its encoder alone that the disk takes
+in raw frames of that size.
 """
 
 from __future__ import annotations
@@ -49,7 +55,9 @@ class Probe:
     encoded: float  # camera-frames per second the live encoders did
     backlog_growth: float  # camera-frames per second by which the backlog grew (a line fit)
     backlog_end: float  # camera-frames behind at the end
+    written: float = 0.0  # camera-frames per second the spool's writer put on the disk
     encoder_alone: float = 0.0  # camera-frames per second of the encoders alone at this size, just before
+    disk_limit: float = 0.0  # the most of encoder_alone the spool's disk takes, in raw frames of this size
 
     @property
     def keeps_up(self) -> bool:
@@ -105,7 +113,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
     assert app is not None
     config = bench_config(root, cameras, size, vcodec, episode_s=warmup_s + seconds + 1.0, fps=fps, source=source)
     session = start_session(config)
-    samples: list[tuple[float, float, float]] = []  # (time, camera-frames recorded, camera-frames encoded)
+    samples: list[tuple[float, float, float, float]] = []  # (time, camera-frames recorded, encoded, written)
 
     def sample() -> None:
         job = next((j for j in session.queue.jobs if j.live is not None), None)
@@ -116,7 +124,7 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
         # backlog the encoders were keeping pace with look as if it grew). Encoded: the frames the live
         # encoders have taken, counted (the save's progress is a fraction of what the spool had written at its
         # last report, which credited the encoders with frames a writer catching up had only just written).
-        samples.append((time.monotonic(), job.live.frames * cameras, job.live.taken))
+        samples.append((time.monotonic(), job.live.frames * cameras, job.live.taken, job.live.written * cameras))
 
     timer = QTimer()
     timer.timeout.connect(sample)
@@ -133,21 +141,31 @@ def record_probe(root: Path, cameras: int, size: tuple[int, int], vcodec: str, f
         timer.stop()
     finally:
         session.close(wait_ms=10_000)
-    a = np.asarray(samples[1:] or [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0)])
+    a = np.asarray(samples[1:] or [(0.0, 0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)])
     t = a[:, 0] - a[0, 0]
     span = max(float(t[-1]), 1e-9)
     backlog = a[:, 1] - a[:, 2]
     growth = float(np.polyfit(t, backlog, 1)[0]) if len(t) >= 3 else 0.0
     return Probe(size=size, fps=fps, load=float(fps * cameras), recorded=float(a[-1, 1] - a[0, 1]) / span,
-                 encoded=float(a[-1, 2] - a[0, 2]) / span, backlog_growth=growth, backlog_end=float(backlog[-1]))
+                 encoded=float(a[-1, 2] - a[0, 2]) / span, written=float(a[-1, 3] - a[0, 3]) / span,
+                 backlog_growth=growth, backlog_end=float(backlog[-1]))
 
 
 def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: str, fps: int = 30,
                      seconds: float = 8.0, log: Callable[[str], None] = print) -> dict:
     """Bisect the load over 40-130 % of the encoders' pixel rate (6 probes, about two minutes in all)."""
+    from station.saving.disk_speed import disk_write_speed
+    from station.saving.spool import SPOOL_PIX_FMT, frame_stride
     from station.saving.throughput import encoder_fps, pattern_frames
 
     w, h = size
+    root.mkdir(parents=True, exist_ok=True)
+    disk = disk_write_speed(root, seconds=2.0)
+    log(f"capacity: the spool's disk takes {disk / 1e6:.0f} MB/s")
+
+    def disk_limit(p: Probe) -> float:
+        return disk / (frame_stride(*p.size, SPOOL_PIX_FMT) * p.encoder_alone) if p.encoder_alone > 0 else 0.0
+
     alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0)
     alone_px = alone * w * h
     log(f"capacity: encoder alone {alone:.0f} camera-frames/s = {alone_px / 1e6:.1f} Mpixel/s "
@@ -176,9 +194,11 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         del frames
         reference_px = here * pw * ph
         probe.encoder_alone = here
+        probe.disk_limit = disk_limit(probe)
         probes.append(probe)
         log(f"capacity: {cameras} x {pw}x{ph} at {fps} fps: {probe.recorded:.0f} of {probe.load:.0f} camera-frames/s "
-            f"recorded, the encoder alone {here:.0f} ({probe.fraction:.2f}): "
+            f"recorded, {probe.written:.0f} written, the encoder alone {here:.0f} ({probe.fraction:.2f}; the disk "
+            f"takes {probe.disk_limit:.2f} of it): "
             + ("kept up" if probe.keeps_up else
                "recording fell short" if probe.recorded < 0.97 * probe.load else
                f"backlog grows by {probe.backlog_growth:.0f} frames/s"))
@@ -187,9 +207,16 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         else:
             hi = min(hi, max(probe.fraction, lo))
         fraction = (lo + hi) / 2
+    # The disk measured again after the probes, the better kept: a lower figure means something else wrote.
+    disk = max(disk, disk_write_speed(root, seconds=2.0))
+    for p in probes:
+        p.disk_limit = disk_limit(p)
     kept = [p for p in probes if p.keeps_up]
     best = max(kept, key=lambda p: p.fraction) if kept else None
     return {
+        "spool_disk_mb_per_s": round(disk / 1e6, 1),
+        # the most of the encoders' rate the disk takes in raw frames, at the capacity's size (or the last probe's)
+        "capacity_disk_limit": round((best or probes[-1]).disk_limit, 3),
         "encoder_alone_fps": round(alone, 1),
         "encoder_alone_pixels_per_s": round(alone_px),
         "capacity_size": f"{best.size[0]}x{best.size[1]}" if best else None,
@@ -198,8 +225,9 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
         "capacity_fraction": round(best.fraction, 3) if best else 0.0,
         "capacity_probes": [
             {"size": f"{p.size[0]}x{p.size[1]}", "fps": p.fps, "recorded": round(p.recorded, 1),
-             "encoded": round(p.encoded, 1), "encoder_alone": round(p.encoder_alone, 1),
-             "fraction": round(p.fraction, 3), "backlog_growth": round(p.backlog_growth, 1),
+             "encoded": round(p.encoded, 1), "written": round(p.written, 1),
+             "encoder_alone": round(p.encoder_alone, 1), "fraction": round(p.fraction, 3),
+             "disk_limit": round(p.disk_limit, 3), "backlog_growth": round(p.backlog_growth, 1),
              "keeps_up": p.keeps_up} for p in probes
         ],
     }

@@ -59,7 +59,7 @@ def say(text: str) -> None:
 def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
-    from station.preflight import preflight_line
+    from station.preflight import measured_disk, preflight_line
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
     from station.session.builder import Session, check_root, dataset_spec, open_session
@@ -150,7 +150,8 @@ def run_headless(config: SessionConfig) -> int:
             return EXIT_INTERRUPTED
         stops = StopSignals()
         stops.received.connect(on_stop_signal)
-        fit = preflight_line(devices.camera_specs, config.fps, config.vcodec)  # before the first take
+        fit = preflight_line(devices.camera_specs, config.fps, config.vcodec,  # before the first take
+                             disk=measured_disk(config.root))
         if fit:
             say(fit)
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")

@@ -26,7 +26,7 @@ from station.dataset.spec import CameraSpec, VideoSettings
 from station.dataset.stats import downsample_for_stats, image_stats, sample_indices, stats_step
 from station.dataset.video import encode_video
 from station.dataset.writer import DatasetWriter, EpisodeData
-from station.errors import DatasetError, DiskFullError
+from station.errors import DatasetError, DiskFullError, describe_error
 from station.priority import BackgroundThreads
 from station.saving.faults import checkpoint
 from station.saving.memory import release_freed_memory
@@ -211,8 +211,9 @@ def commit_episode(writer: DatasetWriter, episode: EpisodeData, reporter: Report
     except BaseException:
         try:
             writer.repair()
-        except Exception:
-            log.exception("repairing %s after a failed commit failed", writer.root)
+        except Exception as e:  # rolled forward by the next commit, or by opening the dataset again
+            log.error("could not put %s in order after the failed save (%s): the next save does", writer.root,
+                      describe_error(e), exc_info=True)
         if writer.total_episodes > before:
             return before
         raise

@@ -33,7 +33,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from station.dataset.spec import VideoSettings
 from station.dataset.writer import DatasetWriter, EpisodeData
-from station.errors import StationError
+from station.errors import describe_error
 from station.priority import foreground
 from station.saving.faults import checkpoint
 from station.saving.job import Cancelled, Reporter, commit_episode, prepare_episode, prepare_live
@@ -175,18 +175,6 @@ class _ThrottledReporter:
         if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0 > self._sent:
             self._last, self._sent = now, fraction
             self._signals.progress.emit(self._id, fraction)
-
-
-def describe_error(error: BaseException) -> str:
-    """A failure in plain words: our own errors are already sentences; others get their type and text."""
-    if isinstance(error, StationError):
-        return str(error)
-    if isinstance(error, OSError) and error.strerror:
-        if error.filename and error.filename2:  # a move: either folder may be the one that refused
-            return f"{error.strerror} (moving {error.filename} to {error.filename2})"
-        where = f" ({error.filename})" if error.filename else ""
-        return f"{error.strerror}{where}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 class _JobRunnable:

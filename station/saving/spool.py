@@ -354,18 +354,18 @@ class SpoolWriter:
                         )
                     spooled[name] = to_spool_format(image, self.info.pix_fmt)
                 row["t"], row["action"], row["state"] = t, action, state
-                _write_all(self._rows, memoryview(row.tobytes()))
+                write_all(self._rows, memoryview(row.tobytes()))
                 for name, f in self._cams.items():
                     frame = np.ascontiguousarray(spooled[name])
                     buffer = self._buffers.get(name)
                     own = page_buffer(frame, self._stride[name]) if buffer is not None else None
                     if buffer is None:
-                        _write_all(f, frame.data)
+                        write_all(f, frame.data)
                     elif own is not None:  # a camera's frame in aligned memory of its own: written as it is
-                        _write_all(f, own)
+                        write_all(f, own)
                     else:
                         np.frombuffer(buffer, dtype=np.uint8, count=frame.size)[:] = frame.reshape(-1)
-                        _write_all(f, memoryview(buffer))
+                        write_all(f, memoryview(buffer))
                 checkpoint("spool-write")
                 with self._written_changed:
                     for name in self._read:  # cameras with a live reader: the frame stays in memory for it
@@ -531,7 +531,7 @@ class SpoolWriter:
         self._buffers = {}  # freed with the last view of them (a write error's traceback may hold one)
 
 
-def _write_all(f: io.RawIOBase, data: memoryview) -> None:
+def write_all(f: io.RawIOBase, data: memoryview) -> None:
     """Write every byte or raise: a short write is continued, and one that cannot go on is an error."""
     data = data.cast("B")
     done = 0

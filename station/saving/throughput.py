@@ -10,7 +10,6 @@ the machine is busy with other work is used but not kept).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -26,6 +25,7 @@ import numpy as np
 from station.dataset.spec import VideoSettings
 from station.dataset.video import encode_video
 from station.priority import BackgroundThreads
+from station.saving.measured_cache import best_measured, cache_directory
 from station.saving.spool import SPOOL_PIX_FMT
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,6 @@ def machine_busy() -> bool:
         return False
 
 
-def _cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "station" / "encoder-throughput.json"
-
-
 def _machine() -> str:
     cpu = ""
     try:
@@ -120,28 +115,7 @@ def cached_encoder_fps(width: int, height: int, codec: str, cameras: int, cache:
     """encoder_fps, measured once per machine and camera set: (frames/s, whether it came from the cache).
     With `again` it is measured anew and the best figure is kept and given (a machine does not get slower;
     a lower figure was measured while something else ran)."""
-    path = cache or _cache_path()
     key = f"v{CACHE_VERSION} {_machine()} | {codec} {width}x{height} x{cameras}"
-    try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
-    before = float(known[key]) if isinstance(known.get(key), (int, float)) else None
-    if before is not None and not again:
-        return before, True
-    fps = encoder_fps(width, height, codec, cameras, seconds, cancelled=cancelled)
-    if before is not None and before >= fps:
-        return before, True
-    if cancelled() or machine_busy():  # not kept: the next start measures again
-        return fps, False
-    known[key] = round(fps, 1)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
-        tmp.replace(path)
-    except OSError as e:  # a read-only home: measured again next time, nothing worse
-        log.warning("could not cache the encoder throughput in %s: %s", path, e)
-    return fps, False
+    return best_measured(cache or cache_directory() / "encoder-throughput.json", key,
+                         lambda: encoder_fps(width, height, codec, cameras, seconds, cancelled=cancelled), again,
+                         keep=lambda: not (cancelled() or machine_busy()))
