@@ -136,7 +136,8 @@ def _check_disk(cameras: Sequence[CameraSpec], fps: int, disk: DiskMeasure) -> F
     options.append("a dataset on a faster disk")
     text = (f"preflight: {_what(cameras, fps)} write {needed / 1e6:.0f} MB/s to the disk as they record, but the "
             f"dataset's disk takes about {speed / 1e6:.0f} MB/s ({usable / 1e6:.0f} while recording): the control "
-            f"loop will wait on it, with late ticks and repeated frames; to keep up use " + ", or ".join(options) + ".")
+            f"loop will wait on it (late ticks, filled with the row before); to keep up use "
+            + ", or ".join(options) + ".")
     return Fit(False, fps_needed, 0.0, text, needed, speed)
 
 

@@ -65,6 +65,19 @@ def test_the_newest_row_stays_in_view_as_takes_pile_up(qtbot):
     assert panel.visible_rows() == 12
 
 
+@pytest.mark.parametrize("height", [150, 161, 173])
+def test_the_rows_in_view_are_whole_at_any_height(qtbot, height: int):
+    queue, _model, panel = make_panel(qtbot, height)
+    for _ in range(8):
+        queue.add(state=JobState.DONE, finished_at=1.0, episode=0)
+    qtbot.waitUntil(panel.newest_row_in_view, timeout=2000)
+    table = panel.table
+    top, last = table.rowAt(0), panel.kept.rowCount() - 1
+    assert table.rowViewportPosition(top) == 0  # the top row is not cut in half (Qt aligns the last to the bottom)
+    assert table.rowViewportPosition(last) + table.rowHeight(last) <= table.viewport().height()
+    assert table.viewport().height() % table.rowHeight(last) == 0
+
+
 def test_thrown_away_takes_fold_into_a_count_that_expands(qtbot):
     queue, model, panel = make_panel(qtbot)
     assert not panel.thrown_away_button.isVisibleTo(panel)

@@ -78,6 +78,21 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
+class WholeRowsTable(QTableView):
+    """A table whose rows in view are whole: scrolled to the newest take, Qt puts the last row flush with the
+    bottom, and a height that is not a whole number of rows cut the top one in half. The part of a row that
+    does not fit is left blank below the rows instead."""
+
+    def updateGeometries(self) -> None:  # noqa: N802  (Qt's name: it lays out the headers and the viewport)
+        super().updateGeometries()
+        margins = self.viewportMargins()  # the headers' room, set by the call above
+        row = self.verticalHeader().defaultSectionSize()
+        room = self.viewport().height() + margins.bottom()
+        spare = room % row if row > 0 and room >= row else 0
+        if margins.bottom() != spare:
+            self.setViewportMargins(margins.left(), margins.top(), margins.right(), spare)
+
+
 class KeptTakes(QSortFilterProxyModel):
     """The queue's rows without the thrown-away takes, unless they are asked for."""
 
@@ -120,7 +135,7 @@ class SaveQueuePanel(QWidget):
         self.thrown_away_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.thrown_away_button.setToolTip("Takes recorded again or discarded: never saved. Click to list them.")
         self.thrown_away_button.toggled.connect(self._on_show_thrown_away)
-        self.table = QTableView()
+        self.table = WholeRowsTable()
         self.table.setObjectName("saveQueueTable")
         # Picked with the mouse (for Retry / Discard), never the keyboard's: with the focus and a selected row,
         # a table takes Space, the arrows and Esc for itself, and the recording keys went dead (seen under Xvfb).
