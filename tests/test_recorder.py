@@ -171,3 +171,32 @@ def test_synchronous_mode_records_nothing_while_saving(qtbot, make_recorder):
     assert len(rec.sync_save_s) == 2
     # the next take's first row comes only after the inline save: the operator waited for it
     assert second.cadence.first_tick - first.cadence.last_tick >= rec.sync_save_s[0]
+
+
+def test_a_disk_that_falls_behind_the_cameras_is_said_once_and_the_take_is_kept(qtbot, make_recorder, monkeypatch):
+    import time
+
+    import station.saving.spool as spool
+    from station.session.problems import About
+
+    slow = threading.Event()
+    slow.set()
+    write_all = spool.write_all
+
+    def slow_write(f, data):  # a disk that takes a row in 0.15 s while `slow`: the loop records 30 a second
+        if slow.is_set():
+            time.sleep(0.05)
+        write_all(f, data)
+
+    monkeypatch.setattr(spool, "write_all", slow_write)
+    rec = make_recorder(episodes=1, episode_s=3.0)
+    problems = []
+    rec.problem.connect(problems.append)
+    with qtbot.waitSignal(rec.problem, timeout=10_000, check_params_cb=lambda p: p.about is About.DISK_SLOW):
+        rec.fire(Event.RECORD)
+    slow.clear()  # the disk catches up
+    assert rec.phase is Phase.RECORDING and "faster disk" in problems[-1].text
+    with qtbot.waitSignal(rec.finished, timeout=20_000):
+        pass
+    assert [p.about for p in problems] == [About.DISK_SLOW]  # said once
+    assert rec.writer.total_episodes == 1 and check_dataset(rec.writer.root) == []

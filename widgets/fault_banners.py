@@ -56,6 +56,8 @@ class FaultBanners(QObject):
             actions = [("Connect arms…", menus.connect_arms)]
         elif problem.about is About.TORQUE:  # the follower's torque as read back
             level = Level.WARNING if problem.serious else Level.INFO
+        elif problem.about is About.DISK_SLOW:  # the take goes on; its flags will say what it cost
+            level = Level.WARNING
         self.c.say(problem.text, level, actions, topic=topic_for(problem))
 
     def step(self, step: Step) -> None:

@@ -284,6 +284,7 @@ class SpoolWriter:
         self.directory = directory
         self.info = info
         self.frames = 0  # rows handed to append() (what the control loop recorded)
+        self.waited = 0  # rows whose append found the writer's queue full: the disk a second behind, the loop waited
         self.on_error = on_error  # called once, from the writer thread, when a write fails
         # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
         # durable by the writer thread before the first row. A spool without it is dropped by recovery.
@@ -325,6 +326,8 @@ class SpoolWriter:
         if self.error is not None:
             return
         self.frames += 1
+        if self._queue.full():
+            self.waited += 1
         self._queue.put((t, action, state, images))
 
     def _run(self) -> None:

@@ -20,6 +20,7 @@ class About(Enum):
     TAKE_WAITS = "take waits"  # no take could start: a take cut short waits for Keep / Drop
     NO_ROOM = "no room"  # not enough free disk space for the next take
     WRITE_FAILED = "write failed"  # the disk refused a write of a take: recording stopped
+    DISK_SLOW = "disk slow"  # the disk fell a second behind the cameras' frames and the control loop waited for it
     OTHER = "other"  # anything else: a message of its own
 
 

@@ -165,6 +165,7 @@ class Recorder(QObject):
         queue.job_changed.connect(self._on_job_changed)
         self._stalled: set[str] = set()
         self._arm_reported = False
+        self._disk_slow_said = False  # once a session: every take after it meets the same disk
         self._watch = QTimer(self)
         self._watch.setInterval(round(WATCH_EVERY_S * 1000))
         self._watch.timeout.connect(self._watch_devices)
@@ -619,6 +620,15 @@ class Recorder(QObject):
         stuck = self.loop.stuck()
         if stuck is not None and min(stuck[1], watched_s) > ARM_SILENT_S and not self._arm_reported:
             self._arm_failed(stuck[0])
+        take = self._current
+        if take is not None and take.spool.waited and not self._disk_slow_said:
+            self._disk_slow_said = True
+            self.problem.emit(Problem(
+                About.DISK_SLOW,
+                "The disk is not keeping up with the cameras: the take's frames are a second behind on their way "
+                "to it and the control loop waits for them (late ticks, filled with the row before). Record with "
+                "smaller or fewer cameras, or into a dataset on a faster disk.",
+            ))
         for cam in self.cameras:
             frame = cam.latest()
             silent_s = min(now - frame.t, watched_s) if frame is not None else None
