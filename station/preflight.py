@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from station.dataset.spec import CODECS, CameraSpec
-from station.saving.spool import SPOOL_PIX_FMT, frame_stride
+from station.saving.spool import frame_stride, spool_pix_fmt
 
 log = logging.getLogger(__name__)
 CAPACITY = 0.8  # of the encoder alone, what the station keeps while it records (bench: capacity_fraction)
@@ -101,43 +101,50 @@ def check_fit(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure: Mea
 
 
 def _spool_bytes_per_s(cameras: Sequence[CameraSpec], fps: int) -> float:
-    return fps * sum(frame_stride(c.width, c.height, SPOOL_PIX_FMT) for c in cameras)
+    pix_fmt = spool_pix_fmt(cameras)
+    return fps * sum(frame_stride(c.width, c.height, pix_fmt) for c in cameras)
+
+
+def _largest(cameras: Sequence[CameraSpec]) -> CameraSpec:
+    return max(cameras, key=lambda c: c.width * c.height)
+
+
+def _cameras(n: int) -> str:
+    return f"{n} camera{'s' if n > 1 else ''}"
 
 
 def _what(cameras: Sequence[CameraSpec], fps: int) -> str:
-    big = max(cameras, key=lambda c: c.width * c.height)
-    n = len(cameras)
-    return f"{n} camera{'s' if n > 1 else ''} {big.width}x{big.height} at {fps} fps"
+    big = _largest(cameras)
+    return f"{_cameras(len(cameras))} {big.width}x{big.height} at {fps} fps"
 
 
 def _check_disk(cameras: Sequence[CameraSpec], fps: int, disk: DiskMeasure) -> Fit | None:
     """Whether the dataset's disk takes what the set writes to the spool; None when its speed is not known."""
     needed = _spool_bytes_per_s(cameras, fps)
     speed = disk(False)
-    if needed > DISK_SHARE * speed:
+    if speed > 0 and needed > DISK_SHARE * speed:  # 0: not measured (no room, cancelled): not measured again
         speed = max(speed, disk(True))
     if speed <= 0:
         return None
     fps_needed = float(fps * len(cameras))
-    if needed <= DISK_SHARE * speed:
-        return Fit(True, fps_needed, 0.0, "", needed, speed)
     usable = DISK_SHARE * speed
-    big = max(cameras, key=lambda c: c.width * c.height)
+    if needed <= usable:
+        return Fit(True, fps_needed, 0.0, "", needed, speed)
+    big = _largest(cameras)
     options = []
     smaller = next((f"{w}x{h}" for w, h in SIZES if w * h < big.width * big.height
                     and _spool_bytes_per_s([CameraSpec(c.name, min(c.width, w), min(c.height, h)) for c in cameras],
                                            fps) <= usable), None)
     if smaller:
         options.append(f"cameras at {smaller}")
-    per_camera = needed / len(cameras)
-    fewer = int(usable // per_camera)
+    fewer = int(usable // (needed / len(cameras)))
     if 0 < fewer < len(cameras):
-        options.append(f"{fewer} camera{'s' if fewer > 1 else ''}")
+        options.append(_cameras(fewer))
     options.append("a dataset on a faster disk")
     text = (f"preflight: {_what(cameras, fps)} write {needed / 1e6:.0f} MB/s to the disk as they record, but the "
-            f"dataset's disk takes about {speed / 1e6:.0f} MB/s ({usable / 1e6:.0f} while recording): the control "
-            f"loop will wait on it (late ticks, filled with the row before); to keep up use "
-            + ", or ".join(options) + ".")
+            f"dataset's disk takes about {speed / 1e6:.0f} MB/s, of which recording can count on "
+            f"{usable / 1e6:.0f}: recording will wait for the disk and frames will repeat the one before; to keep "
+            "up use " + ", or ".join(options) + ".")
     return Fit(False, fps_needed, 0.0, text, needed, speed)
 
 
@@ -145,7 +152,7 @@ def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
                    again: Measure | None) -> Fit | None:
     if measure is None:
         measure, again = measured(), measured(again=True)
-    big = max(cameras, key=lambda c: c.width * c.height)
+    big = _largest(cameras)
     n = len(cameras)
     # in frames of the largest camera: a smaller one costs its share of pixels
     needed = fps * sum(c.width * c.height for c in cameras) / (big.width * big.height)
@@ -173,7 +180,7 @@ def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
         options.append(f"cameras at {smaller}")
     fewer = int(CAPACITY * alone // max(fps, 1))
     if 0 < fewer < n:
-        options.append(f"{fewer} camera{'s' if fewer > 1 else ''}")
+        options.append(_cameras(fewer))
     instead = "; to keep up use " + ", or ".join(options) if options else ""
     busy = " (measured while other programs keep this machine busy)" if machine_busy() else ""
     text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, but this machine encodes about "
@@ -188,6 +195,6 @@ def preflight_line(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
     try:
         fit = check_fit(cameras, fps, vcodec, measure, disk=disk)
     except Exception as e:  # noqa: BLE001  (a probe that cannot run must not stop a recording; logged)
-        log.warning("encoder probe failed: %s", e)
-        return f"preflight: could not measure the encoder on this machine ({e}); recording anyway."
+        log.warning("preflight probe failed: %s", e)
+        return f"preflight: could not measure this machine's encoder or disk ({e}); recording anyway."
     return fit.text if fit is not None else ""

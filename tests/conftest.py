@@ -8,10 +8,28 @@ import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-# the encoder probe's cache (station.saving.throughput): per test run, never the user's own
+# the encoder and disk probes' cache (station.saving.measured_cache): per test run, never the user's own
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="station-tests-cache-")
 
 import pytest  # noqa: E402
+
+
+def _known_fast_temp_disk() -> None:
+    """The temporary folder's disk, where tests make their datasets, as measured fast: each session's preflight
+    reads the figure instead of writing up to a gigabyte to measure it (tests of the probe itself write, and
+    keep nothing here)."""
+    import json
+    from pathlib import Path
+
+    from station.saving.disk_speed import cache_key
+    from station.saving.measured_cache import cache_directory
+
+    path = cache_directory() / "disk-write-speed.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({cache_key(Path(tempfile.gettempdir())): 1e12}))
+
+
+_known_fast_temp_disk()
 
 # Threads that outlive a single test on purpose (Qt's pool threads are owned by pools and expire by themselves).
 _ALLOWED_PREFIXES = ("pytest_timeout", "Dummy-", "QThread", "Thread (pooled)", "asyncio")

@@ -73,7 +73,7 @@ def test_no_cameras_no_verdict_and_a_failing_probe_is_said_not_raised():
     def broken(*_args: object) -> float:
         raise RuntimeError("no encoder")
 
-    assert "could not measure the encoder" in preflight_line(cams(1, 640, 480), 30, "h264", broken)
+    assert "could not measure this machine's encoder or disk" in preflight_line(cams(1, 640, 480), 30, "h264", broken)
 
 
 def test_the_probe_encodes_for_real_and_is_measured_once_per_machine_and_set(tmp_path, monkeypatch):
@@ -156,7 +156,7 @@ def test_a_disk_slower_than_the_set_writes_is_said_first_with_what_would_fit():
     slow, calls = disk(100e6)
     fit = check_fit(cams(2, 1920, 1080), 30, "h264", encoder, disk=slow)  # writes 187 MB/s of yuv420p
     assert fit is not None and not fit.fits and round(fit.spool_bytes_per_s / 1e6) == 187
-    assert "write 187 MB/s" in fit.text and "takes about 100 MB/s (80 while recording)" in fit.text
+    assert "write 187 MB/s" in fit.text and "takes about 100 MB/s, of which recording can count on 80" in fit.text
     assert "cameras at 960x540" in fit.text and "a faster disk" in fit.text and "1 camera" not in fit.text
     assert calls == [False, True] and encoder_calls == []  # measured again before it is said; no encoder probe
 
@@ -189,6 +189,9 @@ def test_the_disk_probe_writes_for_real_and_leaves_nothing(tmp_path, monkeypatch
     assert first > 1e6 and not cached
     assert disk_speed.cached_disk_write_speed(tmp_path, cache=cache, seconds=0.2) == (round(first, 1), True)
     assert measured_disk(tmp_path / "gone")(False) == 0.0  # cannot write there: not known, logged
+    busy = tmp_path.parent / f"{tmp_path.name}-busy.json"  # a take or a save writing: not measured, nothing kept
+    assert disk_speed.cached_disk_write_speed(tmp_path, cache=busy, cancelled=lambda: True) == (0.0, False)
+    assert not busy.exists()
     monkeypatch.setattr(disk_speed, "FREE_SHARE", 1e-12)  # a nearly full disk is not filled further to measure
     assert disk_speed.disk_write_speed(tmp_path, seconds=0.2) == 0.0
 
@@ -201,3 +204,28 @@ def test_the_window_says_before_the_first_take_that_the_disk_is_too_slow(station
     window, controller = station.open()
     qtbot.waitUntil(lambda: any("faster disk" in t for t in window.messages.texts()), timeout=5000)
     assert controller.preflight.last is not None and not controller.preflight.last.fits
+
+
+@pytest.mark.parametrize("refused", ["O_TMPFILE", "O_TMPFILE and O_DIRECT"])
+def test_the_disk_probe_measures_where_unnamed_files_or_direct_io_are_refused(tmp_path, monkeypatch, refused):
+    import errno
+    import fcntl
+    import os
+
+    import station.saving.disk_speed as disk_speed
+
+    real_open, opened = os.open, []
+
+    def fussy_open(path, flags, *args):  # vfat, exFAT: no O_TMPFILE (and some file systems no direct I/O)
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        if "O_DIRECT" in refused and flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        fd = real_open(path, flags, *args)
+        opened.append(fcntl.fcntl(fd, fcntl.F_GETFL))
+        return fd
+
+    monkeypatch.setattr(os, "open", fussy_open)
+    assert disk_speed.disk_write_speed(tmp_path, seconds=0.2) > 1e6
+    assert list(tmp_path.iterdir()) == []  # the named file went as soon as it was open
+    assert bool(opened[-1] & os.O_DIRECT) == ("O_DIRECT" not in refused)

@@ -189,7 +189,7 @@ def test_a_disk_that_falls_behind_the_cameras_is_said_once_and_the_take_is_kept(
         write_all(f, data)
 
     monkeypatch.setattr(spool, "write_all", slow_write)
-    rec = make_recorder(episodes=1, episode_s=3.0)
+    rec = make_recorder(episodes=1, episode_s=8.0)
     problems = []
     rec.problem.connect(problems.append)
     with qtbot.waitSignal(rec.problem, timeout=10_000, check_params_cb=lambda p: p.about is About.DISK_SLOW):

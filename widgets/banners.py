@@ -23,12 +23,12 @@ READY = "ready"  # no take could start because a device was not ready: ends when
 CUT = "cut:"  # + the save job's id (or "waits"): a take cut short waits for Keep / Drop; ends when decided
 ROOM = "room"  # not enough free disk space for the next take
 WRITE = "write"  # the disk refused a write of a take
-SLOW_DISK = "slow disk"  # the disk fell behind the cameras' frames during a take: said once a session
+DISK_SLOW = DATASET + "disk slow"  # the dataset's disk fell behind the cameras during a take: once a session
 TEXT = "text:"  # + the words: a message of its own, which only its own repetition replaces
 
 _TOPICS = {
     About.ARM_STOPPED: ARMS, About.TORQUE: TORQUE, About.NOT_READY: READY, About.TAKE_WAITS: CUT + "waits",
-    About.NO_ROOM: ROOM, About.WRITE_FAILED: WRITE, About.DISK_SLOW: SLOW_DISK,
+    About.NO_ROOM: ROOM, About.WRITE_FAILED: WRITE, About.DISK_SLOW: DISK_SLOW,
 }
 
 

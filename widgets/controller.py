@@ -176,7 +176,8 @@ class Controller(QObject):
         session.recorder.hold_after_stop_s = config.reset_time_s  # ← may throw the last take away meanwhile
         self.window.session_bar.show_task(session.recorder.task)
         self.window.setWindowTitle(f"Station — {config.repo_id} ({config.root})")
-        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec, config.root)
+        self.preflight.start(self.devices.camera_specs, config.fps, config.vcodec, config.root,
+                             lambda: session.queue.pending_count > 0)
         r, q = session.recorder, session.queue
         r.state_changed.connect(self._on_state_changed)
         r.changed.connect(self._refresh_session_bar)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -32,7 +32,10 @@ class Preflight(QObject):
         self._pool.setMaxThreadCount(1)
         self.last: Fit | None = None
 
-    def start(self, cameras: Sequence[CameraSpec], fps: int, vcodec: str, root: Path) -> None:
+    def start(self, cameras: Sequence[CameraSpec], fps: int, vcodec: str, root: Path,
+              disk_busy: Callable[[], bool] = lambda: False) -> None:
+        """Probe in the background; the disk's probe gives up (nothing kept) once `disk_busy()`: a take or a save
+        writing to it, which the probe would slow down and which would slow the probe."""
         self.cancel()
         cancel = self._cancel = threading.Event()
         specs = tuple(cameras)
@@ -40,9 +43,9 @@ class Preflight(QObject):
         def run() -> None:
             try:
                 fit = check_fit(specs, fps, vcodec, measured(cancel.is_set), measured(cancel.is_set, again=True),
-                                measured_disk(root, cancel.is_set))
+                                measured_disk(root, lambda: cancel.is_set() or disk_busy()))
             except Exception as e:  # a probe that cannot run must not disturb the session: one log line
-                log.error("encoder probe failed: %s", e, exc_info=True)
+                log.error("preflight probe failed: %s", e, exc_info=True)
                 return
             if fit is not None and not cancel.is_set():
                 self.verdict.emit(fit)

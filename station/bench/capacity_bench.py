@@ -160,11 +160,11 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
 
     w, h = size
     root.mkdir(parents=True, exist_ok=True)
-    disk = disk_write_speed(root, seconds=2.0)
-    log(f"capacity: the spool's disk takes {disk / 1e6:.0f} MB/s")
+    disk_bps = disk_write_speed(root, seconds=2.0)  # 0: not measured (too little free space)
+    log(f"capacity: the spool's disk takes {disk_bps / 1e6:.0f} MB/s")
 
     def disk_limit(p: Probe) -> float:
-        return disk / (frame_stride(*p.size, SPOOL_PIX_FMT) * p.encoder_alone) if p.encoder_alone > 0 else 0.0
+        return disk_bps / (frame_stride(*p.size, SPOOL_PIX_FMT) * p.encoder_alone) if p.encoder_alone > 0 else 0.0
 
     alone = encoder_fps(w, h, vcodec, cameras, seconds=3.0)
     alone_px = alone * w * h
@@ -208,13 +208,13 @@ def measure_capacity(root: Path, cameras: int, size: tuple[int, int], vcodec: st
             hi = min(hi, max(probe.fraction, lo))
         fraction = (lo + hi) / 2
     # The disk measured again after the probes, the better kept: a lower figure means something else wrote.
-    disk = max(disk, disk_write_speed(root, seconds=2.0))
+    disk_bps = max(disk_bps, disk_write_speed(root, seconds=2.0))
     for p in probes:
         p.disk_limit = disk_limit(p)
     kept = [p for p in probes if p.keeps_up]
     best = max(kept, key=lambda p: p.fraction) if kept else None
     return {
-        "spool_disk_mb_per_s": round(disk / 1e6, 1),
+        "spool_disk_mb_per_s": round(disk_bps / 1e6, 1),
         # the most of the encoders' rate the disk takes in raw frames, at the capacity's size (or the last probe's)
         "capacity_disk_limit": round((best or probes[-1]).disk_limit, 3),
         "encoder_alone_fps": round(alone, 1),

@@ -80,6 +80,18 @@ def run(args: argparse.Namespace, measure_gui: Callable[..., dict]) -> int:
     return 0
 
 
+def disk_words(r: dict) -> str:
+    """What the spool's disk allows, measured in the same run as the capacity."""
+    from station.preflight import CAPACITY
+
+    if not r["spool_disk_mb_per_s"]:
+        return "the spool's disk: not measured (too little free space to write to it without getting in the way)"
+    bound = r["capacity_disk_limit"] < CAPACITY and r["capacity_fraction"] < CAPACITY
+    return (f"the spool's disk: {r['spool_disk_mb_per_s']} MB/s, at most {r['capacity_disk_limit']} of the encoder "
+            "alone in raw frames at the capacity's size" + (" (the disk, not the station, bounds it here)"
+                                                            if bound else ""))
+
+
 def format_report(r: dict) -> str:
     d, s = r["dead_time_ms"], r["sync_dead_time_ms"]
     lines = [
@@ -103,9 +115,7 @@ def format_report(r: dict) -> str:
         f"capacity: {r['capacity_pixels_per_s'] / 1e6:.1f} Mpixel/s recorded without a growing backlog "
         f"({r['capacity_size']} at {r['fps']} fps) = {r['capacity_fraction']} of the encoder alone on the same "
         f"frames; the encoder alone at {r['size']}: {r['encoder_alone_fps']} camera-frames/s",
-        f"the spool's disk: {r['spool_disk_mb_per_s']} MB/s, at most {r['capacity_disk_limit']} of the encoder alone "
-        f"in raw frames at the capacity's size" + (" (the disk, not the station, bounds the capacity here)"
-                                                   if r['capacity_disk_limit'] < 0.8 else ""),
+        disk_words(r),
         f"spool: {r['spool_bytes_per_frame']} bytes and {r['spool_cpu_ms_per_frame']} ms CPU per camera-frame "
         f"(RGB24: {r['spool_bytes_per_frame_rgb24']} bytes, {r['spool_cpu_ms_per_frame_rgb24']} ms)",
         f"peak RSS: {r['peak_rss_mb']} MB"

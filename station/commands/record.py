@@ -151,7 +151,7 @@ def run_headless(config: SessionConfig) -> int:
         stops = StopSignals()
         stops.received.connect(on_stop_signal)
         fit = preflight_line(devices.camera_specs, config.fps, config.vcodec,  # before the first take
-                             disk=measured_disk(config.root))
+                             disk=measured_disk(config.root, lambda: queue.pending_count > 0))  # not while saving
         if fit:
             say(fit)
         say(f"recording {config.episodes} episodes of {config.episode_time_s:g} s into {config.root}")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,18 +36,26 @@ CACHE_VERSION = 1
 @contextlib.contextmanager
 def _unnamed_file(directory: Path) -> Iterator[int]:
     """A file descriptor open for writing on a new file in `directory` that no one sees and that goes when it is
-    closed: O_TMPFILE, else a named temporary file removed at once. Direct I/O where the file system allows it."""
+    closed: O_TMPFILE, else (vfat, exFAT...) a named file removed at once. Direct I/O where the file system
+    allows it."""
     direct, unnamed = getattr(os, "O_DIRECT", 0), getattr(os, "O_TMPFILE", 0)
     fd = -1
-    for flags in dict.fromkeys((os.O_WRONLY | unnamed | direct, os.O_WRONLY | unnamed)) if unnamed else ():
+    for flags in (os.O_WRONLY | unnamed | direct, os.O_WRONLY | unnamed) if unnamed else ():
         try:
             fd = os.open(directory, flags, 0o600)
             break
         except OSError as e:  # EINVAL: no direct I/O; EOPNOTSUPP, EISDIR: no O_TMPFILE on this file system
             if e.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.EISDIR):
                 raise
-    if fd < 0:  # no O_TMPFILE here: a named file, unlinked while still open
-        fd, name = tempfile.mkstemp(prefix=".station-disk-probe-", dir=directory)
+    if fd < 0:
+        name = directory / f".station-disk-probe-{os.getpid()}-{time.monotonic_ns()}"
+        for flags in (os.O_WRONLY | os.O_CREAT | os.O_EXCL | direct, os.O_WRONLY | os.O_CREAT | os.O_EXCL):
+            try:
+                fd = os.open(name, flags, 0o600)
+                break
+            except OSError as e:
+                if e.errno != errno.EINVAL or flags == os.O_WRONLY | os.O_CREAT | os.O_EXCL:
+                    raise
         os.unlink(name)
     try:
         yield fd
@@ -63,31 +71,34 @@ def disk_write_speed(directory: Path, seconds: float = 1.0, cancelled: Callable[
     if budget < 8 * CHUNK_BYTES:
         return 0.0
     buffer = frame_mapping(CHUNK_BYTES)
-    view = memoryview(buffer)
-    view[:] = os.urandom(4096) * (CHUNK_BYTES // 4096)  # not zeros: a disk that compresses would flatter them
     written = 0
-    with _unnamed_file(directory) as fd, open(fd, "wb", buffering=0, closefd=False) as f:
-        start = last_sync = time.perf_counter()
-        while time.perf_counter() - start < seconds and written < budget and not cancelled():
-            write_all(f, view)
-            written += CHUNK_BYTES
-            if time.perf_counter() - last_sync > SYNC_INTERVAL_S:
-                os.fdatasync(fd)
-                last_sync = time.perf_counter()
-        os.fdatasync(fd)
-        elapsed = time.perf_counter() - start
-    view.release()
-    buffer.close()
+    try:
+        buffer.write(os.urandom(4096) * (CHUNK_BYTES // 4096))  # not zeros: a disk that compresses flatters them
+        with _unnamed_file(directory) as fd, open(fd, "wb", buffering=0, closefd=False) as f:
+            # Through the page cache (no direct I/O here) each chunk is synced at once: what is timed is the disk,
+            # and a slow one is never handed a second's worth of cache to drain at the end.
+            start = last_sync = time.perf_counter()
+            while time.perf_counter() - start < seconds and written < budget and not cancelled():
+                write_all(f, memoryview(buffer))  # turns direct I/O off if the file system refuses the write
+                written += CHUNK_BYTES
+                direct = fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_DIRECT", 0)
+                if not direct or time.perf_counter() - last_sync > SYNC_INTERVAL_S:
+                    os.fdatasync(fd)
+                    last_sync = time.perf_counter()
+            os.fdatasync(fd)
+            elapsed = time.perf_counter() - start
+    finally:
+        buffer.close()
     return 0.0 if cancelled() else written / max(elapsed, 1e-9)
 
 
-def _file_system(directory: Path) -> str:
-    """The file system holding `directory`, for the cache: where it is mounted and its device."""
+def cache_key(directory: Path) -> str:
+    """The disk figure's key: the file system holding `directory`, by where it is mounted and its id (from its
+    UUID where it has one, so another stick mounted at the same place is another key)."""
     mount = directory.resolve()
     while not os.path.ismount(mount) and mount != mount.parent:
         mount = mount.parent
-    device = os.stat(directory).st_dev
-    return f"{mount} (device {os.major(device)}:{os.minor(device)})"
+    return f"v{CACHE_VERSION} {mount} (file system {os.statvfs(directory).f_fsid:x})"
 
 
 def cached_disk_write_speed(directory: Path, cache: Path | None = None, seconds: float = 1.0,
@@ -96,6 +107,6 @@ def cached_disk_write_speed(directory: Path, cache: Path | None = None, seconds:
     it is measured anew and the best figure is kept and given (a lower one was measured while something else
     wrote to the disk)."""
     return best_measured(cache or cache_directory() / "disk-write-speed.json",
-                         f"v{CACHE_VERSION} {_file_system(directory)}",
+                         cache_key(directory),
                          lambda: disk_write_speed(directory, seconds, cancelled), again,
                          keep=lambda: not cancelled())

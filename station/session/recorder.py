@@ -621,13 +621,14 @@ class Recorder(QObject):
         if stuck is not None and min(stuck[1], watched_s) > ARM_SILENT_S and not self._arm_reported:
             self._arm_failed(stuck[0])
         take = self._current
-        if take is not None and take.spool.waited and not self._disk_slow_said:
+        # Half a second of ticks that found the writer's queue full: not one stall (a sync, a busy moment)
+        if take is not None and take.spool.waited >= self.fps / 2 and not self._disk_slow_said:
             self._disk_slow_said = True
             self.problem.emit(Problem(
                 About.DISK_SLOW,
-                "The disk is not keeping up with the cameras: the take's frames are a second behind on their way "
-                "to it and the control loop waits for them (late ticks, filled with the row before). Record with "
-                "smaller or fewer cameras, or into a dataset on a faster disk.",
+                "The disk is not keeping up with the cameras: the take's frames are over a second behind on their "
+                "way to it, so recording waits for the disk and frames repeat the one before. Record with smaller "
+                "or fewer cameras, or into a dataset on a faster disk.",
             ))
         for cam in self.cameras:
             frame = cam.latest()
