@@ -114,8 +114,11 @@ def _cameras(n: int) -> str:
 
 
 def _what(cameras: Sequence[CameraSpec], fps: int) -> str:
-    big = _largest(cameras)
-    return f"{_cameras(len(cameras))} {big.width}x{big.height} at {fps} fps"
+    """"2 cameras 1280x720 at 30 fps", or with sizes that differ "2 cameras (1280x720, 640x480) at 30 fps"."""
+    largest_first = sorted(cameras, key=lambda c: -c.width * c.height)
+    sizes = list(dict.fromkeys(f"{c.width}x{c.height}" for c in largest_first))
+    named = sizes[0] if len(sizes) == 1 else f"({', '.join(sizes)})"
+    return f"{_cameras(len(cameras))} {named} at {fps} fps"
 
 
 def _check_disk(cameras: Sequence[CameraSpec], fps: int, disk: DiskMeasure) -> Fit | None:

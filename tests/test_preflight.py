@@ -52,6 +52,12 @@ def test_a_set_a_slow_figure_says_does_not_fit_is_measured_again_before_it_is_sa
     assert never == []  # a set that fits is not probed again
 
 
+def test_cameras_of_different_sizes_are_named_by_their_sizes():
+    measure, _ = machine(av1_fps=230, h264_fps=900)
+    fit = check_fit([CameraSpec("front", 1280, 720), CameraSpec("wrist", 640, 480)], 30, "libsvtav1", measure)
+    assert fit is not None and fit.text.startswith("preflight: 2 cameras (1280x720, 640x480) at 30 fps with AV1")
+
+
 def test_a_cached_figure_measured_again_keeps_the_best(tmp_path, monkeypatch):
     import station.saving.throughput as throughput
 
