@@ -4,7 +4,8 @@ From measured throughput, not a table: a short probe of the encoder on this mach
 throughput, about two seconds once, then cached per machine and camera set). A set fits when it needs at
 most CAPACITY of what the encoders do alone, the share `station bench` measures the whole station keeping
 while it records. When it does not fit the text says by how much saving will fall behind and what would fit:
-h264, a smaller size, fewer cameras. Nothing is refused: takes that outrun the encoder wait on disk.
+h264, a smaller size, fewer cameras; a set within what the encoders do alone is said to have little room
+(the bench has measured the station keeping up to 0.93-0.97 of them with AV1), not to fall behind. Nothing is refused: takes that outrun the encoder wait on disk.
 
 The disk comes first: every frame goes to the spool as it is recorded, and a disk that cannot take the set's
 bytes (more than DISK_SHARE of its measured speed, station.saving.disk_speed: about a second once per file
@@ -184,8 +185,14 @@ def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
     fewer = int(CAPACITY * alone // max(fps, 1))
     if 0 < fewer < n:
         options.append(_cameras(fewer))
-    instead = "; to keep up use " + ", or ".join(options) if options else ""
     busy = " (measured while other programs keep this machine busy)" if machine_busy() else ""
+    if needed <= alone:  # within what the encoders do alone: it may keep up (the bench has measured up to 0.97)
+        instead = "; for more room use " + ", or ".join(options) if options else ""
+        text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, close to the {alone:.0f} this machine "
+                f"encodes{busy}: saving keeps up only while nothing else runs, and may fall behind (takes wait on "
+                f"disk, nothing is lost){instead}.")
+        return Fit(False, needed, alone, text)
+    instead = "; to keep up use " + ", or ".join(options) if options else ""
     text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, but this machine encodes about "
             f"{alone:.0f}{busy} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s "
             f"per minute recorded (takes wait on disk, nothing is lost){instead}.")

@@ -41,6 +41,14 @@ def test_a_set_beyond_it_says_how_far_behind_and_offers_h264_a_smaller_size_and_
     assert "--vcodec h264" in fit.text and "cameras at 960x540" in fit.text and "2 cameras" in fit.text
 
 
+def test_a_set_close_to_the_encoders_speed_is_said_to_have_little_room_not_to_fall_behind():
+    measure, _calls = machine(av1_fps=66, h264_fps=900)  # needs 60: above 0.8 of 66, within 66
+    fit = check_fit(cams(2, 640, 480), 30, "libsvtav1", measure)
+    assert fit is not None and not fit.fits  # said, as a risk
+    assert "close to the 66 this machine encodes" in fit.text and "may fall behind" in fit.text
+    assert "fall behind by about" not in fit.text and "for more room use --vcodec h264" in fit.text
+
+
 def test_a_set_a_slow_figure_says_does_not_fit_is_measured_again_before_it_is_said():
     slow, _ = machine(av1_fps=40, h264_fps=900)  # a figure cached while the machine was busy
     fast, again_calls = machine(av1_fps=230, h264_fps=900)
