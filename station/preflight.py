@@ -5,7 +5,8 @@ throughput, about two seconds once, then cached per machine and camera set). A s
 most CAPACITY of what the encoders do alone, the share `station bench` measures the whole station keeping
 while it records. When it does not fit the text says by how much saving will fall behind and what would fit:
 h264, a smaller size, fewer cameras; a set within what the encoders do alone is said to have little room
-(the bench has measured the station keeping up to 0.93-0.97 of them with AV1), not to fall behind. Nothing is refused: takes that outrun the encoder wait on disk.
+(the bench has measured the station keeping up to 0.93-0.97 of them with AV1), not to fall behind. Nothing
+is refused: takes that outrun the encoder wait on disk.
 
 The disk comes first: every frame goes to the spool as it is recorded, and a disk that cannot take the set's
 bytes (more than DISK_SHARE of its measured speed, station.saving.disk_speed: about a second once per file
