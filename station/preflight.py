@@ -171,8 +171,6 @@ def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
     if needed <= CAPACITY * alone:
         return Fit(True, needed, alone, f"preflight: {what} with {codec} fit real time on this machine "
                                         f"(the encoder does {alone / needed:.1f}x what they need).")
-    usable = CAPACITY * alone
-    behind_s = 60 * (needed - usable) / usable  # extra encoding time per minute recorded
     options = []
     if CODECS.get(vcodec, ("", ""))[1] != "h264":
         h264 = measure(big.width, big.height, "h264", n)
@@ -193,6 +191,8 @@ def _check_encoder(cameras: Sequence[CameraSpec], fps: int, vcodec: str, measure
                 f"encodes{busy}: saving keeps up only while nothing else runs, and may fall behind (takes wait on "
                 f"disk, nothing is lost){instead}.")
         return Fit(False, needed, alone, text)
+    usable = CAPACITY * alone
+    behind_s = 60 * (needed - usable) / usable  # extra encoding time per minute recorded
     instead = "; to keep up use " + ", or ".join(options) if options else ""
     text = (f"preflight: {what} with {codec} need {needed:.0f} frames/s, but this machine encodes about "
             f"{alone:.0f}{busy} ({usable:.0f} while recording): saving will fall behind by about {behind_s:.0f} s "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import os
 import shutil
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from station.hardware.frame_memory import frame_mapping
 from station.saving.measured_cache import best_measured, cache_directory
-from station.saving.spool import SYNC_INTERVAL_S, write_all
+from station.saving.spool import SYNC_INTERVAL_S, open_frame_file, write_all
 
 CHUNK_BYTES = 4 * 1024 * 1024  # a 1920x1080 yuv420p frame is 3.1 MB; the spool writes one frame per call
 MAX_BYTES = 1024**3  # a fast disk is measured on at most this much, whatever the time
@@ -34,33 +35,24 @@ CACHE_VERSION = 1
 
 
 @contextlib.contextmanager
-def _unnamed_file(directory: Path) -> Iterator[int]:
-    """A file descriptor open for writing on a new file in `directory` that no one sees and that goes when it is
-    closed: O_TMPFILE, else (vfat, exFAT...) a named file removed at once. Direct I/O where the file system
-    allows it."""
+def _unnamed_file(directory: Path) -> Iterator[io.FileIO]:
+    """A new file in `directory`, open for writing, that no one sees and that goes when it is closed: O_TMPFILE,
+    else (vfat, exFAT...) a named file removed at once. Direct I/O where the file system allows it."""
     direct, unnamed = getattr(os, "O_DIRECT", 0), getattr(os, "O_TMPFILE", 0)
-    fd = -1
+    f = None
     for flags in (os.O_WRONLY | unnamed | direct, os.O_WRONLY | unnamed) if unnamed else ():
         try:
-            fd = os.open(directory, flags, 0o600)
+            f = open(os.open(directory, flags, 0o600), "wb", buffering=0)  # noqa: SIM115  (closed below)
             break
         except OSError as e:  # EINVAL: no direct I/O; EOPNOTSUPP, EISDIR: no O_TMPFILE on this file system
             if e.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.EISDIR):
                 raise
-    if fd < 0:
+    if f is None:
         name = directory / f".station-disk-probe-{os.getpid()}-{time.monotonic_ns()}"
-        for flags in (os.O_WRONLY | os.O_CREAT | os.O_EXCL | direct, os.O_WRONLY | os.O_CREAT | os.O_EXCL):
-            try:
-                fd = os.open(name, flags, 0o600)
-                break
-            except OSError as e:
-                if e.errno != errno.EINVAL or flags == os.O_WRONLY | os.O_CREAT | os.O_EXCL:
-                    raise
+        f = open_frame_file(name, direct=True)  # as the spool opens its frame files
         os.unlink(name)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
+    with f:
+        yield f
 
 
 def disk_write_speed(directory: Path, seconds: float = 1.0, cancelled: Callable[[], bool] = lambda: False) -> float:
@@ -74,7 +66,8 @@ def disk_write_speed(directory: Path, seconds: float = 1.0, cancelled: Callable[
     written = 0
     try:
         buffer.write(os.urandom(4096) * (CHUNK_BYTES // 4096))  # not zeros: a disk that compresses flatters them
-        with _unnamed_file(directory) as fd, open(fd, "wb", buffering=0, closefd=False) as f:
+        with _unnamed_file(directory) as f:
+            fd = f.fileno()
             # Through the page cache (no direct I/O here) each chunk is synced at once: what is timed is the disk,
             # and a slow one is never handed a second's worth of cache to drain at the end.
             start = last_sync = time.perf_counter()

@@ -298,7 +298,7 @@ class SpoolWriter:
         # memory and lengths); the padding after the frame stays zero.
         self._buffers = {name: frame_mapping(stride) for name, stride in self._stride.items()
                          if stride % FRAME_ALIGN == 0}
-        self._cams = {c.name: _open_frame_file(info.frame_file(directory, c.name), direct=c.name in self._buffers)
+        self._cams = {c.name: open_frame_file(info.frame_file(directory, c.name), direct=c.name in self._buffers)
                       for c in info.cameras}
         max_items = max(8, int(QUEUE_SECONDS * info.fps))
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
@@ -550,7 +550,7 @@ def write_all(f: io.RawIOBase, data: memoryview) -> None:
         done += n
 
 
-def _open_frame_file(path: Path, direct: bool) -> io.FileIO:
+def open_frame_file(path: Path, direct: bool) -> io.FileIO:
     """A new frame file; with `direct`, written straight to the disk (O_DIRECT) where the file system allows it."""
     flag = getattr(os, "O_DIRECT", 0)
     if direct and flag:
@@ -561,7 +561,7 @@ def _open_frame_file(path: Path, direct: bool) -> io.FileIO:
                 raise
         else:
             return open(fd, "wb", buffering=0)  # noqa: SIM115  (held open for the take)
-    return open(path, "xb", buffering=0)  # noqa: SIM115
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)  # noqa: SIM115
 
 
 def _without_direct_io(f: io.RawIOBase) -> bool:
