@@ -37,7 +37,10 @@ def test_topics_and_their_ends():
                   disk_low=False, failed_saves=frozenset({3}))
     topics = [ARMS, CAMERA + "front", CAMERA + "wrist", CAMERA + "gone", DISK, SAVE + "3", SAVE + "4", "text:x"]
     assert ended_topics(topics, facts) == {ARMS, CAMERA + "front", DISK, SAVE + "4"}
-    assert ended_topics([TORQUE], facts) == set()  # the torque read back stays until dismissed
+    assert ended_topics([TORQUE], facts) == {TORQUE}  # the arms run again: what was read back no longer holds
+    stopped = Facts(arms_ok=False, stalled_cameras=frozenset(), cameras=frozenset(), disk_low=False,
+                    failed_saves=frozenset())
+    assert ended_topics([TORQUE, ARMS], stopped) == set()  # said while the arms are stopped, it stays
     full = Facts(arms_ok=True, stalled_cameras=frozenset(), cameras=frozenset(), disk_low=True,
                  failed_saves=frozenset(), room_for_a_take=False)
     assert ended_topics([ROOM], full) == set() and ended_topics([ROOM], facts) == {ROOM}  # room again: it goes

@@ -19,6 +19,7 @@ from station.saving.queue import JobStatus, SaveQueue
 from station.saving.recovery import find_spools
 from station.session.devices import Devices
 from station.session.state import TRANSITIONS, Event, Phase
+from widgets import device_actions
 from widgets.app import build_window
 from widgets.save_queue_model import STAGE
 
@@ -397,6 +398,10 @@ def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
     drop = next(b for b in banner.buttons if b.text() == "Drop it")
     qtbot.mouseClick(drop, Qt.MouseButton.LeftButton)
     assert not recorder.machine.cut and controller.session.queue.jobs[0].status is JobStatus.CANCELLED
+    # connected again: the arms run, and what was said about the torque before goes with the arm's banner
+    assert device_actions.connect_arms(controller, None)
+    qtbot.waitUntil(lambda: not any("torque" in t or "stopped answering" in t for t in window.messages.texts()),
+                    timeout=3000)
 
 
 def test_no_display_says_how_to_run_headless(monkeypatch, capsys):

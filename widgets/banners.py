@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from station.session.problems import About, Problem
 
 ARMS = "arms"
-TORQUE = ARMS + ":torque"  # the follower's torque as read back: said once, it stays until dismissed
+TORQUE = ARMS + ":torque"  # the follower's torque as read back after an arm stopped: ends when the arms run again
 DISK = "disk"
 DATASET = "dataset:"  # + what: about the dataset that is open, ends when another one is opened
 DEVICES = "devices"  # the arms or cameras could not be opened: ends when they are
@@ -62,7 +62,7 @@ def ended_topics(topics: Iterable[str], facts: Facts) -> set[str]:
 
 
 def _ended(topic: str, facts: Facts) -> bool:
-    if topic in (ARMS, DEVICES):
+    if topic in (ARMS, TORQUE, DEVICES):  # the arms run again: the torque read back before is history
         return facts.arms_ok
     if topic == READY:
         return facts.arms_ok and not facts.stalled_cameras
