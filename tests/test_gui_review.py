@@ -110,6 +110,35 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     dialog.close()
 
 
+def test_a_dropped_take_whose_number_a_new_take_took_cannot_be_put_back_and_changes_nothing(station, qtbot):  # noqa: F811
+    window, controller = station.open(episodes=4, reset_time_s=0.0)
+    record_takes(window, controller, qtbot, 2)
+    queue, recorder = controller.session.queue, controller.session.recorder
+    qtbot.waitUntil(lambda: queue.is_idle, timeout=30000)
+    assert controller.review.drop_last()
+    dropped_job = next(j for j in queue.jobs if j.episode == 1)
+    fps = queue.writer.spec.fps
+    model = window.queue_model
+    row = queue.jobs.index(dropped_job)
+    assert "Put the dropped take back" in model.view_at(row).words and controller.review.can_undo_drop()
+
+    record_takes(window, controller, qtbot, 1)  # saved as episode 1: it takes the dropped take's number
+    qtbot.waitUntil(lambda: queue.is_idle, timeout=30000)
+    new_job = queue.jobs[-1]
+    assert new_job.episode == 1 and not new_job.dropped
+    assert model.view_at(row).words == "dropped from the dataset (was episode 1)"  # no way back offered
+    assert not controller.review.can_undo_drop()
+    kept, saved = recorder.machine.kept, queue_facts(queue, 1, 1.0, 0.0).saved
+    assert (kept, saved) == (2, 2)
+
+    assert not controller.review.undo_drop()  # refused, in words
+    assert any(t.startswith("Could not put the dropped take back") for t in window.messages.texts())
+    assert dropped_job.dropped and not new_job.dropped  # neither row changed, nor the counts
+    assert row_view(new_job, 1, fps).words.startswith("saved as episode 1")
+    assert (recorder.machine.kept, queue_facts(queue, 1, 1.0, 0.0).saved) == (kept, saved)
+    assert DatasetReader(controller.config.root).total_episodes == 2
+
+
 def test_row_filters():
     row = {"outcome": "failure", "flags": ["too-short"], "excluded": False, "task": "Pick", "note": "slipped"}
     assert [f for f in FILTERS if row_matches(row, f, "")] == ["all episodes", "failures", "flagged", "kept"]

@@ -16,7 +16,8 @@ from widgets.save_queue_panel import SaveQueuePanel
 
 
 class ListQueue(QObject):
-    """The part of SaveQueue the panel reads: its list of records and the two signals it says changes with."""
+    """The part of SaveQueue the panel reads: its list of records and the two signals it says changes with (no
+    take here was dropped from the dataset)."""
 
     job_added = Signal(int)
     job_changed = Signal(int)
@@ -43,6 +44,9 @@ class ListQueue(QObject):
     def expected_episode(self, job: SaveJob) -> int | None:
         kept = [j for j in self.jobs if j.status is not JobStatus.CANCELLED]
         return kept.index(job) if job in kept else None
+
+    def can_restore(self, job: SaveJob) -> bool:
+        return False
 
 
 def make_panel(qtbot, height: int = 220):

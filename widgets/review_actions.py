@@ -179,11 +179,10 @@ class Review(QObject):
         try:
             drop = curation.drop_last_episode(s.writer.root)
         except StationError as e:
+            self.dataset_read_again()
             self.ctrl.say(f"Could not drop the last take: {e}", Level.ERROR, topic=TOPIC)
             return False
-        finally:
-            s.writer.repair()  # the writer reads the totals again (the next take takes the dropped number)
-            s.queue.dataset_changed(s.writer.total_episodes)
+        self.dataset_read_again(dropped=drop.episode_index)  # the next take takes the dropped number
         self.ctrl.window.session_bar.cadence_label.setText(dropped_words(drop.episode_index, s.recorder.episode))
         self.ctrl.say(f"Episode {drop.episode_index} dropped ({drop.length} frames). "
                       "Review > Put the dropped take back undoes it until another take is recorded.",
@@ -191,6 +190,22 @@ class Review(QObject):
         self.changed.emit()
         return True
 
+
+    def dataset_read_again(self, dropped: int | None = None, restored: int | None = None) -> None:
+        """After a drop or its undo (or a failed one): the writer reads the totals again, the queue numbers the
+        next takes from them and marks the take dropped or restored, if any."""
+        s = self.ctrl.session
+        assert s is not None
+        s.writer.repair()
+        s.queue.dataset_changed(s.writer.total_episodes, dropped=dropped, restored=restored)
+
+    def can_undo_drop(self) -> bool:
+        """A dropped take can be put back: a dataset is open, and its last drop is still the end of it."""
+        s = self.ctrl.session
+        try:
+            return s is not None and curation.last_drop(s.writer.root) is not None
+        except (OSError, StationError):
+            return False
 
     def undo_drop(self) -> bool:
         """Put the last dropped take back (while no take was recorded since)."""
@@ -205,11 +220,10 @@ class Review(QObject):
         try:
             drop = curation.undo_drop(s.writer.root)
         except StationError as e:
+            self.dataset_read_again()
             self.ctrl.say(f"Could not put the dropped take back: {e}", Level.WARNING, topic=TOPIC)
             return False
-        finally:
-            s.writer.repair()
-            s.queue.dataset_changed(s.writer.total_episodes)
+        self.dataset_read_again(restored=drop.episode_index)
         self.ctrl.say(f"Episode {drop.episode_index} is back ({drop.length} frames).", Level.INFO, topic=TOPIC)
         self.changed.emit()
         return True
@@ -237,6 +251,7 @@ def wire_review_keys(ctrl: Controller) -> None:
     undo = menu.addAction("&Put the dropped take back")
     undo.setObjectName("action_undo_drop")
     undo.triggered.connect(review.undo_drop)
+    menu.aboutToShow.connect(lambda: undo.setEnabled(review.can_undo_drop()))  # greyed once a take took its place
     menu.addSeparator()
     menu.addAction(keys["episodes"])
     # keep the Help menu last

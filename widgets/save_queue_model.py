@@ -161,7 +161,8 @@ class SaveQueueModel(QAbstractTableModel):
             return None
         view = self._views.get(row)
         if view is None:
-            view = self._views[row] = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps)
+            view = self._views[row] = row_view(job, self.expected_episode(job), self.queue.writer.spec.fps,
+                                               restorable=self.queue.can_restore(job))
         return view
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -113,7 +113,9 @@ def held_words(job: SaveJob) -> str:
     return "held until the reset ends"
 
 
-def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = None) -> RowView:
+def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = None, restorable: bool = False
+             ) -> RowView:
+    """What a take's row says; `restorable`: a dropped take that may still be put back."""
     stage = stage_of(job)
     bar: float | None = None
     progress_text = ""
@@ -142,8 +144,9 @@ def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = No
         words = "writing to the dataset"
         progress_text = "writing…"
     elif stage is RowStage.SAVED and job.dropped:
-        words = f"dropped from the dataset (was episode {episode}; Review > Put the dropped take back)" \
-            if episode is not None else "dropped from the dataset"
+        words = "dropped from the dataset" if episode is None else \
+            f"dropped from the dataset (was episode {episode}; Review > Put the dropped take back)" if restorable \
+            else f"dropped from the dataset (was episode {episode})"
         progress_text = "dropped"
     elif stage is RowStage.SAVED:
         words = f"saved as episode {episode}" if episode is not None else "saved"

@@ -483,15 +483,25 @@ class SaveQueue(QObject):
         return left / rate
 
     # -- internals --
-    def dataset_changed(self, total_episodes: int) -> None:
-        """The dataset was cut back (drop-last) or grew again (its drop undone) to `total_episodes` outside the
-        queue: episode numbers follow, and the committed takes past the end read as dropped."""
+    def dataset_changed(self, total_episodes: int, dropped: int | None = None, restored: int | None = None) -> None:
+        """The dataset was cut back (drop-last: episode `dropped` went) or grew again (its drop undone: episode
+        `restored` is back) outside the queue, or was only read again after such a change failed: the next takes
+        are numbered from `total_episodes`, and the take saved as the dropped (or restored) episode says so.
+        Only that take: another take saved since under the same number is not the dropped one."""
         self.committed_episodes = total_episodes
-        for job in self.jobs:
-            dropped = job.episode is not None and job.episode >= total_episodes
-            if job.state is JobState.DONE and job.dropped != dropped:
-                job.dropped = dropped
-                self._changed(job)
+        changed = dropped if dropped is not None else restored
+        if changed is None:
+            return
+        job = next((j for j in reversed(self.jobs)
+                    if j.state is JobState.DONE and j.episode == changed and j.dropped == (restored is not None)),
+                   None)
+        if job is not None:
+            job.dropped = dropped is not None
+            self._changed(job)
+
+    def can_restore(self, job: SaveJob) -> bool:
+        """Whether the dropped take of `job` may be put back now: the dataset ends where it was dropped."""
+        return job.dropped and job.episode == self.committed_episodes
 
     def _head(self) -> SaveJob | None:
         return next((j for j in self.jobs if j.state not in TERMINAL), None)
@@ -574,6 +584,9 @@ class SaveQueue(QObject):
         self.committed_episodes = index + 1
         job.finished_at = time.monotonic()
         job.prepared = None
+        for other in self.jobs:  # a take dropped as this episode can no longer be put back: its row says so
+            if other.dropped and other.episode == index:
+                self._changed(other)
         self._changed(job)
         self.job_saved.emit(job)
         self._pump()
