@@ -45,6 +45,13 @@ def test_once_the_last_take_is_committed_the_stopped_hint_offers_no_throw_away_o
     assert "throw" not in done.hint and "keep it now" not in done.hint and done.countdown == ""
 
 
+def test_a_reset_offers_to_throw_the_last_take_away_only_while_there_is_one():
+    after_kept = session_view(facts(phase=Phase.RESETTING, duration_s=5.0, remaining_s=3.0, held=True))
+    assert "← or R: throw the last take away" in after_kept.hint
+    after_thrown = session_view(facts(phase=Phase.RESETTING, duration_s=5.0, remaining_s=3.0, held=False))
+    assert "←" not in after_thrown.hint and "Space or →: next take now" in after_thrown.hint
+
+
 def test_warm_up_and_a_cut_take_say_what_to_do():
     warm = session_view(facts(phase=Phase.RESETTING, duration_s=5.0, remaining_s=5.0, warmup=True))
     assert warm.episode.startswith("Warm-up") and "nothing recorded" in warm.hint

@@ -23,6 +23,7 @@ HINTS = {
                    "Ctrl+Q: quit (waits for saves)",
 }
 HINT_STOPPED_KEPT = "Space: record more   Ctrl+Q: quit (waits for saves)"
+HINT_RESET_NOTHING_HELD = "Space or →: next take now   F2: edit the task   Esc: stop"  # the last take was thrown away
 HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
@@ -94,6 +95,8 @@ def session_view(f: SessionFacts) -> SessionView:
         hint = HINT_CUT
     elif f.warmup and f.phase is Phase.RESETTING:
         hint = HINT_WARMUP
+    elif f.phase is Phase.RESETTING and not f.held:  # thrown away already (← in the take): nothing to throw
+        hint = HINT_RESET_NOTHING_HELD
     if f.typing_task:  # the session's keys type: say how to get them back
         hint = HINT_TYPING_NEXT_TASK if f.phase is Phase.RECORDING else HINT_TYPING_TASK
     return SessionView(f.dataset, f.phase, episode, remaining, fraction, hint, countdown)
