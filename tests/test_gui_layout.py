@@ -166,6 +166,31 @@ def test_the_held_countdown_and_the_hints_never_widen_the_window(station, qtbot,
     assert window.session_bar.countdown_label.toolTip() == window.session_bar.countdown_label.text()
 
 
+def test_the_session_bar_says_every_phase_whole_at_1280x720(station, qtbot, monkeypatch, styled):
+    on_screen(monkeypatch, (1280, 720))
+    window, controller = station.open(episodes=500, reset_time_s=30.0)
+    qtbot.waitUntil(lambda: window.layout_settled() and window.layout_usable(), timeout=3000)
+    bar, recorder = window.session_bar, controller.session.recorder
+
+    def whole(phase: Phase) -> None:
+        qtbot.waitUntil(lambda: recorder.phase is phase, timeout=5000)
+        qtbot.wait(300)  # the refresh puts the words in, the layout takes them
+        for label in (bar.episode_label, bar.countdown_label, bar.hint_label, bar.cadence_label):
+            assert not label.is_elided(), (phase, label.objectName(), label.text())
+
+    whole(Phase.IDLE)
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+    whole(Phase.RECORDING)
+    window.keys["next"].trigger()
+    whole(Phase.RESETTING)
+    assert bar.edit_task()  # typing the task holds the countdown, and says so
+    whole(Phase.RESETTING)
+    bar.task_edit.hand_back_keys()
+    window.keys["stop"].trigger()
+    whole(Phase.STOPPED)  # the take is held: its countdown and the keys that keep or throw it away
+
+
 BANNER_WORDS = [
     "The disk holding /data is nearly full (3.2 GB free): free some space before the next take, or saves will fail.",
     "2 cameras 640x480 at 30 fps with AV1 need 60 frames/s, but this machine encodes about 40: saving will fall "

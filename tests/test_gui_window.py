@@ -149,7 +149,7 @@ def test_a_take_recorded_with_the_actions_lands_in_the_dataset_with_the_task_sho
     qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 10, timeout=5000)
     with qtbot.waitSignal(recorder.finished, timeout=30000):
         window.keys["next"].trigger()  # the only episode: next ends the session, the take held for 1 s
-        assert recorder.machine.held and "to throw the last take away" in window.session_bar.countdown_label.text()
+        assert recorder.machine.held and "to throw it away (←)" in window.session_bar.countdown_label.text()
     assert recorder.phase is Phase.STOPPED
     reader = DatasetReader(controller.config.root)
     assert reader.total_episodes == 1

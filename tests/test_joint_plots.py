@@ -108,8 +108,11 @@ def test_the_numbers_shorten_to_fit_a_narrow_plot(qtbot):
     feed(plots, np.full(len(JOINTS), -59.4), 1)
     lines = plots.lines[0]
     assert lines.number_words(1000) == ("leader -59.4", "   ", "follower -58.4")
-    wide = lines._metrics.horizontalAdvance("leader -59.4   follower -58.4")
+    wide = lines._metrics.horizontalAdvance("leader -000.0   follower -000.0")
+    assert lines.number_words(wide) == ("leader -59.4", "   ", "follower -58.4")
     assert lines.number_words(wide - 1) == ("L -59.4", "  ", "F -58.4")  # both numbers stay in view
+    feed(plots, np.full(len(JOINTS), 1.0), 1)  # narrower numbers: the same words, not a switch back and forth
+    assert lines.number_words(wide - 1)[0].startswith("L ")
 
 
 def test_a_narrow_camera_tile_drops_the_size_then_the_rate_shown_rather_than_cut_a_number(qtbot):

@@ -110,7 +110,7 @@ def test_stop_is_not_a_dead_end_and_the_last_take_can_still_be_thrown_away(stati
     assert recorder.phase is Phase.STOPPED
     key(qtbot, window, Qt.Key.Key_Space)  # the session goes on
     assert recorder.phase is Phase.RECORDING and recorder.episode == 1
-    assert "1 kept this session of 1 planned" in window.session_bar.episode_label.text()
+    assert "1 of 1 kept" in window.session_bar.episode_label.text()
     rows_at_least(qtbot, recorder)
     key(qtbot, window, Qt.Key.Key_Q)
     key(qtbot, window, Qt.Key.Key_Q)  # Q again does nothing harmful
@@ -287,7 +287,7 @@ def test_episode_numbers_come_from_the_queue_after_a_failed_take_is_discarded(st
     controller.discard(0)
     assert queue.jobs[0].status is JobStatus.CANCELLED
     # the session bar, the panel and the recorder agree with the dataset: the next take is episode 0
-    qtbot.waitUntil(lambda: "Next: episode 0  ·  0 kept" in window.session_bar.episode_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "Next: episode 0  ·  0 of 5 kept" in window.session_bar.episode_label.text(), timeout=3000)
     assert recorder.episode == 0 and recorder.machine.kept == 0
     key(qtbot, window, Qt.Key.Key_Space)
     assert queue.expected_episode(recorder.loop.take.job) == 0

@@ -28,6 +28,7 @@ from widgets.no_signal import paint_no_signal
 WINDOW_S = 10.0
 LEADER_COLOUR = "#4da3ff"
 FOLLOWER_COLOUR = "#ffa94d"
+WIDEST_NUMBER = "-000.0"  # the widest a joint's number is said (degrees, or the gripper's percent)
 RANGE_EVERY = 15  # frames between two y-range checks of a plot (the plots take turns, one a frame)
 
 
@@ -92,14 +93,16 @@ class JointLines:
 
     def number_words(self, room: float) -> tuple[str, str, str]:
         """The latest values as (leader, gap, follower): "leader 36.0", "   ", "follower 35.2", or "L 36.0",
-        "  ", "F 35.2" where that is wider than `room` pixels (a narrow window cut the follower's number off)."""
+        "  ", "F 35.2" where the long words with the widest numbers a joint shows do not fit `room` pixels (a
+        narrow window cut the follower's number off). Chosen by the widest numbers, not the ones shown: by
+        these, the words switched between the two forms from frame to frame as the numbers moved."""
         assert self.leader.y is not None and self.follower.y is not None
         values = f"{float(self.leader.y[-1]):.1f}", f"{float(self.follower.y[-1]):.1f}"
         for (leader_word, follower_word), gap in ((("leader ", "follower "), "   "), (("L ", "F "), "  ")):
-            leader, follower = leader_word + values[0], follower_word + values[1]
-            if self._metrics.horizontalAdvance(leader + gap + follower) <= room:
+            widest = leader_word + WIDEST_NUMBER + gap + follower_word + WIDEST_NUMBER
+            if self._metrics.horizontalAdvance(widest) <= room:
                 break
-        return leader, gap, follower
+        return leader_word + values[0], gap, follower_word + values[1]
 
 
 class CurvesOverlay(QWidget):

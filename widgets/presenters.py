@@ -3,7 +3,7 @@ widgets.save_queue_presenter).
 
 The controller gathers the facts (from the recorder and the queue) and hands the words to the views. Episode
 numbers come from one source, the save queue (the dataset's index as LeRobot counts it); the session's progress
-is said apart from it: "Episode 3  ·  2 kept this session of 50 planned".
+is said apart from it: "Episode 3  ·  2 of 50 kept".
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from station.session.state import Phase
 
 HINTS = {
     Phase.IDLE: "Space: record   ↓: warm-up reset (records nothing)   F2: edit the task",
-    Phase.RECORDING: "→ or N: keep the take   ← or R: throw it away, reset, record it again   Esc or Q: stop",
-    Phase.RESETTING: "Space or →: next take now   ← or R: throw the last take away (the reset starts again)   "
-                     "F2: edit the task   Esc: stop",
-    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it now   "
-                   "Ctrl+Q: quit (waits for saves)",
+    Phase.RECORDING: "→ or N: keep the take   ← or R: throw it away, record again   Esc or Q: stop",
+    Phase.RESETTING: "Space or →: next take   ← or R: throw the last take away   F2: task   Esc: stop",
+    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it   Ctrl+Q: quit",
 }
 HINT_STOPPED_KEPT = "Space: record more   Ctrl+Q: quit (waits for saves)"
-HINT_RESET_NOTHING_HELD = "Space or →: next take now   F2: edit the task   Esc: stop"  # the last take was thrown away
+HINT_RESET_NOTHING_HELD = "Space or →: next take   F2: task   Esc: stop"  # the last take was thrown away
 HINT_CUT = "A take was cut short by a failure (see the message above)   → or N: keep it (flagged)   ← or R: drop it"
 HINT_WARMUP = "Warm-up: arms live, nothing recorded   Space or →: record now   Esc: stop"
 HINT_NO_SESSION = "No session: see the message above."
@@ -35,7 +33,7 @@ HINT_TYPING_TASK = "Typing the task   Enter or Esc: the keys again"
 class SessionView:
     dataset: str
     phase: Phase | None
-    episode: str  # e.g. "Episode 3  ·  2 kept this session of 50 planned"
+    episode: str  # e.g. "Episode 3  ·  2 of 50 kept"
     remaining_s: float | None  # seconds left in the current phase, None when it has no end
     fraction: float  # 0..1 of the current phase
     hint: str  # what to press next
@@ -59,7 +57,7 @@ class SessionFacts:
 
 
 def progress_words(kept: int, planned: int) -> str:
-    return f"{kept} kept this session of {planned} planned"
+    return f"{kept} of {planned} kept"
 
 
 def session_view(f: SessionFacts) -> SessionView:
@@ -67,7 +65,7 @@ def session_view(f: SessionFacts) -> SessionView:
     if f.phase is Phase.RECORDING:
         episode = f"Episode {f.episode}  ·  {progress}"
     elif f.phase is Phase.STOPPED:
-        episode = f"Stopped  ·  {progress}  ·  next: episode {f.episode}"
+        episode = f"Stopped  ·  next: episode {f.episode}  ·  {progress}"
     elif f.warmup:
         episode = f"Warm-up  ·  next: episode {f.episode}  ·  {progress}"
     else:
@@ -81,13 +79,13 @@ def session_view(f: SessionFacts) -> SessionView:
         if f.phase is Phase.RECORDING:
             countdown = f"{remaining:.0f} s left"
         elif f.phase is Phase.STOPPED:
-            countdown = f"{remaining:.0f} s to throw the last take away (←)"
+            countdown = f"{remaining:.0f} s to throw it away (←)"
         elif f.warmup:
             countdown = f"{remaining:.0f} s of warm-up left"
         else:
             countdown = f"{remaining:.0f} s until the next take"
         if f.countdown_held:
-            countdown += " — held while you type (Enter goes on)"
+            countdown += ", held while you type"
     hint = HINTS[f.phase]
     if f.phase is Phase.STOPPED and not f.held:
         hint = HINT_STOPPED_KEPT  # nothing left to throw away or keep
@@ -107,16 +105,18 @@ def no_session_view(dataset: str) -> SessionView:
 
 
 def cadence_words(c: CadenceReport | None) -> str:
-    """The last take's timing in a sentence."""
+    """The last take's timing in a sentence: short when all went well (it shares a line with the hint), what
+    went wrong said in full."""
     if c is None:
-        return "No take recorded yet in this session."
+        return "No take yet in this session."
     seconds = c.ticks / c.fps if c.fps else 0.0
     parts = [f"Last take: {c.ticks} frames ({seconds:.1f} s)"]
     if c.late_ticks:
         parts.append(f"{c.late_ticks} tick{'s' if c.late_ticks != 1 else ''} late "
                      f"(worst gap {c.worst_period_ms:.0f} ms)")
-    else:
-        parts.append("every tick on time")
+    elif not c.filled_ticks and not any((c.repeated_frames or {}).values()) and not c.stalled_cameras \
+            and not c.interrupted:
+        return f"Last take: {seconds:.1f} s, all on time."
     if c.filled_ticks:
         flagged = ": flagged" if c.filled_fraction > FLAG_FILLED_FRACTION else ""
         parts.append(f"{c.filled_ticks} filled tick{'s' if c.filled_ticks != 1 else ''} "
@@ -124,8 +124,6 @@ def cadence_words(c: CadenceReport | None) -> str:
     repeats = {k: v for k, v in (c.repeated_frames or {}).items() if v}
     if repeats:
         parts.append("repeated frames: " + ", ".join(f"{k} {v}" for k, v in repeats.items()))
-    else:
-        parts.append("no repeated frames")
     if c.stalled_cameras:
         parts.append("camera stalled: " + ", ".join(c.stalled_cameras))
     if c.interrupted:
