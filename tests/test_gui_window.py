@@ -675,6 +675,16 @@ def test_f2_during_a_take_types_the_next_takes_task_and_no_letter_reaches_the_ta
     assert recorder.loop.take.spool.info.task == "Reach n Quit"
 
 
+def test_what_f2_said_of_this_take_goes_when_the_take_ends_while_typing(station, qtbot):
+    window, recorder, edit = f2_in_a_take(station, qtbot)
+    qtbot.keyClicks(edit, "wipe")
+    assert any("this take keeps" in b.text for b in window.messages.banners)
+    window.keys["next"].trigger()  # the take ends (as its time would) while the text is being typed
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
+    assert not any("this take" in b.text for b in window.messages.banners)  # there is no "this take" now
+    assert edit.hasFocus() and "Typing the task" in window.session_bar.hint_label.text()
+
+
 def test_f2_during_a_take_then_another_window_gives_the_take_its_keys_back(station, qtbot):
     from PySide6.QtWidgets import QWidget
 

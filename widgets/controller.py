@@ -319,6 +319,8 @@ class Controller(QObject):
             self._hold_while_typing()
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
                 self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
+            if step.before is Phase.RECORDING and step.after is not Phase.RECORDING:
+                self.window.messages.clear("task")  # what F2 said of "this take" is past: the field says the rest
         self._refresh_actions()
         self._refresh_session_bar()
 
