@@ -280,6 +280,7 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
     assert window2.queue_model.rowCount() == 1
     qtbot.waitUntil(lambda: controller2.session.queue.jobs[0].status is JobStatus.DONE, timeout=30000)
     assert DatasetReader(root).total_episodes == 1
+    assert not any("from the last session" in t for t in window2.messages.texts())  # saved: said no more
     assert controller2.session.recorder.episode == 1  # the next take is numbered after the recovered one
 
 

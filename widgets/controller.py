@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from station.config import SessionConfig
 from station.errors import CalibrationNeeded, DatasetExistsError, DatasetMismatchError, StationError
 from station.preflight import Fit
-from station.saving.queue import SaveJob, SaveQueue
+from station.saving.queue import JobStatus, SaveJob, SaveQueue
 from station.saving.recovery import held_partial_takes
 from station.saving.spool import find_spools
 from station.session.builder import Session, open_session
@@ -189,9 +189,11 @@ class Controller(QObject):
         q.job_changed.connect(lambda _row: self._refresh_summary())
         if session.recovered_takes:
             log.info("recovery: %s", "; ".join(session.recovered))
-            episodes = [e for e in (q.expected_episode(j) for j in q.jobs if not j.held) if e is not None]
+            recovering = [j for j in q.jobs if not j.held]
+            episodes = [e for e in (q.expected_episode(j) for j in recovering) if e is not None]
             if episodes:
                 self.say(recovery_words(episodes), Level.WARNING, topic=DATASET + "recovered")
+                q.job_changed.connect(lambda _row: self._recovery_saved(q, recovering))
         for job in held_partial_takes(q):
             seconds = job.frames / max(1, config.fps)
             self.say(
@@ -347,6 +349,12 @@ class Controller(QObject):
     def _refresh_all(self) -> None:
         self._refresh_actions()
         self.live.refresh()
+
+    def _recovery_saved(self, queue: SaveQueue, recovering: list[SaveJob]) -> None:
+        """The recovered takes are all saved (or thrown away): the banner that said they would be goes."""
+        if self.session is not None and self.session.queue is queue \
+                and all(j.status in (JobStatus.DONE, JobStatus.CANCELLED) for j in recovering):
+            self.window.messages.clear(DATASET + "recovered")
 
     def _refresh_session_bar(self) -> None:
         self.live.session_bar()
