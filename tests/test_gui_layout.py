@@ -191,6 +191,20 @@ def test_the_session_bar_says_every_phase_whole_at_1280x720(station, qtbot, monk
     whole(Phase.STOPPED)  # the take is held: its countdown and the keys that keep or throw it away
 
 
+def test_the_save_queues_summary_says_a_backlog_whole_at_1280x720(station, qtbot, monkeypatch, styled):
+    from widgets.save_queue_presenter import QueueFacts, summary_view
+
+    on_screen(monkeypatch, (1280, 720))
+    window, _controller = station.open()
+    qtbot.waitUntil(lambda: window.layout_settled() and window.layout_usable(), timeout=3000)
+    behind = QueueFacts(saved=128, saving=3, failed=0, drain_s=125.0, backlog=2, lag_s=None, encode_fps=40.0,
+                        need_fps=60.0)
+    window.queue_panel.show_summary(summary_view(behind))
+    qtbot.wait(50)
+    assert "lengthen the reset, or use H.264 video" in window.queue_panel.summary.text()
+    assert not window.queue_panel.summary.is_elided(), window.queue_panel.summary.text()
+
+
 BANNER_WORDS = [
     "The disk holding /data is nearly full (3.2 GB free): free some space before the next take, or saves will fail.",
     "2 cameras 640x480 at 30 fps with AV1 need 60 frames/s, but this machine encodes about 40: saving will fall "

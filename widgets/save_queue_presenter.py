@@ -288,8 +288,9 @@ def _speed_words(f: QueueFacts) -> tuple[str, bool] | None:
         return None
     if f.encode_fps >= 0.9 * f.need_fps:
         return "keeping up with recording", True
-    return ("slower than recording, takes pile up: lengthen the reset, or choose H.264 video "
-            "(File > New dataset)"), False
+    # short enough for the panel's one line at 1280 px with the counts before it (the preflight's banner says
+    # where H.264 is chosen)
+    return "slower than recording: lengthen the reset, or use H.264 video", False
 
 
 def dataset_job_row(task: str, seconds: float, *, running: str, bar: float | None = None,
