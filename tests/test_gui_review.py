@@ -139,6 +139,25 @@ def test_a_dropped_take_whose_number_a_new_take_took_cannot_be_put_back_and_chan
     assert DatasetReader(controller.config.root).total_episodes == 2
 
 
+def test_replaying_the_last_take_holds_the_reset_until_the_replay_closes(station, qtbot):  # noqa: F811
+    window, controller = station.open(episodes=3, reset_time_s=30.0)
+    recorder = controller.session.recorder
+    window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 5, timeout=5000)
+    window.keys["next"].trigger()
+    qtbot.waitUntil(lambda: recorder.phase is Phase.RESETTING, timeout=5000)
+    assert not recorder.countdown_held
+    qtbot.waitUntil(lambda: controller.review.last_take().recorded, timeout=5000)  # on disk: it can be replayed
+    window.keys["replay"].trigger()
+    dialog = controller.review.replay_dialog
+    assert isinstance(dialog, ReplayDialog) and dialog.isVisible()
+    assert recorder.countdown_held  # the operator watches: the next take does not start behind the replay
+    qtbot.waitUntil(lambda: "held while the replay is open" in window.session_bar.countdown_label.text(),
+                    timeout=3000)
+    dialog.close()
+    assert not recorder.countdown_held and recorder.phase is Phase.RESETTING
+
+
 def test_row_filters():
     row = {"outcome": "failure", "flags": ["too-short"], "excluded": False, "task": "Pick", "note": "slipped"}
     assert [f for f in FILTERS if row_matches(row, f, "")] == ["all episodes", "failures", "flagged", "kept"]

@@ -276,16 +276,21 @@ class Controller(QObject):
         self.remembered.remember_task(self.config.root, text)
 
     def _on_task_focus(self, _typing: bool) -> None:
-        self._hold_while_typing()
+        self.hold_countdown_while_busy()
         self._refresh_session_bar()  # its hint says how to get the keys back
 
-    def _hold_while_typing(self) -> None:
-        """The countdown to the next take holds while the task is typed; a take being recorded runs its
-        course (F2 during a take types the next one's task), and its reset holds if the typing goes on."""
+    def replay_open(self) -> bool:
+        dialog = self.review.replay_dialog
+        return dialog is not None and dialog.isVisible()
+
+    def hold_countdown_while_busy(self) -> None:
+        """The countdown to the next take holds while the task is typed or a take is replayed: the operator is
+        not at the arms. A take being recorded runs its course (F2 during a take types the next one's task),
+        and its reset holds if the typing (or the replay) goes on."""
         if self.session is not None:
             recorder = self.session.recorder
-            typing = self.window.session_bar.task_edit.hasFocus()
-            recorder.hold_countdown(typing and recorder.phase is not Phase.RECORDING)
+            busy = self.window.session_bar.task_edit.hasFocus() or self.replay_open()
+            recorder.hold_countdown(busy and recorder.phase is not Phase.RECORDING)
 
     def retry(self, row: int) -> None:
         job = self.window.queue_model.job_at(row)
@@ -318,7 +323,7 @@ class Controller(QObject):
     def _on_state_changed(self, step: Step) -> None:
         if self.session is not None:
             self.window.session_bar.show_task(self.session.recorder.task)
-            self._hold_while_typing()
+            self.hold_countdown_while_busy()
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
                 self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
             if step.before is Phase.RECORDING and step.after is not Phase.RECORDING:

@@ -81,6 +81,7 @@ class LiveRefresh(QObject):
         bar.show_session(session_view(SessionFacts(
             dataset=s.config.repo_id, phase=r.phase, episode=r.episode, kept=m.kept, planned=m.episodes,
             duration_s=r.phase_duration_s(), remaining_s=r.phase_remaining_s(), countdown_held=r.countdown_held,
+            held_for_replay=self.c.replay_open(),
             held=m.held, cut=m.cut, warmup=m.warmup, typing_task=bar.task_edit.hasFocus(),
         )))
 

@@ -49,7 +49,8 @@ class SessionFacts:
     planned: int  # takes planned for this session
     duration_s: float | None  # the phase's length, None when it has no countdown
     remaining_s: float  # seconds left in the phase's countdown
-    countdown_held: bool = False  # held while the task is typed
+    countdown_held: bool = False  # held while the task is typed or a take is replayed
+    held_for_replay: bool = False  # ... the replay window is open
     held: bool = False  # the last take is held: it may still be thrown away
     cut: bool = False  # ... it was cut short by a failure and waits for Keep / Drop
     warmup: bool = False  # a reset phase started from READY
@@ -85,7 +86,7 @@ def session_view(f: SessionFacts) -> SessionView:
         else:
             countdown = f"{remaining:.0f} s until the next take"
         if f.countdown_held:
-            countdown += ", held while you type"
+            countdown += ", held while the replay is open" if f.held_for_replay else ", held while you type"
     hint = HINTS[f.phase]
     if f.phase is Phase.STOPPED and not f.held:
         hint = HINT_STOPPED_KEPT  # nothing left to throw away or keep

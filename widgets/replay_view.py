@@ -248,7 +248,15 @@ def _open(ctrl: Controller, source: TakeSource, title: str) -> ReplayDialog:
     dialog = ReplayDialog(source, title, ctrl.window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     ctrl.review.replay_dialog = dialog
+
+    def closed(_result: int) -> None:
+        if ctrl.review.replay_dialog is dialog:  # deleted on close: no one asks it anything after this
+            ctrl.review.replay_dialog = None
+        ctrl.hold_countdown_while_busy()
+
+    dialog.finished.connect(closed)
     dialog.show()
+    ctrl.hold_countdown_while_busy()  # the operator watches the replay: the next take waits for them
     dialog.toggle()  # starts playing
     return dialog
 

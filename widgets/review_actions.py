@@ -40,7 +40,7 @@ class Review(QObject):
         self.note_dialog: QInputDialog | None = None
         self.confirm_box: QMessageBox | None = None
         self.episodes_dialog: QDialog | None = None  # the episodes view, once opened
-        self.replay_dialog: QDialog | None = None  # the replay window, once opened
+        self.replay_dialog: QDialog | None = None  # the replay window while it is open (deleted on close)
 
     # -- the session --
     def attach(self, session: Session) -> None:
