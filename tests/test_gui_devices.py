@@ -52,6 +52,10 @@ def test_arms_dialog_lists_the_ports_present(qtbot):
     dialog.leader_port.setCurrentText("/dev/pts/7")  # a port not listed (an emulator's) can be typed
     arms = dialog.arms()
     assert arms is not None and arms.leader_port == "/dev/pts/7"
+    only_the_pcs = ArmsDialog(None, list_ports=lambda: ["/dev/ttyS0", "/dev/ttyS1"])
+    qtbot.addWidget(only_the_pcs)  # no USB adapter plugged in: no port is guessed, none can be connected
+    assert only_the_pcs.follower_port.currentText() == "" and only_the_pcs.leader_port.currentText() == ""
+    assert only_the_pcs.follower_port.count() == 2 and not only_the_pcs.connect_button.isEnabled()
 
 
 def test_cameras_change_from_the_window_and_a_wrong_source_changes_nothing(station, qtbot, tmp_path):

@@ -37,7 +37,12 @@ def serial_ports() -> list[str]:
         log.info("pyserial not installed: listing /dev/ttyACM* and /dev/ttyUSB* only")
     for pattern in ("/dev/ttyACM*", "/dev/ttyUSB*", "/dev/serial/by-id/*", "/dev/tty.usbmodem*"):
         found.update(glob.glob(pattern))
-    return sorted(found, key=lambda p: (not any(k in p for k in ("ACM", "USB", "usbmodem", "by-id")), p))
+    return sorted(found, key=lambda p: (not usb_serial(p), p))
+
+
+def usb_serial(port: str) -> bool:
+    """A USB serial adapter's port (the SO-101's boards are), not the PC's own serial lines (ttyS0…)."""
+    return any(k in port for k in ("ACM", "USB", "usbmodem", "by-id"))
 
 
 def setting_words(key: ModeKey, description: str = "") -> str:

@@ -37,6 +37,7 @@ from widgets.device_choices import (
     serial_ports,
     setting_label,
     sources_problem,
+    usb_serial,
 )
 
 
@@ -60,8 +61,9 @@ class ArmsDialog(QDialog):
         self.setWindowTitle("Connect arms")
         self._list_ports = list_ports
         ports = list_ports()
-        self.follower_port = port_box(arms.follower_port if arms else (ports[0] if ports else ""), ports)
-        self.leader_port = port_box(arms.leader_port if arms else (ports[1] if len(ports) > 1 else ""), ports)
+        guesses = [p for p in ports if usb_serial(p)]  # never the PC's own serial line as an arm's port
+        self.follower_port = port_box(arms.follower_port if arms else (guesses[0] if guesses else ""), ports)
+        self.leader_port = port_box(arms.leader_port if arms else (guesses[1] if len(guesses) > 1 else ""), ports)
         self.follower_id = QLineEdit(arms.follower_id if arms else "follower")
         self.leader_id = QLineEdit(arms.leader_id if arms else "leader")
         self.directory = QLineEdit(str(arms.calibration_dir if arms else default_calibration_dir()))
