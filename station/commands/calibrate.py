@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     proc = CalibrationProcedure(args.port, args.role, args.arm_id, calibration_dir)
     live = sys.stdout.isatty()
     try:
-        print(f"Calibrating the {args.role} {args.arm_id!r} on {args.port}; torque goes off so you can move it.")
-        proc.start()
+        proc.start()  # a port that cannot be opened is said before anything else
+        print(f"Calibrating the {args.role} {args.arm_id!r} on {args.port}; torque is off so you can move it.")
         try:
             input("Move the arm to the middle of its range of motion, then press Enter... ")
         except EOFError:
