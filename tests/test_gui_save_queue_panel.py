@@ -162,7 +162,7 @@ def test_a_row_held_in_the_reset_reads_not_saved_and_has_no_bar(qtbot):
                     started_at=0.5)
     assert model.index(0, PROGRESS).data() == "live"
     queue.change(job, state=JobState.HELD, owner=SpoolOwner.QUEUE, ended_at=1.0, progress=1.0, prepared=object())
-    assert model.index(0, STAGE).data() == "encoded · held until the reset ends, not saved yet"
+    assert model.index(0, STAGE).data() == "encoded · held while ← can throw it away, not saved yet"
     assert model.index(0, PROGRESS).data(PROGRESS_ROLE) is None
     assert model.index(0, PROGRESS).data() == "not saved yet"
 

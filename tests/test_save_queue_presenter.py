@@ -63,8 +63,8 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
     assert waiting.stage is RowStage.RECORDING and "starts once the take ahead is encoded" in waiting.words
     assert waiting.progress_text == "waiting"  # not "encoded as it goes, 0.0 s behind"
     assert views["recording"].progress_text == "live"
-    assert views["ended"].bar == pytest.approx(0.6) and "then held until the reset ends" in views["ended"].words
-    assert views["held"].words == "encoded · held until the reset ends, not saved yet"
+    assert views["ended"].bar == pytest.approx(0.6) and "then held while ← can throw it away" in views["ended"].words
+    assert views["held"].words == "encoded · held while ← can throw it away, not saved yet"
     assert views["held"].progress_text == "not saved yet"
     assert views["committing"].words == "writing to the dataset"
     assert views["saved"].words == "saved as episode 3" and views["saved"].tone is Tone.DONE

@@ -110,7 +110,7 @@ def held_words(job: SaveJob) -> str:
     """What a held take waits for: the end of the reset, or the operator's Keep / Drop after a device failure."""
     if job.held_for == HELD_FOR_OPERATOR:
         return "held until you Keep or Drop it"
-    return "held until the reset ends"
+    return "held while ← can throw it away"  # the reset phase, or the seconds after a stop
 
 
 def row_view(job: SaveJob, episode: int | None, fps: int, now: float | None = None, restorable: bool = False
