@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
+from station.saving.spool import CadenceReport
 from station.session.state import Phase
 from tests.test_gui_window import Station
 from widgets.main_window import MainWindow
@@ -174,6 +175,10 @@ def test_the_session_bar_says_every_phase_whole_at_1280x720(station, qtbot, monk
 
     def whole(phase: Phase) -> None:
         qtbot.waitUntil(lambda: recorder.phase is phase, timeout=5000)
+        if phase in (Phase.RESETTING, Phase.STOPPED):  # a take that went well, whatever this machine gave it
+            qtbot.waitUntil(lambda: bar.cadence_label.text().startswith("Last take:"), timeout=5000)
+            bar.show_cadence(CadenceReport(fps=30, ticks=300, late_ticks=0, worst_period_ms=34,
+                                           repeated_frames={"front": 0}, stalled_cameras=[]))
         qtbot.wait(300)  # the refresh puts the words in, the layout takes them
         for label in (bar.episode_label, bar.countdown_label, bar.hint_label, bar.cadence_label):
             assert not label.is_elided(), (phase, label.objectName(), label.text())

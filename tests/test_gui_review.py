@@ -154,8 +154,16 @@ def test_replaying_the_last_take_holds_the_reset_until_the_replay_closes(station
     assert recorder.countdown_held  # the operator watches: the next take does not start behind the replay
     qtbot.waitUntil(lambda: "held while the replay is open" in window.session_bar.countdown_label.text(),
                     timeout=3000)
+    assert dialog.windowTitle() == "Replay — take 0 (being saved)"
     dialog.close()
     assert not recorder.countdown_held and recorder.phase is Phase.RESETTING
+    window.keys["next"].trigger()  # next take now: the held take is saved, here while its replay plays
+    window.keys["replay"].trigger()  # no event ran since: its commit cannot have been heard yet
+    replay = controller.review.replay_dialog
+    assert replay.windowTitle() == "Replay — take 0 (being saved)"
+    qtbot.waitUntil(lambda: controller.session.queue.jobs[0].episode == 0, timeout=30000)
+    qtbot.waitUntil(lambda: replay.windowTitle() == "Replay — episode 0", timeout=5000)
+    replay.close()
 
 
 def test_row_filters():

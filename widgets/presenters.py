@@ -18,7 +18,7 @@ HINTS = {
     Phase.IDLE: "Space: record   ↓: warm-up reset (records nothing)   F2: edit the task",
     Phase.RECORDING: "→ or N: keep the take   ← or R: throw it away, record again   Esc or Q: stop",
     Phase.RESETTING: "Space or →: next take   ← or R: throw the last take away   F2: task   Esc: stop",
-    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it   Ctrl+Q: quit",
+    Phase.STOPPED: "Space: record more   ← or R: throw the last take away   → or N: keep it",  # then Ctrl+Q
 }
 HINT_STOPPED_KEPT = "Space: record more   Ctrl+Q: quit (waits for saves)"
 HINT_RESET_NOTHING_HELD = "Space or →: next take   F2: task   Esc: stop"  # the last take was thrown away

@@ -289,4 +289,14 @@ def replay_take(ctrl: Controller, job: SaveJob) -> ReplayDialog | None:
         ctrl.say(f"Could not replay the take: {e}", Level.ERROR, topic="review")
         return None
     episode = ctrl.session.queue.expected_episode(job) if ctrl.session is not None else None
-    return _open(ctrl, source, f"Replay — take {episode} (being saved)")
+    dialog = _open(ctrl, source, f"Replay — take {episode} (being saved)")
+    if ctrl.session is not None:
+        queue = ctrl.session.queue
+
+        def saved(done: SaveJob) -> None:  # it plays on from the spool's open files; its title says it is saved
+            if done is job and ctrl.review.replay_dialog is dialog:
+                dialog.setWindowTitle(f"Replay — episode {done.episode}")
+
+        queue.job_saved.connect(saved)
+        dialog.finished.connect(lambda _result: queue.job_saved.disconnect(saved))
+    return dialog
