@@ -32,8 +32,11 @@ def test_numbering_says_the_dataset_index_and_the_session_progress_apart():
 
 
 def test_the_countdown_says_when_it_is_held_for_typing():
-    view = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True))
+    view = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True,
+                              typing_task=True))
     assert view.countdown == "4 s until the next take, held while you type"
+    asking = session_view(facts(phase=Phase.RESETTING, duration_s=10.0, remaining_s=4.2, countdown_held=True))
+    assert asking.countdown == "4 s until the next take, held"  # by the quit question, not by typing
     held_stop = session_view(facts(phase=Phase.STOPPED, duration_s=10.0, remaining_s=6.0, held=True))
     assert held_stop.countdown == "6 s to throw it away (←)"
     assert "← or R: throw the last take away" in held_stop.hint

@@ -188,6 +188,8 @@ class JointPlots(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setObjectName("jointPlots")
         self.setBackground("#1c1f24")
+        self.setToolTip(f"Each joint over the last {WINDOW_S:.0f} s: the leader (L, blue) and the follower (F, "
+                        "orange), with their latest values")
         self.plots: list[pg.PlotItem] = []
         self.leader_curves: list[Curve] = []
         self.follower_curves: list[Curve] = []

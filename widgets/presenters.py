@@ -86,7 +86,8 @@ def session_view(f: SessionFacts) -> SessionView:
         else:
             countdown = f"{remaining:.0f} s until the next take"
         if f.countdown_held:
-            countdown += ", held while the replay is open" if f.held_for_replay else ", held while you type"
+            countdown += ", held while the replay is open" if f.held_for_replay else \
+                ", held while you type" if f.typing_task else ", held"  # (a question is open: quitting)
     hint = HINTS[f.phase]
     if f.phase is Phase.STOPPED and not f.held:
         hint = HINT_STOPPED_KEPT  # nothing left to throw away or keep
