@@ -268,6 +268,9 @@ def test_quit_anyway_leaves_the_take_for_recovery_and_the_next_start_saves_it(st
     qtbot.mouseClick(question.keep_button, Qt.MouseButton.LeftButton)  # kept; its save waits at the gate
     assert controller.quitting.dialog is not None
     qtbot.waitUntil(lambda: len(controller.session.queue.jobs) == 1, timeout=5000)
+    job = controller.session.queue.jobs[0]
+    qtbot.waitUntil(lambda: job.recorded, timeout=5000)  # the take kept has ended: the dialog says so, as the panel
+    assert "Episode 0: recording" not in controller.quitting.dialog.label.text()
     qtbot.mouseClick(controller.quitting.dialog.quit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
     root = station.tmp_path / "ds"

@@ -78,6 +78,9 @@ class Quitting(QObject):
                     self.dialog = QuitDialog(self.window)
                     self.dialog.quit_anyway.connect(self.quit_anyway)
                     self.dialog.show_progress(s.queue, r.finished_takes)
+                    # as the panel: a row changes (the take just kept ends, its save goes on) and the dialog says so
+                    # at once, not at the next half-second refresh ("recording" of a take already ended)
+                    s.queue.job_changed.connect(lambda _row: self.show_progress())
                     self.dialog.open()
                     self._refresh()
                 return False
