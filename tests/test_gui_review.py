@@ -179,6 +179,12 @@ def test_replay_plays_a_committed_take_and_a_take_from_its_spool(station, qtbot)
     dialog = controller.review.replay_dialog
     assert isinstance(dialog, ReplayDialog) and dialog.playhead.playing
     assert set(dialog.canvases) == {"front", "wrist"}
+    from PySide6.QtWidgets import QLabel
+
+    legend = dialog.findChild(QLabel, "replayLegend")
+    assert "leader (the action)" in legend.text() and "follower (the state)" in legend.text()
+    titles = [p.titleLabel.text for p in dialog.plots.ci.items]
+    assert len(titles) == 6 and not any(t.endswith(".pos") for t in titles)  # the joint names, as live
     qtbot.waitUntil(lambda: dialog.shown_frame >= 0, timeout=5000)
     dialog.speed_box.setCurrentIndex(2)
     assert dialog.playhead.speed == 4

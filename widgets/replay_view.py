@@ -160,7 +160,7 @@ class ReplayDialog(QDialog):
         self.cursors: list[pg.InfiniteLine] = []
         names = source.joint_names or [f"joint {k + 1}" for k in range(source.action.shape[1])]
         for k, name in enumerate(names):
-            plot = self.plots.addPlot(row=k // 3, col=k % 3, title=name)
+            plot = self.plots.addPlot(row=k // 3, col=k % 3, title=name.removesuffix(".pos"))
             plot.plot(t, source.action[:, k], pen=pg.mkPen(LEADER_PEN, width=1.5))
             plot.plot(t, source.state[:, k], pen=pg.mkPen(FOLLOWER_PEN, width=1.5))
             cursor = pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen((200, 40, 40), width=1))
@@ -185,8 +185,12 @@ class ReplayDialog(QDialog):
         controls.addWidget(self.time_label)
         controls.addWidget(self.speed_box)
 
+        legend = QLabel(f"<span style='color:{_hex(LEADER_PEN)}'>■</span> leader (the action) &nbsp; "
+                        f"<span style='color:{_hex(FOLLOWER_PEN)}'>■</span> follower (the state)")
+        legend.setObjectName("replayLegend")
         layout = QVBoxLayout(self)
         layout.addLayout(cams, 3)
+        layout.addWidget(legend)
         layout.addWidget(self.plots, 2)
         layout.addLayout(controls)
 
@@ -239,6 +243,10 @@ class ReplayDialog(QDialog):
         self.timer.stop()
         self.worker.stop()
         super().done(result)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
 def _open(ctrl: Controller, source: TakeSource, title: str) -> ReplayDialog:
