@@ -624,6 +624,32 @@ def test_quit_finishes_after_a_live_save_failed_mid_take_and_was_discarded(stati
     assert queue.workers == 0 and find_spools(station.tmp_path / "ds") == ([], [])
 
 
+def test_quit_with_takes_waiting_behind_a_failed_save_asks_instead_of_waiting_for_ever(station, qtbot):
+    calls = {"n": 0}
+
+    def first_live_save_fails(spool, video, reporter):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(1, "Operation not permitted")
+        return prepare_live(spool, video, reporter)
+
+    window, controller = station.open(
+        reset_time_s=0.0, queue_factory=lambda writer: SaveQueue(writer, prepare_live=first_live_save_fails))
+    queue, recorder = controller.session.queue, controller.session.recorder
+    with qtbot.waitSignal(queue.job_failed, timeout=10_000):
+        window.keys["record"].trigger()
+    qtbot.waitUntil(lambda: recorder.loop.take.rows >= 3, timeout=5000)
+    window.keys["next"].trigger()  # a second take, whose save waits for the failed one ahead of it
+    qtbot.waitUntil(lambda: len(queue.jobs) == 2 and recorder.loop.take.rows >= 3, timeout=5000)
+    window.keys["quit"].trigger()  # during the second take: keep it
+    qtbot.mouseClick(controller.quitting.question.keep_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.quitting.failed_question is not None, timeout=30_000)
+    assert queue.jobs[1].pending and queue.stuck_on is queue.jobs[0]  # it would wait for ever
+    assert "1 take could not be saved" in controller.quitting.failed_question.text()
+    qtbot.mouseClick(controller.quitting.failed_question.back_button, Qt.MouseButton.LeftButton)
+    assert window.isVisible() and controller.quitting.dialog is None  # back to Retry or Discard it
+
+
 def test_quit_with_a_failed_save_asks_before_leaving_it_for_the_next_start(station, qtbot):
     """Nothing left to wait for, but a take not saved: quitting says so (it closed silently), Go back stays."""
 

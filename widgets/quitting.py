@@ -73,6 +73,9 @@ class Quitting(QObject):
                 r.try_fire(Event.STOP)
             if r.machine.held:
                 r.try_fire(Event.KEEP)  # quitting means the last take is done with: it is kept
+            if s.queue.stuck_on is not None:  # a failed save the takes behind it wait for: waiting would never end
+                self._ask_about_failed(s.queue.failed_count)
+                return False
             if not s.queue.is_idle or r.finished_takes:
                 if self.dialog is None:
                     self.dialog = QuitDialog(self.window)
@@ -161,6 +164,9 @@ class Quitting(QObject):
     def show_progress(self) -> None:
         s = self._session()
         if self.dialog is not None and s is not None:
+            if s.queue.stuck_on is not None:  # a save failed while quitting waited: ask, as a new Ctrl+Q would
+                self.window.close()
+                return
             self.dialog.show_progress(s.queue, s.recorder.finished_takes)
 
     def finish(self) -> None:
