@@ -121,6 +121,8 @@ def test_the_summary_keeps_one_order_and_never_contradicts_itself():
     # during a reset the take just recorded is encoded and held: a slow encoder has nothing to be behind on
     held = summary_view(facts(saved=1, saving=1, encode_fps=20.0))
     assert held.text == "1 saved  ·  1 saving" and held.tone is Tone.BUSY
+    blocked = summary_view(facts(saved=1, saving=2, lag_s=0.4, encode_fps=200.0, failed=1))
+    assert "keeping up" not in blocked.text and blocked.text.endswith("1 failed: select the row, then Retry or Discard")
     failed_only = summary_view(facts(saved=1, failed=1))
     assert failed_only.text == "1 saved  ·  1 failed: select the row, then Retry or Discard"
     assert failed_only.tone is Tone.BAD

@@ -263,6 +263,8 @@ def summary_view(f: QueueFacts) -> SummaryView:
     else:
         parts[0] = f"All takes saved ({f.saved})"
     speed = _speed_words(f)
+    if speed is not None and f.failed and speed[1]:
+        speed = None  # encoding keeps up, but a failed save holds every take behind it: not "keeping up"
     if speed is not None:
         words, keeping_up = speed
         parts.append(words)
