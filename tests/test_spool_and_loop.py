@@ -379,3 +379,34 @@ def test_a_frame_handed_to_the_encoder_or_swscale_keeps_its_size_and_pixels(heig
     assert np.array_equal(frame.to_ndarray(), planes)
     rgb = image(90, 16, height)
     assert np.array_equal(video_frame(rgb, "rgb24").to_ndarray(), rgb)
+
+
+def test_rows_filled_after_a_stall_are_not_the_disk_falling_behind(tmp_path, monkeypatch):
+    """A process stopped for seconds fills its missed ticks at once, more than the writer's queue holds: those
+    appends wait, but not for a slow disk. A row that ran and found the queue full is counted."""
+    writes = threading.Semaphore(0)  # the writer writes only what the test lets it
+
+    def held_write(f, data):
+        writes.acquire()
+        return original(f, data)
+
+    original = spool_module.write_all
+    monkeypatch.setattr(spool_module, "write_all", held_write)
+    writer = SpoolWriter.create(tmp_path, take_info(fps=30))
+    a = np.zeros(6, dtype=np.float32)
+    row = {"front": image(1)}
+    burst = threading.Thread(target=lambda: [writer.append(i / 30, a, a, row, filled=True) for i in range(60)])
+    burst.start()  # twice what the queue holds
+    for _ in range(2 * 40):
+        writes.release()  # a row and its frame at a time: room for the burst
+    burst.join(5)
+    assert not burst.is_alive() and writer._queue.full() and writer.waited == 0
+    ran = threading.Thread(target=writer.append, args=(2.0, a, a, row))  # a row that ran: it waits for room
+    ran.start()
+    for _ in range(2 * 20):
+        writes.release()
+    ran.join(5)
+    assert writer.waited == 1  # the disk held the loop up: counted
+    for _ in range(100_000):
+        writes.release()
+    writer.finish(CadenceReport(fps=30, ticks=writer.frames, repeated_frames={"front": 0}))

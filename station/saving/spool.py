@@ -284,7 +284,11 @@ class SpoolWriter:
         self.directory = directory
         self.info = info
         self.frames = 0  # rows handed to append() (what the control loop recorded)
-        self.waited = 0  # rows whose append found the writer's queue full: the disk a second behind, the loop waited
+        # rows whose append found the writer's queue full: the disk a second behind, the loop waited. A filled row
+        # (a tick the loop could not run) only when the disk had held the loop up before it: a process stopped for
+        # seconds fills its missed ticks at once, more than the queue holds, and no disk is to blame
+        self.waited = 0
+        self._held_up = False  # the last row that ran found the queue full
         self.on_error = on_error  # called once, from the writer thread, when a write fails
         # Only cheap work here (this runs on the session's thread as a take starts); take.json is made
         # durable by the writer thread before the first row. A spool without it is dropped by recovery.
@@ -321,13 +325,18 @@ class SpoolWriter:
     ) -> SpoolWriter:
         return cls(spool_root(dataset_root) / f"take-{time.time_ns()}", info, on_error)
 
-    def append(self, t: float, action: np.ndarray, state: np.ndarray, images: dict[str, np.ndarray]) -> None:
-        """Called by the control loop: cheap, no I/O. Blocks only if the disk falls seconds behind."""
+    def append(self, t: float, action: np.ndarray, state: np.ndarray, images: dict[str, np.ndarray],
+               filled: bool = False) -> None:
+        """Called by the control loop: cheap, no I/O. Blocks only if the disk falls seconds behind. `filled`: a
+        tick the loop could not run, its row repeated (they come in bursts after a stall)."""
         if self.error is not None:
             return
         self.frames += 1
-        if self._queue.full():
+        full = self._queue.full()
+        if full and (not filled or self._held_up):
             self.waited += 1
+        if not filled:
+            self._held_up = full
         self._queue.put((t, action, state, images))
 
     def _run(self) -> None:

@@ -84,7 +84,7 @@ class TakeRecorder:
                 images[name] = image
         c.last_tick = t
         c.ticks += 1
-        self.spool.append(t, action, state, images)
+        self.spool.append(t, action, state, images, filled)
         if self.max_rows is not None and c.ticks >= self.max_rows and self.on_full is not None:
             self.on_full()
         return True
