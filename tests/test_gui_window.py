@@ -587,7 +587,27 @@ def test_the_operator_keeps_or_drops_a_take_cut_short_by_a_crash(station, qtbot,
     assert DatasetReader(root).total_episodes == episodes
     if episodes:
         assert DatasetReader(root).episodes()[0]["length"] == 12
+        from station.dataset.episode_facts import read_episode_facts
+
+        assert "cut-short" in read_episode_facts(root)[0].flags  # as a take cut by a device or a full disk
     assert not spool.exists()
+
+
+def test_a_take_cut_short_by_a_crash_is_asked_about_again_after_another_crash_before_the_answer(station, qtbot):
+    window, controller = station.open()
+    controller.quit_anyway()
+    controller.shutdown()
+    root = station.tmp_path / "ds"
+    crash_cut_take(root)
+    window2, controller2 = station.open(resume=True)
+    assert any("cut short by a crash" in t for t in window2.messages.texts())
+    controller2.quit_anyway()  # as a crash would: the question not answered
+    controller2.shutdown()
+
+    window3, controller3 = station.open(resume=True)
+    assert any("cut short by a crash" in t for t in window3.messages.texts())  # asked again, not saved silently
+    job = controller3.session.queue.jobs[0]
+    assert job.held and job.pending and DatasetReader(root).total_episodes == 0
 
 
 def record_with_a_failing_live_save(station, qtbot, error: OSError):

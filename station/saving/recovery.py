@@ -77,10 +77,20 @@ def seal_partial(path: Path) -> int:
     cadence = CadenceReport(
         fps=spool.info.fps, ticks=frames, repeated_frames={c.name: 0 for c in spool.info.cameras},
         stalled_cameras=[], first_tick=float(t[0]) if frames else 0.0, last_tick=float(t[-1]) if frames else 0.0,
+        interrupted="the station stopped before the take ended (a crash or power cut)",  # flags it cut short
     )
     (path / RESERVE_NAME).unlink(missing_ok=True)  # the room the spool set aside for done.json
     write_json_atomic(path / "done.json", {"frames": frames, "cadence": asdict(cadence), "recovered": True})
     return frames
+
+
+def sealed_after_a_crash(path: Path) -> bool:
+    """A crash-cut take made complete by seal_partial: kept or dropped only once the operator says so (a
+    crash before their answer leaves it sealed, and the next start asks again)."""
+    try:
+        return bool(json.loads((path / "done.json").read_text(encoding="utf-8")).get("recovered"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def recover_into_queue(
@@ -128,6 +138,8 @@ def recover_into_queue(
             continue
         (path / COMMIT_STAMP).unlink(missing_ok=True)
         shutil.rmtree(path / "out", ignore_errors=True)  # half-encoded videos from before the crash
+        if hold_partial and sealed_after_a_crash(path):  # asked about before, not answered: asked again
+            held.add(path)
         try:
             job = queue.submit(path, held=path in held)
         except ValueError as e:
