@@ -17,6 +17,7 @@ from widgets.banners import (
     ROOM,
     SAVE,
     TORQUE,
+    WRITE,
     Facts,
     ended_topics,
     own_topic,
@@ -44,6 +45,8 @@ def test_topics_and_their_ends():
     full = Facts(arms_ok=True, stalled_cameras=frozenset(), cameras=frozenset(), disk_low=True,
                  failed_saves=frozenset(), room_for_a_take=False)
     assert ended_topics([ROOM], full) == set() and ended_topics([ROOM], facts) == {ROOM}  # room again: it goes
+    assert ended_topics([WRITE], facts) == set()  # a refused write stays until a take records again
+    assert ended_topics([WRITE], Facts(**{**facts.__dict__, "recording": True})) == {WRITE}
 
 
 def test_a_take_that_could_not_start_for_a_silent_device_is_forgotten_once_the_device_is_back():
@@ -177,3 +180,12 @@ def test_the_dark_theme_keeps_every_banner_readable(qtbot, qapp):
     finally:
         window.set_theme("system")
     assert window.theme_actions["system"].isChecked()
+
+
+def test_the_status_bar_says_a_small_free_space_in_megabytes(qtbot):
+    from widgets.status_bar import StationStatusBar
+
+    bar = StationStatusBar()
+    qtbot.addWidget(bar)
+    bar.show_disk(42e6, "/data")
+    assert bar.disk_label.text() == "Disk: 42 MB free at /data"  # it said "0.0 GB free"

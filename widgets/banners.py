@@ -22,7 +22,7 @@ SAVE = "save:"  # + the save job's id
 READY = "ready"  # no take could start because a device was not ready: ends when the arms run and no camera is silent
 CUT = "cut:"  # + the save job's id (or "waits"): a take cut short waits for Keep / Drop; ends when decided
 ROOM = "room"  # not enough free disk space for the next take
-WRITE = "write"  # the disk refused a write of a take
+WRITE = "write"  # the disk refused a write of a take: ends when a take records again
 DISK_SLOW = DATASET + "disk slow"  # the dataset's disk fell behind the cameras during a take: once a session
 TEXT = "text:"  # + the words: a message of its own, which only its own repetition replaces
 
@@ -54,6 +54,7 @@ class Facts:
     disk_low: bool
     failed_saves: frozenset[int]  # ids of the save jobs that failed and wait for Retry or Discard
     room_for_a_take: bool = True  # the disk has room for the next take's recording
+    recording: bool = False  # a take is being recorded, and its rows reach the spool
 
 
 def ended_topics(topics: Iterable[str], facts: Facts) -> set[str]:
@@ -75,6 +76,8 @@ def _ended(topic: str, facts: Facts) -> bool:
         return not facts.disk_low
     if topic == ROOM:
         return facts.room_for_a_take
+    if topic == WRITE:  # a take records again: the disk takes its writes (a failed save says its own word)
+        return facts.recording
     return False
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
+from station.dataset.fsutil import size_in_words
 from station.saving.queue import JobStatus
+from station.session.state import Phase
 from station.thresholds import LOW_DISK_BYTES
 from widgets.banners import DISK, Facts, ended_topics
 from widgets.display_rate import DisplayRate
@@ -120,6 +122,8 @@ class LiveRefresh(QObject):
             disk_low=self._disk_low,
             room_for_a_take=self._room_for_a_take,
             failed_saves=frozenset(j.id for j in s.queue.jobs if j.status is JobStatus.FAILED) if s else frozenset(),
+            recording=s is not None and s.recorder.phase is Phase.RECORDING and loop is not None
+            and loop.take is not None and loop.take.rows > 0,
         )
         messages = self.window.messages
         for topic in ended_topics(messages.topics(), facts):
@@ -149,7 +153,7 @@ class LiveRefresh(QObject):
         self._room_for_a_take = s is None or free >= s.recorder.space_needed_for_a_take()
         if self._disk_low and not self._low_disk_warned:
             self._low_disk_warned = True
-            self.c.say(f"The disk holding {where} is nearly full ({free / 1e9:.1f} GB free): free some space "
+            self.c.say(f"The disk holding {where} is nearly full ({size_in_words(free)} free): free some space "
                        "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
         elif not self._disk_low:
             self._low_disk_warned = False

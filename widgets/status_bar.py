@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QStatusBar, QWidget
 
+from station.dataset.fsutil import size_in_words
 from station.thresholds import LOW_DISK_BYTES
 from widgets.elided_label import ElidedLabel
 
@@ -40,5 +41,5 @@ class StationStatusBar(QStatusBar):
             self.disk_label.setText("Disk: —")
             return
         low = free_bytes < LOW_DISK_BYTES
-        self.disk_label.setText(f"Disk: {free_bytes / 1e9:.1f} GB free at {root}")
+        self.disk_label.setText(f"Disk: {size_in_words(free_bytes)} free at {root}")  # "42 MB", not "0.0 GB"
         self.disk_label.setStyleSheet("color:#c62828; font-weight:bold;" if low else "")
