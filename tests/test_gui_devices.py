@@ -70,6 +70,7 @@ def test_cameras_change_from_the_window_and_a_wrong_source_changes_nothing(stati
                                                        CameraSource("wrist", "testsrc", 16, 12)))
     texts = " ".join(window.messages.texts())
     assert "Devices > Cameras" in texts and "connected again" in texts
+    assert sum("missing.mp4" in t for t in window.messages.texts()) == 1  # said once, not twice side by side
     assert controller.session is not None and controller.session is not working
     assert [c.name for c in controller.devices.cameras] == ["front", "wrist"]
     # the same names and sizes from other sources: the session goes on in the same dataset

@@ -52,10 +52,15 @@ def reopen(ctrl: Controller, config: SessionConfig) -> bool:
     failure = [(b.text, b.level) for b in ctrl.window.messages.banners if b.topic == DEVICES]
     if had_devices:
         ctrl.config = before
-        if ctrl._open_devices():
+        back = ctrl._open_devices()
+        if back:
             ctrl._open_session(replace(before, resume=_is_dataset(before.root)))
-        for text, level in failure:  # the reason stays said, now about the devices asked for
-            ctrl.say(text + " The devices in use before are connected again.", level, topic=DEVICES + ":failed")
+            # the reason stays said, now about the devices asked for; the banner of the ones back goes
+            ctrl.window.messages.clear(DEVICES)
+        for text, level in failure:
+            after = " The devices in use before are connected again." if back else \
+                " The devices in use before could not be connected again either."
+            ctrl.say(text + after, level, topic=DEVICES + ":failed")
     return False
 
 
