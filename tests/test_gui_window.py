@@ -399,6 +399,9 @@ def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
     window.keys["record"].trigger()
     assert recorder.phase is Phase.STOPPED
     assert any("No take started" in t for t in window.messages.texts())
+    device_actions.disconnect_arms(controller)  # refused: said is what is in the way, the answer about the take
+    assert any(t.startswith("The arms can be disconnected once you keep or drop the take cut short")
+               for t in window.messages.texts())
     drop = next(b for b in banner.buttons if b.text() == "Drop it")
     qtbot.mouseClick(drop, Qt.MouseButton.LeftButton)
     assert not recorder.machine.cut and controller.session.queue.jobs[0].status is JobStatus.CANCELLED

@@ -33,6 +33,10 @@ def _is_dataset(root: Path) -> bool:
 def _busy(ctrl: Controller, what: str) -> bool:
     s = ctrl.session
     if s is not None and not ctrl._can_switch():
+        if s.recorder.machine.cut:  # the saves wait for that answer: say what is really in the way
+            ctrl.say(f"{what} once you keep or drop the take cut short (→ keeps it, ← drops it) and its save "
+                     "is finished.", Level.WARNING, topic=DEVICES + ":busy")
+            return True
         recording = s.recorder.phase in (Phase.RECORDING, Phase.RESETTING)
         ctrl.say(f"{what} once the session is stopped" + (" and" if recording else ":")
                  + " its saves finished (the save queue shows them).", Level.WARNING, topic=DEVICES + ":busy")
