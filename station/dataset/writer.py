@@ -59,7 +59,7 @@ from station.dataset.repo_id import repo_id_problem, store_repo_id
 from station.dataset.spec import DatasetSpec
 from station.dataset.stats import STAT_NAMES, aggregate_stats, numeric_stats, stats_to_json
 from station.dataset.video import encodable_size_problem, video_stream_info
-from station.errors import DatasetError, DatasetExistsError
+from station.errors import DatasetError, DatasetExistsError, describe_error
 
 # meta/ of a dataset being created, before its one rename into place (a hidden temp name: see fsutil)
 log = logging.getLogger(__name__)
@@ -440,7 +440,7 @@ def repair_dataset(root: Path) -> list[str]:
         if stray:
             done.append(f"deleted {len(stray)} temporary file(s) left by an interrupted save")
     except OSError as e:
-        raise DatasetError(f"cannot repair {root}: {e}") from e
+        raise DatasetError(f"cannot repair {root}: {describe_error(e)}") from e  # plain words, not Python's
     return done
 
 
