@@ -94,6 +94,19 @@ def test_a_banner_replaces_its_own_earlier_copy_with_its_time(qtbot):
                                        "repeated")]
 
 
+def test_an_error_stays_in_view_when_routine_messages_follow(qtbot):
+    area = MessageArea()
+    qtbot.addWidget(area)
+    area.show()
+    area.show_message("Could not switch the follower's torque off: switch its power off.", Level.ERROR,
+                      topic=TORQUE)
+    for i in range(4):
+        area.show_message(f"routine message {i}", Level.INFO)
+    shown = [b.text for b in area.shown()]
+    assert "Could not switch the follower's torque off: switch its power off." in shown
+    assert "routine message 3" in shown and area.folded() >= 1
+
+
 @pytest.fixture
 def station(qtbot, tmp_path, no_leaked_windows):
     s = Station(qtbot, tmp_path)

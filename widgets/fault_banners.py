@@ -55,9 +55,11 @@ class FaultBanners(QObject):
         elif problem.about is About.ARM_STOPPED:
             actions = [("Connect arms…", menus.connect_arms)]
         elif problem.about is About.TORQUE:  # the follower's torque as read back
-            level = Level.WARNING if problem.serious else Level.INFO
+            level = Level.ERROR if problem.serious else Level.INFO  # not known off: a danger, said in red
         elif problem.about is About.DISK_SLOW:  # the take goes on; its flags will say what it cost
             level = Level.WARNING
+        elif problem.about in (About.TAKE_WAITS, About.NOT_READY):  # why a key did nothing: not a failure
+            level = Level.WARNING  # (errors stay in view before it when banners fold)
         self.c.say(problem.text, level, actions, topic=topic_for(problem))
 
     def step(self, step: Step) -> None:

@@ -173,7 +173,9 @@ class MessageArea(QWidget):
         if self.fold_button.isChecked():
             keep = set(range(len(self.banners)))
         else:
-            claims = [QUESTION if b.question else OFFER if b.buttons else NOTICE for b in self.banners]
+            # an error (a device failed, the torque could not be switched off) stays in view as an offer does
+            claims = [QUESTION if b.question else OFFER if b.buttons or b.level is Level.ERROR else NOTICE
+                      for b in self.banners]
             keep = set(shown_banners(claims, self.limit))
         for i, banner in enumerate(self.banners):
             banner.setVisible(i in keep)  # at once: the height below counts what is shown now
