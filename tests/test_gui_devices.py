@@ -76,6 +76,7 @@ def test_cameras_change_from_the_window_and_a_wrong_source_changes_nothing(stati
     # the same names and sizes from other sources: the session goes on in the same dataset
     assert device_actions.set_cameras(controller, (CameraSource("front", "testsrc", 32, 24),
                                                    CameraSource("wrist", "testsrc", 16, 12)))
+    assert not any("missing.mp4" in t for t in window.messages.texts())  # the failed change is past
     assert controller.session.config.root == tmp_path / "ds"
     assert [type(c).__name__ for c in controller.devices.cameras] != ["PatternCamera", "PatternCamera"]
 
