@@ -391,6 +391,9 @@ def test_an_arm_error_stops_the_take_and_says_so(station, qtbot):
     qtbot.waitUntil(lambda: any(t.startswith("The follower arm stopped answering") for t in window.messages.texts())
                     and "Follower torque off, confirmed." in window.messages.texts(), timeout=3000)
     assert not follower.torque_enabled
+    arm = next(t for t in window.messages.texts() if t.startswith("The follower arm stopped answering"))
+    assert not arm.endswith("Switching the follower's torque off…")  # read back: its own banner says how it went
+    assert "Connect arms" in arm
     qtbot.waitUntil(lambda: "error" in window.status.arms_label.text(), timeout=3000)
     assert window.joints.plots and window.joints.overlay.no_data  # the lines stand still: said over them
     # the take so far is held for Keep / Drop, not kept silently; Space says why nothing starts

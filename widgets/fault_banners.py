@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from station.session.problems import About, Problem
-from station.session.recorder import FinishedTake, Recorder
+from station.session.recorder import SWITCHING_TORQUE_OFF, FinishedTake, Recorder
 from station.session.state import Event, Step
-from widgets.banners import CUT, topic_for
+from widgets.banners import ARMS, CUT, topic_for
 from widgets.messages import Actions, Level
 
 if TYPE_CHECKING:
@@ -56,11 +56,19 @@ class FaultBanners(QObject):
             actions = [("Connect arms…", menus.connect_arms)]
         elif problem.about is About.TORQUE:  # the follower's torque as read back
             level = Level.ERROR if problem.serious else Level.INFO  # not known off: a danger, said in red
+            self._torque_read_back()
         elif problem.about is About.DISK_SLOW:  # the take goes on; its flags will say what it cost
             level = Level.WARNING
         elif problem.about in (About.TAKE_WAITS, About.NOT_READY):  # why a key did nothing: not a failure
             level = Level.WARNING  # (errors stay in view before it when banners fold)
         self.c.say(problem.text, level, actions, topic=topic_for(problem))
+
+    def _torque_read_back(self) -> None:
+        """The arm's banner no longer says the torque is being switched off: its own banner says how that went."""
+        arm = next((b for b in self.c.window.messages.banners if b.topic == ARMS), None)
+        if arm is not None and arm.text.endswith(SWITCHING_TORQUE_OFF):
+            self.c.say(arm.text.removesuffix(SWITCHING_TORQUE_OFF).rstrip(), arm.level,
+                       [("Connect arms…", self.c.menus.connect_arms)], topic=ARMS)
 
     def step(self, step: Step) -> None:
         if not step.cut:  # a cut take was kept or dropped: its banner goes

@@ -38,6 +38,7 @@ from station.session.state import Event, IllegalTransition, Phase, SessionMachin
 from station.thresholds import STALL_AFTER_S
 
 log = logging.getLogger(__name__)
+SWITCHING_TORQUE_OFF = "Switching the follower's torque off…"  # said with an arm's failure, until read back
 SPOOL_MARGIN = 1.5  # free space needed before a take, as a multiple of the take's spool size
 CAMERA_SILENT_S = 1.0  # a camera that sends nothing for this long during a take ends the take
 ARM_SILENT_S = 0.3  # a tick stuck this long in an arm's read or write: the arm is reported as not answering
@@ -566,7 +567,7 @@ class Recorder(QObject):
             About.ARM_STOPPED,
             f"{what} stopped answering" + (f" ({message})" if message else "")
             + ": recording stopped. Check its power and USB cable, then use Devices > Connect arms… "
-            "Switching the follower's torque off…",
+            + SWITCHING_TORQUE_OFF,
             device=role or "",
         ))
 
