@@ -72,4 +72,6 @@ def describe_error(error: BaseException) -> str:
             return f"{error.strerror} (moving {error.filename} to {error.filename2})"
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror}{where}"
+    if isinstance(error, OSError) and str(error):  # raised with a sentence of ours, not by the system
+        return str(error)
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
