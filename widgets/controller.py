@@ -164,9 +164,7 @@ class Controller(QObject):
             self.say(str(e), actions=[("Choose another folder…", self.menus.new_dataset)], topic=DATASET + "open")
             self._refresh_all()
             return False
-        for topic in self.window.messages.topics():  # what was said about the dataset open before has ended
-            if topic.startswith(DATASET):
-                self.window.messages.clear(topic)
+        self.window.messages.clear_all(DATASET)  # what was said about the dataset open before has ended
         self.config = config
         self.session = session
         self.review.attach(session)

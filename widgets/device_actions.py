@@ -52,9 +52,7 @@ def reopen(ctrl: Controller, config: SessionConfig) -> bool:
     ctrl.config = config
     if ctrl._open_devices():
         ctrl._open_session(replace(config, resume=_is_dataset(config.root)))
-        for topic in ctrl.window.messages.topics():  # an earlier refusal or failed change is past
-            if topic.startswith(DEVICES):
-                ctrl.window.messages.clear(topic)
+        ctrl.window.messages.clear_all(DEVICES)  # an earlier refusal or failed change is past
         return True
     failure = [(b.text, b.level) for b in ctrl.window.messages.banners if b.topic == DEVICES]
     if had_devices:

@@ -72,7 +72,4 @@ class FaultBanners(QObject):
 
     def step(self, step: Step) -> None:
         if not step.cut:  # a cut take was kept or dropped: its banner goes
-            messages = self.c.window.messages
-            for topic in messages.topics():
-                if topic.startswith(CUT):
-                    messages.clear(topic)
+            self.c.window.messages.clear_all(CUT)

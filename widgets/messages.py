@@ -260,6 +260,11 @@ class MessageArea(QWidget):
         for banner in [b for b in self.banners if b.topic == topic]:
             self.dismiss(banner)
 
+    def clear_all(self, prefix: str) -> None:
+        """Take away the banners on every topic that starts with `prefix` (e.g. all about the dataset open)."""
+        for banner in [b for b in self.banners if b.topic.startswith(prefix)]:
+            self.dismiss(banner)
+
     def topics(self) -> list[str]:
         return [b.topic for b in self.banners]
 
