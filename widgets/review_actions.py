@@ -182,7 +182,8 @@ class Review(QObject):
             self.dataset_read_again()
             self.ctrl.say(f"Could not drop the last take: {e}", Level.ERROR, topic=TOPIC)
             return False
-        self.dataset_read_again(dropped=drop.episode_index)  # the next take takes the dropped number
+        self.dataset_read_again()  # the next take takes the dropped number
+        s.queue.mark_dropped(drop.episode_index, True)
         self.ctrl.window.session_bar.cadence_label.setText(dropped_words(drop.episode_index, s.recorder.episode))
         self.ctrl.say(f"Episode {drop.episode_index} dropped ({drop.length} frames). "
                       "Review > Put the dropped take back undoes it until another take is recorded.",
@@ -191,13 +192,13 @@ class Review(QObject):
         return True
 
 
-    def dataset_read_again(self, dropped: int | None = None, restored: int | None = None) -> None:
+    def dataset_read_again(self) -> None:
         """After a drop or its undo (or a failed one): the writer reads the totals again, the queue numbers the
-        next takes from them and marks the take dropped or restored, if any."""
+        next takes from them."""
         s = self.ctrl.session
         assert s is not None
         s.writer.repair()
-        s.queue.dataset_changed(s.writer.total_episodes, dropped=dropped, restored=restored)
+        s.queue.dataset_changed(s.writer.total_episodes)
 
     def can_undo_drop(self) -> bool:
         """A dropped take can be put back: a dataset is open, and its last drop is still the end of it."""
@@ -223,7 +224,8 @@ class Review(QObject):
             self.dataset_read_again()
             self.ctrl.say(f"Could not put the dropped take back: {e}", Level.WARNING, topic=TOPIC)
             return False
-        self.dataset_read_again(restored=drop.episode_index)
+        self.dataset_read_again()
+        s.queue.mark_dropped(drop.episode_index, False)
         self.ctrl.say(f"Episode {drop.episode_index} is back ({drop.length} frames).", Level.INFO, topic=TOPIC)
         self.changed.emit()
         return True

@@ -483,20 +483,18 @@ class SaveQueue(QObject):
         return left / rate
 
     # -- internals --
-    def dataset_changed(self, total_episodes: int, dropped: int | None = None, restored: int | None = None) -> None:
-        """The dataset was cut back (drop-last: episode `dropped` went) or grew again (its drop undone: episode
-        `restored` is back) outside the queue, or was only read again after such a change failed: the next takes
-        are numbered from `total_episodes`, and the take saved as the dropped (or restored) episode says so.
-        Only that take: another take saved since under the same number is not the dropped one."""
+    def dataset_changed(self, total_episodes: int) -> None:
+        """The dataset was cut back (drop-last) or grew again (its drop undone) outside the queue, or only read
+        again after such a change failed: the next takes are numbered from `total_episodes`."""
         self.committed_episodes = total_episodes
-        changed = dropped if dropped is not None else restored
-        if changed is None:
-            return
+
+    def mark_dropped(self, episode: int, dropped: bool) -> None:
+        """The take saved as `episode` was dropped from the dataset (or put back): its row says so. Only that
+        take, the newest saved under the number: another saved since under it is not the dropped one."""
         job = next((j for j in reversed(self.jobs)
-                    if j.state is JobState.DONE and j.episode == changed and j.dropped == (restored is not None)),
-                   None)
+                    if j.state is JobState.DONE and j.episode == episode and j.dropped != dropped), None)
         if job is not None:
-            job.dropped = dropped is not None
+            job.dropped = dropped
             self._changed(job)
 
     def can_restore(self, job: SaveJob) -> bool:
