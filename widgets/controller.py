@@ -278,8 +278,7 @@ class Controller(QObject):
         self._refresh_session_bar()  # its hint says how to get the keys back
 
     def replay_open(self) -> bool:
-        dialog = self.review.replay_dialog
-        return dialog is not None and dialog.isVisible()
+        return self.review.replay_dialog is not None  # set while it is open (replay_view._open)
 
     def hold_countdown_while_busy(self) -> None:
         """The countdown to the next take holds while the task is typed or a take is replayed: the operator is

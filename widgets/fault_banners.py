@@ -53,7 +53,7 @@ class FaultBanners(QObject):
         if problem.about is About.CAMERA_SILENT:
             actions = [("Reconnect cameras", menus.reconnect_cameras)]
         elif problem.about is About.ARM_STOPPED:
-            actions = [("Connect arms…", menus.connect_arms)]
+            actions = self._arm_actions()
         elif problem.about is About.TORQUE:  # the follower's torque as read back
             level = Level.ERROR if problem.serious else Level.INFO  # not known off: a danger, said in red
             self._torque_read_back()
@@ -67,8 +67,11 @@ class FaultBanners(QObject):
         """The arm's banner no longer says the torque is being switched off: its own banner says how that went."""
         arm = next((b for b in self.c.window.messages.banners if b.topic == ARMS), None)
         if arm is not None and arm.text.endswith(SWITCHING_TORQUE_OFF):
-            self.c.say(arm.text.removesuffix(SWITCHING_TORQUE_OFF).rstrip(), arm.level,
-                       [("Connect arms…", self.c.menus.connect_arms)], topic=ARMS)
+            self.c.say(arm.text.removesuffix(SWITCHING_TORQUE_OFF).rstrip(), arm.level, self._arm_actions(),
+                       topic=ARMS)
+
+    def _arm_actions(self) -> Actions:
+        return [("Connect arms…", self.c.menus.connect_arms)]
 
     def step(self, step: Step) -> None:
         if not step.cut:  # a cut take was kept or dropped: its banner goes
