@@ -37,6 +37,7 @@ class Quitting(QObject):
         self.anyway = False
         self.closed = False
         self._watched: object | None = None  # the recorder whose steps are watched while the question is open
+        self._followed: object | None = None  # the queue whose row changes the progress dialog follows
 
     @property
     def waiting(self) -> bool:
@@ -83,7 +84,9 @@ class Quitting(QObject):
                     self.dialog.show_progress(s.queue, r.finished_takes)
                     # as the panel: a row changes (the take just kept ends, its save goes on) and the dialog says so
                     # at once, not at the next half-second refresh ("recording" of a take already ended)
-                    s.queue.job_changed.connect(lambda _row: self.show_progress())
+                    if self._followed is not s.queue:  # once per queue: Go back, then Ctrl+Q again, opens another
+                        self._followed = s.queue
+                        s.queue.job_changed.connect(lambda _row: self.show_progress())
                     self.dialog.open()
                     self._refresh()
                 return False
