@@ -400,6 +400,11 @@ def test_rows_filled_after_a_stall_are_not_the_disk_falling_behind(tmp_path, mon
     for _ in range(2 * 40):
         writes.release()  # a row and its frame at a time: room for the burst
     burst.join(5)
+    while writes._value:  # the writer uses up what it was let write, then waits: the queue holds still
+        time.sleep(0.01)
+    time.sleep(0.05)
+    while not writer._queue.full():
+        writer.append(1.5, a, a, row, filled=True)
     assert not burst.is_alive() and writer._queue.full() and writer.waited == 0
     ran = threading.Thread(target=writer.append, args=(2.0, a, a, row))  # a row that ran: it waits for room
     ran.start()
