@@ -96,8 +96,8 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     fps = queue.writer.spec.fps
     assert row_view(dropped_job, 2, fps).words.startswith("dropped from the dataset (was episode 2")
     assert recorder.episode == 2 and recorder.machine.kept == 2
-    assert window.session_bar.cadence_label.text() == ("Last take: episode 2 dropped from the dataset. "
-                                                       "Episode 2 will be recorded again.")
+    assert window.session_bar.cadence_label.text() == "Last take: episode 2 dropped."
+    assert "next: episode 2" in window.session_bar.episode_label.text()  # the number the next take records
     assert queue_facts(queue, 1, 1.0, 0.0).saved == 2
     with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
         assert controller.review.undo_drop()

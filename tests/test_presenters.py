@@ -61,7 +61,7 @@ def test_warm_up_and_a_cut_take_say_what_to_do():
     assert warm.countdown == "5 s of warm-up left"
     cut = session_view(facts(phase=Phase.STOPPED, held=True, cut=True))
     assert "keep it (flagged)" in cut.hint and "drop it" in cut.hint
-    assert thrown_away_words(4) == "Last take: thrown away (← / R). Episode 4 will be recorded again."
+    assert thrown_away_words() == "Last take: thrown away (← / R)."
 
 
 def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():

@@ -322,7 +322,7 @@ class Controller(QObject):
             self.window.session_bar.show_task(self.session.recorder.task)
             self.hold_countdown_while_busy()
             if Take.DISCARD_CURRENT in step.takes or Take.DISCARD_PREVIOUS in step.takes:
-                self.window.session_bar.cadence_label.setText(thrown_away_words(self.session.recorder.episode))
+                self.window.session_bar.cadence_label.setText(thrown_away_words())
             if step.before is Phase.RECORDING and step.after is not Phase.RECORDING:
                 self.window.messages.clear("task")  # what F2 said of "this take" is past: the field says the rest
         self._refresh_actions()

@@ -133,14 +133,15 @@ def cadence_words(c: CadenceReport | None) -> str:
     return ", ".join(parts) + "."
 
 
-def dropped_words(dropped: int, next_episode: int) -> str:
-    """The last-take line after Review > Drop last take: the numbers come from the dataset and the queue."""
-    again = "will be recorded again" if next_episode == dropped else "is recorded next"
-    return f"Last take: episode {dropped} dropped from the dataset. Episode {next_episode} {again}."
+# The last-take line is short enough to be whole at 1280 px: the episode label beside it says which episode
+# comes next, and a banner says the rest of a drop.
+def dropped_words(dropped: int) -> str:
+    """The last-take line after Review > Drop last take (the number comes from the dataset)."""
+    return f"Last take: episode {dropped} dropped."
 
 
-def thrown_away_words(episode: int) -> str:
-    return f"Last take: thrown away (← / R). Episode {episode} will be recorded again."
+def thrown_away_words() -> str:
+    return "Last take: thrown away (← / R)."
 
 
 def waiting_takes_words(complete: int, cut_short: int) -> str:

@@ -184,7 +184,7 @@ class Review(QObject):
             return False
         self.dataset_read_again()  # the next take takes the dropped number
         s.queue.mark_dropped(drop.episode_index, True)
-        self.ctrl.window.session_bar.cadence_label.setText(dropped_words(drop.episode_index, s.recorder.episode))
+        self.ctrl.window.session_bar.cadence_label.setText(dropped_words(drop.episode_index))
         self.ctrl.say(f"Episode {drop.episode_index} dropped ({drop.length} frames). "
                       "Review > Put the dropped take back undoes it until another take is recorded.",
                       Level.INFO, topic=TOPIC)
