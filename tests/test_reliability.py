@@ -10,6 +10,7 @@ import sys
 import time
 from collections import namedtuple
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,7 @@ from station.dataset.reader import DatasetReader
 from station.dataset.spec import CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError
+from station.hardware.interfaces import what_to_check
 from station.hardware.sim import PatternCamera, SimulatedFollower, SimulatedLeader
 from station.saving.lock import DatasetLock
 from station.saving.queue import JobStatus, SaveQueue
@@ -148,7 +150,8 @@ def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(
     assert cut.args[0].take is take and rec.phase is Phase.STOPPED and rec.machine.cut
     cadence = take.cadence
     assert cadence.stalled_cameras == ["front"] and "camera front sent nothing" in cadence.interrupted
-    assert any(p.startswith("Camera front sent nothing") and "Reconnect cameras" in p for p in problems)
+    assert any(p.startswith("Camera front sent nothing") and "Check its source, then use Devices > Reconnect cameras"
+               in p for p in problems)  # a test pattern has no cable
     # frozen frames for about a second at most, not a whole take of them
     assert cadence.repeated_frames is not None and cadence.repeated_frames["front"] <= 2 * 30
     with qtbot.waitSignal(rec.finished, timeout=20_000):
@@ -162,6 +165,17 @@ def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(
     episode = DatasetReader(rec.writer.root).episodes()[0]
     assert episode["length"] == cadence.ticks  # repeated, not dropped: video and rows stay aligned
     assert check_dataset(rec.writer.root) == []
+
+
+def test_a_silent_camera_is_checked_at_its_cable_its_file_or_its_source():
+    def cams(*kinds: str) -> list[SimpleNamespace]:
+        return [SimpleNamespace(kind=k) for k in kinds]
+
+    assert what_to_check(cams("v4l2")) == "its cable"
+    assert what_to_check(cams("file")) == "its file"
+    assert what_to_check(cams("testsrc")) == "its source"
+    assert what_to_check(cams("v4l2", "v4l2")) == "their cables"
+    assert what_to_check(cams("file", "v4l2")) == "their cables and files"
 
 
 def station(*args: str) -> subprocess.CompletedProcess:

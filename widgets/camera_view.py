@@ -137,12 +137,13 @@ class CameraView(QWidget):
     def display_fps(self) -> float:
         return self.display_meter.rate()
 
-    def show_frame(self, frame: Frame | None, stalled: bool) -> bool:
-        """Draw the mailbox's frame if it is new; returns True if something was drawn."""
+    def show_frame(self, frame: Frame | None, stalled: bool, check: str = "its cable") -> bool:
+        """Draw the mailbox's frame if it is new; returns True if something was drawn. `check`: what the
+        operator looks at if the camera stalled (station.hardware.interfaces.what_to_check)."""
         if frame is None:
             self.canvas.set_no_signal("no frame received yet")
             return False
-        self.canvas.set_no_signal(f"no new frame for over {STALL_AFTER_S:g} s: check the cable" if stalled else "")
+        self.canvas.set_no_signal(f"no new frame for over {STALL_AFTER_S:g} s: check {check}" if stalled else "")
         if frame.seq == self._last_seq:
             return False
         self._last_seq = frame.seq

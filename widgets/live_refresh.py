@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from station.dataset.fsutil import size_in_words
+from station.hardware.interfaces import what_to_check
 from station.saving.queue import JobStatus
 from station.session.state import Phase
 from station.thresholds import LOW_DISK_BYTES
@@ -58,7 +59,7 @@ class LiveRefresh(QObject):
         due = self.display_rate.due(time.monotonic(), session.recorder.loop.late_ticks if session else 0)
         if devices is not None and due.cameras:
             for view, cam in zip(self.window.cameras.views, devices.cameras, strict=False):
-                view.show_frame(cam.latest(), cam.stalled)
+                view.show_frame(cam.latest(), cam.stalled, what_to_check([cam]))
         if session is not None:
             loop = session.recorder.loop
             if due.plots:

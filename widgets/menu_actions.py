@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
 from station.errors import StationError
+from station.hardware.interfaces import what_to_check
 from widgets import dataset_actions, device_actions
 from widgets.about import about_html
 from widgets.keymap import keys_help_html
@@ -66,7 +67,7 @@ class MenuActions(QObject):
         if not silent:
             c.say("Every camera is sending.", Level.INFO)
             return
-        failed = []
+        failed, broken = [], []
         for cam in silent:
             try:
                 cam.stop()
@@ -74,10 +75,11 @@ class MenuActions(QObject):
             except (StationError, OSError) as e:
                 log.warning("reopening camera %s failed: %s", cam.name, e)
                 failed.append(f"{cam.name} ({e})")
+                broken.append(cam)
         if c.session is not None:
             c.session.recorder.devices_reconnected()
         if failed:
-            c.say("Could not reopen camera " + ", ".join(failed) + ": check its cable, then try again.")
+            c.say("Could not reopen camera " + ", ".join(failed) + f": check {what_to_check(broken)}, then try again.")
         else:
             c.say("Reopened camera " + ", ".join(cam.name for cam in silent) + ": Space records once it sends.",
                   Level.INFO)

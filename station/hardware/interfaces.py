@@ -7,6 +7,7 @@ Images are RGB uint8 arrays of shape (height, width, 3), never modified after th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +78,11 @@ class Camera(Protocol):
     width: int
     height: int
 
+    @property
+    def kind(self) -> str:
+        """"v4l2" (a device), "file" (a video file) or "testsrc" (a test pattern)."""
+        ...
+
     def start(self) -> None:
         """Open the source and start the capture thread. Raises HardwareError if it cannot be opened."""
         ...
@@ -96,3 +102,11 @@ class Camera(Protocol):
     def stalled(self) -> bool:
         """True when no new frame arrived for more than STALL_AFTER_S (or the source ended or failed)."""
         ...
+
+
+def what_to_check(cameras: Sequence[Camera]) -> str:
+    """What the operator looks at when these cameras send nothing: "its cable", "its file", "their cables"."""
+    links = sorted({"file" if c.kind == "file" else "source" if c.kind == "testsrc" else "cable" for c in cameras})
+    if len(cameras) == 1:
+        return f"its {links[0]}"
+    return "their " + " and ".join(f"{link}s" for link in links)

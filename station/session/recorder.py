@@ -22,7 +22,7 @@ from station.dataset.fsutil import size_in_words
 from station.dataset.spec import CameraSpec
 from station.dataset.writer import DatasetWriter
 from station.errors import DiskFullError, StationError
-from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff
+from station.hardware.interfaces import Arm, Camera, Follower, TorqueOff, what_to_check
 from station.saving.queue import HELD_FOR_OPERATOR, JobStatus, SaveJob, SaveQueue
 from station.saving.spool import (
     SpoolWriter,
@@ -289,12 +289,12 @@ class Recorder(QObject):
             why = self.device_failure or "the arms are not running"
             return f"{why}; reconnect the arms (Devices > Connect arms…) first"
         watched = self._watched_s(time.monotonic()) > STALL_AFTER_S  # a stall of the process is not the camera's
-        silent = [c.name for c in self.cameras if c.latest() is None or (c.stalled and watched)]
+        silent = [c for c in self.cameras if c.latest() is None or (c.stalled and watched)]
         if silent:
-            names = ", ".join(silent)
-            return (f"camera {names} has no signal: check its cable, then use Devices > Reconnect cameras"
-                    if len(silent) == 1 else
-                    f"cameras {names} have no signal: check their cables, then use Devices > Reconnect cameras")
+            names = ", ".join(c.name for c in silent)
+            has = "camera {} has" if len(silent) == 1 else "cameras {} have"
+            return (f"{has.format(names)} no signal: check {what_to_check(silent)}, "
+                    "then use Devices > Reconnect cameras")
         return ""
 
     # -- events --
@@ -644,7 +644,7 @@ class Recorder(QObject):
                 self.fault.emit(Problem(
                     About.CAMERA_SILENT,
                     f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s: the take was ended and is "
-                    "held (keep it or drop it) and no next take starts. Check its cable, then use "
+                    f"held (keep it or drop it) and no next take starts. Check {what_to_check([cam])}, then use "
                     "Devices > Reconnect cameras.",
                     device=cam.name,
                 ))
