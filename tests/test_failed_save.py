@@ -40,8 +40,12 @@ def test_a_failed_save_stops_headless_recording_and_recover_names_what_it_could_
     assert len(failed) == 1 and failed[0].startswith("station record: episode 1 could not be saved: ")
     assert "Operation not permitted" in failed[0] and "station recover --root" in failed[0]
     assert "Retry" not in out and "Traceback" not in out
+    assert all(line.startswith("station record: ") for line in result.stderr.splitlines()), result.stderr
     recorded = out.count(" recorded: ")
     assert 2 <= recorded < 6  # recording stopped instead of going on
+    last = [line for line in result.stdout.splitlines() if line.startswith("  cadence: ")][-1]
+    assert last.startswith("  cadence: 30 ticks") or last.endswith(  # the take the stop cut short says why
+        "ended early: recording stopped: episode 1 could not be saved"), last
     complete, partial = find_spools(root)
     assert len(complete) == recorded - 1 and partial == []  # every unsaved take is kept, whole
     assert DatasetReader(root).total_episodes == 1 and check_dataset(root) == []

@@ -106,12 +106,13 @@ def run_headless(config: SessionConfig) -> int:
             # Nobody is there to retry: stop taking takes, keep every unsaved one, and leave once nothing
             # else can be saved (recorder.stuck), rather than wait for ever for an idle queue.
             failures.append(job)
+            episode = queue.expected_episode(job)
             tell(
-                f"episode {queue.expected_episode(job)} could not be saved: {job.error}. Recording stopped; "
+                f"episode {episode} could not be saved: {job.error}. Recording stopped; "
                 f"its take and any after it are kept in {spool_root(writer.root)}: "
                 f"`station recover --root {writer.root}` saves them once that is fixed"
             )
-            recorder.try_fire(Event.STOP)
+            recorder.stop_for(f"recording stopped: episode {episode} could not be saved")
 
         def on_problem(problem: Problem) -> None:
             tell(problem.text)

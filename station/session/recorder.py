@@ -539,12 +539,21 @@ class Recorder(QObject):
     def _end_take_on_fault(self, why: str) -> None:
         """A device failed during a take: the take ends, held for Keep / Drop and flagged; no next take starts."""
         self.device_failure = self.device_failure or why
+        self._stopped_for(why)
+        if self.machine.allowed(Event.FAULT):
+            self.fire(Event.FAULT)
+
+    def stop_for(self, why: str) -> None:
+        """Stop the session for a reason that is not the operator's (headless: a save failed). A take in
+        progress ends there and is kept, flagged cut short with `why`."""
+        self._stopped_for(why)
+        self.try_fire(Event.STOP)
+
+    def _stopped_for(self, why: str) -> None:
         self.stopped_by = self.stopped_by or why
         take = self._current
         if take is not None and self.phase is Phase.RECORDING:
             take.cadence.interrupted = take.cadence.interrupted or why
-        if self.machine.allowed(Event.FAULT):
-            self.fire(Event.FAULT)
 
     def _on_loop_error(self, error: BaseException) -> None:
         self._loop_failed.emit(str(error) or type(error).__name__)
