@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import widgets.messages as messages_module
 from station.session.problems import About, Problem
 from tests.test_gui_window import Station
 from widgets.banners import (
@@ -105,6 +106,25 @@ def test_an_error_stays_in_view_when_routine_messages_follow(qtbot):
     shown = [b.text for b in area.shown()]
     assert "Could not switch the follower's torque off: switch its power off." in shown
     assert "routine message 3" in shown and area.folded() >= 1
+
+
+def test_a_plain_notice_goes_by_itself_and_gives_its_room_back_to_an_offer(qtbot, monkeypatch):
+    monkeypatch.setattr(messages_module, "INFO_SHOWN_MS", 300)
+    area = MessageArea()
+    qtbot.addWidget(area)
+    area.show()
+    area.show_message("Camera front sent nothing: check its cable.", Level.WARNING,
+                      actions=[("Reconnect cameras", lambda: None)], topic=CAMERA)
+    area.show_message("Arms connected.", Level.WARNING, topic=ARMS)
+    area.show_message("Reopened camera wrist.", Level.INFO)  # a routine notice, the newest
+    area.show_message("Episode 3 dropped.", Level.INFO)
+    question = area.show_message("Keep the take?", Level.INFO, actions=[("Keep", lambda: None)], question=True)
+    assert len(area.banners) == 5
+    qtbot.waitUntil(lambda: len(area.banners) == 3, timeout=3000)  # the two notices went
+    assert area.texts() == ["Camera front sent nothing: check its cable.", "Arms connected.", "Keep the take?"]
+    assert question in area.shown()
+    qtbot.wait(500)  # what has a button, or is a warning, stays until its condition ends or it is dismissed
+    assert len(area.banners) == 3
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 Each message is a coloured banner with the time it was said, what happened and what to do, an optional
 action button, and a close button. A message on a topic replaces the earlier one on that topic (see
-widgets.banners), and `clear(topic)` takes it away when its condition ends. Colours follow the theme:
-dark banners on a dark palette, light ones on a light palette, both readable.
+widgets.banners), and `clear(topic)` takes it away when its condition ends. A plain notice (INFO, nothing to
+answer or click) goes by itself after INFO_SHOWN_MS, so that it never keeps an offer or an error folded away.
+Colours follow the theme: dark banners on a dark palette, light ones on a light palette, both readable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,6 +40,7 @@ from widgets.window_layout import (
 )
 
 Actions = Sequence[tuple[str, Callable[[], object]]]  # a banner's buttons: label and what it does
+INFO_SHOWN_MS = 30_000  # a plain notice's time in view (said again: from then)
 
 class Level(Enum):
     INFO = "info"
@@ -67,6 +69,9 @@ class Banner(QFrame):
         super().__init__()
         self.topic = topic
         self.question = question  # the session waits for its answer (one of its buttons)
+        self._expiry = QTimer(self)
+        self._expiry.setSingleShot(True)
+        self._expiry.timeout.connect(lambda: on_close(self))
         self.text = text
         self.level = level
         self.time_label = QLabel()
@@ -104,6 +109,10 @@ class Banner(QFrame):
         self.time_label.setText(time.strftime("%H:%M", time.localtime(when)))
         self.time_label.setToolTip(time.strftime("said at %H:%M:%S", time.localtime(when)))
         self.restyle()
+        if level is Level.INFO and not self.buttons and not self.question:
+            self._expiry.start(INFO_SHOWN_MS)
+        else:
+            self._expiry.stop()
 
     def restyle(self) -> None:
         self.setObjectName(f"banner_{self.level.value}")
