@@ -244,3 +244,38 @@ def test_keys_pressed_in_the_episodes_view_move_in_it_and_never_drive_the_take(s
     qtbot.keyClick(dialog.table, Qt.Key.Key_Escape)  # closes the view, does not stop the session
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
     assert recorder.phase is Phase.RECORDING and recorder.loop.take is take
+
+
+def test_review_keys_in_the_episodes_view_and_a_replay_act_on_the_episode_shown(station, qtbot):  # noqa: F811
+    from PySide6.QtCore import Qt
+
+    window, controller = station.open(episodes=3, reset_time_s=0.0)
+    record_takes(window, controller, qtbot, 3)
+    root = controller.config.root
+    dialog = show_episodes(controller)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog and not dialog.reading, timeout=10000)
+    dialog.select(0)
+    dialog.table.setFocus()
+    qtbot.waitUntil(dialog.table.hasFocus, timeout=3000)
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_S)  # the selected episode, not the last take
+    dialog.select(1)
+    with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_F)
+    assert [r["outcome"] for r in episode_rows(root)] == ["success", "failure", "unknown"]
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)  # Tab leaves the table for the buttons
+    assert not dialog.table.hasFocus() and dialog.isAncestorOf(QApplication.focusWidget())
+
+    dialog.select(0)
+    dialog.table.setFocus()
+    qtbot.keyClick(dialog.table, Qt.Key.Key_P)  # replays the selected episode
+    replay = controller.review.replay_dialog
+    assert isinstance(replay, ReplayDialog) and replay.windowTitle() == "Replay — episode 0"
+    replay.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is replay, timeout=3000)
+    qtbot.keyClick(replay, Qt.Key.Key_F)  # marks the episode replayed
+    qtbot.waitUntil(lambda: episode_rows(root)[0]["outcome"] == "failure", timeout=5000)
+    assert [r["outcome"] for r in episode_rows(root)] == ["failure", "failure", "unknown"]
+    replay.close()
+    dialog.close()

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from station.config import CameraSource, SessionConfig
 from station.dataset.reader import DatasetReader
@@ -326,6 +326,30 @@ def test_keys_work_from_any_focused_widget_but_type_in_the_task_field(station, q
     qtbot.keyClick(plots, Qt.Key.Key_R)  # re-record in a take: thrown away, then a reset phase
     assert recorder.phase is Phase.RESETTING and recorder.episode == 1
     qtbot.keyClick(plots, Qt.Key.Key_Escape)
+    assert recorder.phase is Phase.STOPPED
+
+
+def test_an_open_menus_letters_pick_its_items_and_never_act_on_the_take(station, qtbot):
+    window, controller = station.open()
+    recorder = controller.session.recorder
+    focus(qtbot, window.joints)
+    qtbot.keyClick(window.joints, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: recorder.loop.take is not None and recorder.loop.take.rows >= 3, timeout=5000)
+    reconnects = []
+    window.reconnect_cameras_action.triggered.connect(lambda: reconnects.append(1))
+    devices = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Devices")
+    devices.popup(window.mapToGlobal(QPoint(0, 0)))
+    qtbot.waitUntil(devices.isVisible, timeout=3000)
+    qtbot.keyClick(devices, Qt.Key.Key_R)  # Reconnect cameras' letter: not Re-record, which throws the take away
+    qtbot.waitUntil(lambda: reconnects == [1], timeout=3000)
+    assert recorder.phase is Phase.RECORDING and not devices.isVisible()
+    review = window.findChild(QMenu, "reviewMenu")
+    review.popup(window.mapToGlobal(QPoint(0, 0)))
+    qtbot.waitUntil(review.isVisible, timeout=3000)
+    qtbot.keyClick(review, Qt.Key.Key_Escape)  # closes the menu; it does not stop the session
+    qtbot.waitUntil(lambda: not review.isVisible(), timeout=3000)
+    assert recorder.phase is Phase.RECORDING
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Escape)  # with the menu closed, Esc stops
     assert recorder.phase is Phase.STOPPED
 
 

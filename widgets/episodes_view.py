@@ -252,7 +252,6 @@ class EpisodesDialog(QDialog):
 
     def __init__(self, ctrl: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        keep_session_keys_out(self)  # ↓ moves in the table, Space presses a button, Esc closes: not the take's keys
         self.ctrl = ctrl
         self.setObjectName("episodesDialog")
         self.setWindowTitle("Episodes")
@@ -269,6 +268,12 @@ class EpisodesDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(52)
         self.table.horizontalHeader().setSectionResizeMode(TASK, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _index: self.replay())
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons, not from cell to cell
+        # ↓ moves in the table, Space presses a button, Esc closes: not the take's keys; S, F, E and P act on the
+        # selected episode (in the main window: on the last take)
+        own = {"S": lambda: self.mark("success"), "F": lambda: self.mark("failure"), "E": self.ask_note,
+               "P": self.replay}
+        keep_session_keys_out(self, own, also=[self.table])
 
         self.filter_box = QComboBox()
         self.filter_box.addItems(FILTERS)
@@ -394,19 +399,9 @@ class EpisodesDialog(QDialog):
             self.ctrl.review.mark(e, outcome)
 
     def ask_note(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
         row = self._selected_row()
-        if row is None:
-            return
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle(f"Note on episode {row['episode_index']}")
-        dialog.setLabelText("A short note:")
-        dialog.setTextValue(row["note"])
-        e = row["episode_index"]
-        dialog.textValueSelected.connect(lambda text: self.ctrl.review.mark(e, None, text.strip()))
-        dialog.open()
-        self.note_dialog = dialog
+        if row is not None:
+            self.note_dialog = self.ctrl.review.ask_note_on(row["episode_index"], row["note"], self)
 
     def toggle_excluded(self) -> None:
         row = self._selected_row()

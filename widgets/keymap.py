@@ -7,10 +7,12 @@ field keeps its typing keys: a QLineEdit claims printable keys (ShortcutOverride
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
 
 from station.session.state import Event
 
@@ -54,18 +56,55 @@ SESSION_KEYS = frozenset(QKeySequence(k).toString() for b in KEYMAP if b.event i
 class DialogKeys(QObject):
     """Installed on a review window (episodes, replay): the session's keys pressed there act in it (Space
     presses a button, arrows move in a table or a slider, Esc closes) and never record, re-record, reset or
-    stop the take; the review keys, F-keys and Ctrl+... shortcuts still work."""
+    stop the take; F-keys and Ctrl+... shortcuts still work. `own` keys ("S", "F", ...) act on what the window
+    shows (the episode selected or replayed) instead of on the last take; the review keys it does not own
+    keep their meaning."""
+
+    def __init__(self, parent: QObject, own: Mapping[str, Callable[[], object]] | None = None) -> None:
+        super().__init__(parent)
+        self.own = dict(own or {})
+
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if not isinstance(e, QKeyEvent) or e.type() not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        key = QKeySequence(e.keyCombination()).toString()
+        if e.type() == QEvent.Type.ShortcutOverride and (key in SESSION_KEYS or key in self.own):
+            e.accept()  # the key goes to the window as a key press, not to the application's shortcut
+            return True
+        if e.type() == QEvent.Type.KeyPress and key in self.own and not e.isAutoRepeat():
+            self.own[key]()
+            return True
+        return False
+
+
+def keep_session_keys_out(window: QWidget, own: Mapping[str, Callable[[], object]] | None = None,
+                          also: Iterable[QWidget] = ()) -> None:
+    """`also`: widgets inside the window that take letters for themselves (a table's type-ahead search) and
+    would keep an `own` key from reaching the window."""
+    keys = DialogKeys(window, own)
+    window.installEventFilter(keys)
+    for widget in also:
+        widget.installEventFilter(keys)
+
+
+class MenuKeys(QObject):
+    """Installed on a menu: while it is open, a key without Ctrl is the menu's (a letter picks its item, Esc
+    closes it, Space or Enter triggers), never the station's: R in Devices (Reconnect cameras) must not throw a
+    held take away, nor Esc stop the session."""
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 (Qt's name)
         if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) \
-                and QKeySequence(e.keyCombination()).toString() in SESSION_KEYS:
+                and not e.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.MetaModifier):
             e.accept()
             return True
         return False
 
 
-def keep_session_keys_out(window: QObject) -> None:
-    window.installEventFilter(DialogKeys(window))
+def keep_station_keys_out_of_menus(bar: QWidget) -> None:
+    """Every menu under the menu bar (and their submenus) gets MenuKeys; call again after adding a menu."""
+    for menu in bar.findChildren(QMenu):
+        if not any(isinstance(f, MenuKeys) for f in menu.children()):
+            menu.installEventFilter(MenuKeys(menu))
 
 
 def key_names(binding: KeyBinding) -> str:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QSplitt
 from widgets.camera_view import CameraGrid
 from widgets.controls import Controls
 from widgets.joint_plots import JointPlots
-from widgets.keymap import build_actions
+from widgets.keymap import build_actions, keep_station_keys_out_of_menus
 from widgets.messages import MessageArea
 from widgets.save_queue_model import SaveQueueModel
 from widgets.save_queue_panel import SaveQueuePanel
@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         self.about_action = QAction("&About", self)
         help_menu.addAction(self.keys_help_action)
         help_menu.addAction(self.about_action)
+        keep_station_keys_out_of_menus(bar)  # an open menu's letters pick its items
 
     def set_theme(self, theme: str) -> None:
         """System, Light or Dark, for the whole application; banners and rows recolour to stay readable."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,9 +134,12 @@ class Playhead:
 
 
 class ReplayDialog(QDialog):
-    def __init__(self, source: TakeSource, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, source: TakeSource, title: str, parent: QWidget | None = None,
+                 own_keys: Mapping[str, Callable[[], object]] | None = None) -> None:
         super().__init__(parent)
-        keep_session_keys_out(self)  # ← on the scrub slider scrubs: it never throws the last take away
+        # ← on the scrub slider scrubs: it never throws the last take away; `own_keys` (S, F, E on a saved
+        # episode) act on the episode replayed
+        keep_session_keys_out(self, own_keys)
         self.setObjectName("replayDialog")
         self.setWindowTitle(title)
         self.resize(960, 640)
@@ -249,11 +253,17 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _open(ctrl: Controller, source: TakeSource, title: str) -> ReplayDialog:
+def _open(ctrl: Controller, source: TakeSource, title: str, episode: int | None = None) -> ReplayDialog:
+    """`episode`: the saved episode replayed, which S, F and E then mark (else they mark the last take)."""
     old = ctrl.review.replay_dialog
     if old is not None:
         old.close()
-    dialog = ReplayDialog(source, title, ctrl.window)
+    review = ctrl.review
+    own: dict[str, Callable[[], object]] = {}
+    if episode is not None:
+        own = {"S": lambda: review.mark(episode, "success"), "F": lambda: review.mark(episode, "failure"),
+               "E": lambda: review.ask_note_on(episode, parent=dialog)}
+    dialog = ReplayDialog(source, title, ctrl.window, own)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     ctrl.review.replay_dialog = dialog
 
@@ -279,7 +289,7 @@ def replay_episode(ctrl: Controller, episode: int) -> ReplayDialog | None:
     except (StationError, OSError, ValueError, IndexError, KeyError) as e:
         ctrl.say(f"Could not replay episode {episode}: {e}", Level.ERROR, topic="review")
         return None
-    return _open(ctrl, source, f"Replay — episode {episode}")
+    return _open(ctrl, source, f"Replay — episode {episode}", episode)
 
 
 def replay_take(ctrl: Controller, job: SaveJob) -> ReplayDialog | None:

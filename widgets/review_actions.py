@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from station.dataset import curation
 from station.errors import StationError
 from station.saving.queue import JobStatus, SaveJob
 from station.session.state import Phase
+from widgets.keymap import keep_station_keys_out_of_menus
 from widgets.messages import Level
 from widgets.presenters import dropped_words
 
@@ -118,6 +119,17 @@ class Review(QObject):
         dialog.setLabelText("A short note (what went wrong, what was special):")
         dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
         dialog.textValueSelected.connect(lambda text: self.mark_last(None, text.strip()))
+        dialog.open()
+        self.note_dialog = dialog
+        return dialog
+
+    def ask_note_on(self, episode: int, note: str = "", parent: QWidget | None = None) -> QInputDialog:
+        """A small non-blocking box for a note on a saved episode, over `parent` (the episodes view, a replay)."""
+        dialog = QInputDialog(parent or self.ctrl.window)
+        dialog.setWindowTitle(f"Note on episode {episode}")
+        dialog.setLabelText("A short note:")
+        dialog.setTextValue(note)
+        dialog.textValueSelected.connect(lambda text: self.mark(episode, None, text.strip()))
         dialog.open()
         self.note_dialog = dialog
         return dialog
@@ -260,6 +272,7 @@ def wire_review_keys(ctrl: Controller) -> None:
     help_menu = next((a for a in w.menuBar().actions() if a.text() == "&Help"), None)
     if help_menu is not None:
         w.menuBar().insertAction(help_menu, menu.menuAction())
+    keep_station_keys_out_of_menus(w.menuBar())
 
 
 def replay_last(ctrl: Controller) -> None:
