@@ -142,10 +142,17 @@ def test_commands_list_mark_exclude_and_drop(ds):
         "success", "clean grasp", True, "place")
     table = cli("episodes", str(ds)).stdout
     assert "clean grasp" in table and "3 episodes" in table
+    before = digest(ds)
+    unasked = cli("pack", str(ds))  # deletes excluded episodes for good: not without a yes
+    assert unasked.returncode == 1 and digest(ds) == before
+    assert unasked.stdout.splitlines() == [
+        "Packing deletes the 1 excluded episode (1) for good and renumbers the episodes after them: go on? [y/N] ",
+        "nothing packed"]
     assert cli("exclude", str(ds), "1", "--undo").returncode == 0
     assert not read_episode_facts(ds)[1].excluded
     unconfirmed = cli("drop-last", str(ds))
     assert unconfirmed.returncode == 1 and DatasetReader(ds).total_episodes == 3
+    assert unconfirmed.stdout.splitlines()[-1] == "nothing dropped"  # on a line of its own
     assert cli("drop-last", str(ds), "--yes").returncode == 0
     assert DatasetReader(ds).total_episodes == 2
     assert cli("drop-last", str(ds), "--undo").returncode == 0

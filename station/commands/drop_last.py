@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from station.commands.asking import confirm
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,15 +20,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("root", type=Path, metavar="ROOT", help="the dataset folder (the one holding meta/)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--undo", action="store_true", help="put the last dropped episode back")
-
-
-def _confirm(question: str) -> bool:
-    print(f"{question} [y/N] ", end="", flush=True)
-    try:
-        answer = sys.stdin.readline()
-    except (OSError, ValueError):
-        answer = ""
-    return answer.strip().lower() in ("y", "yes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             raise DatasetError(f"{args.root} has no episodes to drop")
         last = reader.episodes()[-1]
         what = f"episode {last['episode_index']} ({last['length']} frames, {', '.join(last.get('tasks') or [])!r})"
-        if not args.yes and not _confirm(f"drop {what}?"):
+        if not args.yes and not confirm(f"drop {what}?"):
             print("nothing dropped", flush=True)
             return 1
         drop = drop_last_episode(args.root)

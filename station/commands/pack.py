@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from station.dataset.pack import PackResult, Progress
+from station.commands.asking import confirm
+from station.dataset.pack import PackResult, Progress, excluded_episodes, excluded_words
+from station.dataset.reader import require_dataset_folder
 from station.errors import DatasetError
 
 
@@ -16,13 +18,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pack a dataset into LeRobot's layout: many episodes per file, excluded episodes left out",
         description="Rewrite a dataset the way LeRobot's writer fills files: data, episode tables and each "
         "camera's video packed into files of up to data_files_size_in_mb / video_files_size_in_mb (info.json). "
-        "Video is copied, never re-encoded. Excluded episodes are left out and the rest renumbered. "
-        "A kill at any moment leaves the old or the packed dataset.",
+        "Video is copied, never re-encoded. Excluded episodes are deleted and the rest renumbered: asks first "
+        "unless --yes. A kill at any moment leaves the old or the packed dataset. Exits 1 when not confirmed.",
     )
     p.add_argument("root", type=Path, metavar="ROOT", help="the dataset folder (the one holding meta/)")
     p.add_argument("--data-mb", type=float, help="data file size limit in MB (default: info.json's)")
     p.add_argument("--video-mb", type=float, help="video file size limit in MB (default: info.json's)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--yes", action="store_true", help="do not ask before deleting excluded episodes")
 
 
 def pack_locked(root: Path, data_mb: float | None = None, video_mb: float | None = None,
@@ -34,8 +37,7 @@ def pack_locked(root: Path, data_mb: float | None = None, video_mb: float | None
     from station.saving.lock import DatasetLock
     from station.saving.spool import list_spools
 
-    if not (root / "meta" / "info.json").is_file():
-        raise DatasetError(f"there is no dataset at {root}")
+    require_dataset_folder(root)
     with DatasetLock(root):
         waiting = list_spools(root)
         if waiting:
@@ -57,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"packing: {done}/{total} episodes", file=sys.stderr, flush=True)
         last[0] = done
 
+    require_dataset_folder(root)
+    excluded = excluded_words(excluded_episodes(root))
+    if excluded and not args.yes and not confirm(f"{excluded[:1].upper()}{excluded[1:]}: go on?"):
+        print("nothing packed", flush=True)
+        return 1
     result = pack_locked(root, args.data_mb, args.video_mb, progress)
     print(result.summary(), flush=True)
     return 0

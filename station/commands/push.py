@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from station.commands.asking import confirm
 from station.commands.error_lines import print_error
 from station.errors import DatasetError
 from station.hub.errors import HubError
@@ -29,19 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="ask nothing: pack the dataset first when it is not packed")
 
 
-def _ask(question: str) -> bool:
-    print(f"{question} [Y/n] ", end="", flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("", "y", "yes")
-
-
 def run(args: argparse.Namespace) -> int:
     from huggingface_hub import constants, get_token
     from huggingface_hub.utils import disable_progress_bars
     from huggingface_hub.utils import logging as hf_logging
 
     from station.commands.pack import pack_locked
-    from station.dataset.pack import excluded_count, pack_recommended
+    from station.dataset.pack import excluded_episodes, pack_recommended
     from station.dataset.reader import load_info
     from station.dataset.repo_id import repo_id_problem
     from station.hub.errors import hub_problem
@@ -70,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
             if problem := repo_id_problem(repo_id):
                 raise DatasetError(f"{problem}: give --repo-id")
         if pack_recommended(root):
-            if args.yes or (sys.stdin.isatty() and _ask(f"{root} is not packed into LeRobot's few large files. "
-                                                         "Pack it first?")):
+            if args.yes or (sys.stdin.isatty() and confirm(f"{root} is not packed into LeRobot's few large files. "
+                                                            "Pack it first?", default=True)):
                 print(pack_locked(root).summary(), flush=True)
             else:
-                excluded = excluded_count(root)
+                excluded = len(excluded_episodes(root))
                 also = f"; its {excluded} excluded episode(s) go too, as pack would leave them out" if excluded else ""
                 print(f"pushing {root} as it is, not packed (pass --yes or run `station pack` to pack it "
                       f"first){also}", flush=True)

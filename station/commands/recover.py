@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 from station.commands.error_lines import print_error
-from station.errors import DatasetError
 
 EXIT_DONE = 0
 EXIT_NOT_ALL_SAVED = 1
 EXIT_CODES = """exit codes:
   0  every take found was saved (or there was nothing to recover)
   1  some take could not be saved: each is named, with why; its spool is kept for the next try
-  2  there is no dataset at DIR, or it is in use or unreadable: nothing was changed"""
+  2  DIR is not a dataset, or it is in use or unreadable: nothing was changed"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication
 
-    from station.dataset.reader import DatasetReader
+    from station.dataset.reader import DatasetReader, require_dataset_folder
     from station.dataset.writer import DatasetWriter
     from station.errors import ConfigError
     from station.saving.faults import writer_fault
@@ -41,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.root is None) == (args.dataset is None):
         raise ConfigError("give the dataset directory once: station recover DIR (or --root DIR)")
     root: Path = args.root or args.dataset
-    if not (root / "meta" / "info.json").is_file():
-        raise DatasetError(f"there is no dataset at {root}")
+    require_dataset_folder(root)
     with DatasetLock(root):
         spec = DatasetReader(root).spec()
         writer = DatasetWriter.open(root, spec, fault=writer_fault())

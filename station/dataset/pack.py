@@ -754,6 +754,15 @@ def pack_recommended(root: Path) -> bool:
     return False
 
 
-def excluded_count(root: Path) -> int:
-    """How many episodes of the dataset at `root` are marked excluded (pack leaves them out)."""
-    return sum(1 for row in DatasetReader(Path(root)).episodes() if is_excluded(row))
+def excluded_episodes(root: Path) -> list[int]:
+    """The episodes of the dataset at `root` marked excluded (pack leaves them out), in order."""
+    return [int(row["episode_index"]) for row in DatasetReader(Path(root)).episodes() if is_excluded(row)]
+
+
+def excluded_words(excluded: list[int]) -> str:
+    """What packing does to the excluded episodes, for a question before it: "" when there are none."""
+    if not excluded:
+        return ""
+    shown = ", ".join(str(e) for e in excluded[:10]) + (", …" if len(excluded) > 10 else "")
+    return (f"packing deletes the {len(excluded)} excluded episode{'s' if len(excluded) != 1 else ''} "
+            f"({shown}) for good and renumbers the episodes after them")

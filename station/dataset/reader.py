@@ -70,17 +70,22 @@ def info_problems(info: dict[str, Any]) -> list[str]:
     return problems
 
 
+def require_dataset_folder(root: Path) -> None:
+    """DatasetError, in the words every command uses, unless `root` is a folder holding meta/info.json."""
+    if not Path(root).exists():
+        raise DatasetError(f"{root} does not exist: give the folder of a LeRobot dataset")
+    if not Path(root).is_dir():
+        raise DatasetError(f"{root} is a file, not a LeRobot dataset folder")
+    if not (Path(root) / INFO_PATH).is_file():
+        raise DatasetError(f"{root} is not a LeRobot dataset (it has no {INFO_PATH})")
+
+
 def load_info(root: Path, strict: bool = True) -> dict[str, Any]:
     """Parsed meta/info.json of a v3.0 dataset, or DatasetError saying why `root` is not one.
 
     strict: also refuse values no reader could use (see `info_problems`; `station check` lists them all)."""
     path = Path(root) / INFO_PATH
-    if not Path(root).exists():
-        raise DatasetError(f"{root} does not exist: give the folder of a LeRobot dataset")
-    if not Path(root).is_dir():
-        raise DatasetError(f"{root} is a file, not a LeRobot dataset folder")
-    if not path.is_file():
-        raise DatasetError(f"{root} is not a LeRobot dataset (it has no {INFO_PATH})")
+    require_dataset_folder(root)
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
