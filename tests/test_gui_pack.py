@@ -30,6 +30,31 @@ def test_pack_action_packs_the_open_dataset_as_a_queue_job_and_reopens_it(open_w
     assert controller.session.writer.total_episodes == DatasetReader(root).total_episodes == 3
 
 
+def test_pack_asks_before_deleting_excluded_episodes(open_window, qtbot, tmp_path: Path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from station.dataset.curation import set_excluded
+
+    root = tmp_path / "ds"
+    write_dataset(root, spec_with(cameras=(CameraSpec("front", 32, 24),)), [(8, "wave"), (6, "wave"), (7, "wave")])
+    set_excluded(root, 1, True)
+    config = SessionConfig(root=root, repo_id="local/ds", fps=30, vcodec="h264", resume=True,
+                           cameras=(CameraSource("front", "testsrc", 32, 24),))
+    window, controller = open_window(config)
+    window.pack_action.trigger()
+    box = window.pack_question
+    assert isinstance(box, QMessageBox) and box.isVisible() and window.pack_job is None
+    assert box.text() == ("Packing deletes the 1 excluded episode (1) for good and renumbers the episodes after "
+                          "them. Pack it?")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.pack_job is None and controller.session is not None  # nothing packed
+    assert DatasetReader(root).total_episodes == 3
+    window.pack_action.trigger()
+    window.pack_question.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: window.pack_job is None and controller.session is not None, timeout=60_000)
+    assert DatasetReader(root).total_episodes == 2 and check_dataset(root) == []
+
+
 def test_a_failed_pack_is_a_failed_row_and_the_dataset_reopens(open_window, qtbot, tmp_path: Path, monkeypatch):
     import station.commands.pack as pack_command
     from station.errors import DatasetError

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self._layout_pending = "default"
         self.dataset_dialog: QDialog | None = None  # File > New or Open, while it is open
         self.pack_job: QRunnable | None = None  # File > Pack dataset, while it runs
+        self.pack_question: QDialog | None = None  # File > Pack dataset's question about excluded episodes
         self.push_job: object | None = None  # File > Push to Hub (widgets.push_action.PushJob), while it runs
         self.device_dialog: QDialog | None = None  # Devices > Connect arms or Cameras, while it is open
         self.close_guard: Callable[[], bool] | None = None  # returns True when the window may close now

@@ -19,7 +19,7 @@ from widgets import dataset_actions, device_actions
 from widgets.about import about_html
 from widgets.keymap import keys_help_html
 from widgets.messages import Level
-from widgets.pack_action import pack_open_dataset
+from widgets.pack_action import ask_pack
 from widgets.push_action import push_open_dataset
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class MenuActions(QObject):
         w = controller.window
         w.new_dataset_action.triggered.connect(self.new_dataset)
         w.open_dataset_action.triggered.connect(self.open_dataset)
-        w.pack_action.triggered.connect(lambda _checked=False: pack_open_dataset(controller))
+        w.pack_action.triggered.connect(lambda _checked=False: ask_pack(controller))
         w.push_action.triggered.connect(lambda _checked=False: push_open_dataset(controller))
         w.connect_arms_action.triggered.connect(self.connect_arms)
         w.calibrate_action.triggered.connect(self.calibrate)

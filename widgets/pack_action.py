@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from station.errors import StationError
 from widgets.messages import Level
@@ -68,18 +69,48 @@ def pack_row(done: int, total: int, seconds: float, result: PackResult | None = 
         frames=str(result.frames) if result is not None else "")
 
 
-def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
-    """Close the session, pack its dataset on a worker thread, reopen it. Returns the job, None if refused."""
+def _refused(ctrl: Controller) -> bool:
+    """Says why the open dataset cannot be packed now, if it cannot."""
     if ctrl.session is None:
         ctrl.say("No dataset is open to pack.", Level.WARNING, topic=TOPIC)
-        return None
-    if ctrl.window.push_job is not None:
+    elif ctrl.window.push_job is not None:
         ctrl.say("Wait for the push under way to finish before packing the dataset.", Level.WARNING, topic=TOPIC)
-        return None
-    if not ctrl._can_switch():
+    elif not ctrl._can_switch():
         ctrl.say("Stop the session and let its saves finish before packing the dataset.", Level.WARNING,
                  topic=TOPIC)
+    else:
+        return False
+    return True
+
+
+def ask_pack(ctrl: Controller) -> QMessageBox | PackRunnable | None:
+    """File > Pack dataset: packs at once, or first asks when packing would delete excluded episodes for good.
+    Returns the question, the job, or None if refused."""
+    from station.dataset.pack import excluded_episodes, excluded_words
+
+    if _refused(ctrl):
         return None
+    assert ctrl.session is not None
+    try:
+        words = excluded_words(excluded_episodes(ctrl.session.writer.root))
+    except StationError:
+        words = ""  # the pack itself says what is wrong with the dataset
+    if not words:
+        return pack_open_dataset(ctrl)
+    box = QMessageBox(QMessageBox.Icon.Question, "Pack the dataset", f"{words[:1].upper()}{words[1:]}. Pack it?",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, ctrl.window)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.accepted.connect(lambda: pack_open_dataset(ctrl))
+    box.open()
+    ctrl.window.pack_question = box
+    return box
+
+
+def pack_open_dataset(ctrl: Controller) -> PackRunnable | None:
+    """Close the session, pack its dataset on a worker thread, reopen it. Returns the job, None if refused."""
+    if _refused(ctrl):
+        return None
+    assert ctrl.session is not None
     root = ctrl.session.writer.root
     config = replace(ctrl.config, resume=True)
     ctrl._close_session()
