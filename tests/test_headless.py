@@ -20,11 +20,12 @@ def station(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     )
 
 
-def record(root: Path, *extra: str, episodes: int = 3) -> subprocess.CompletedProcess:
+def record(root: Path, *extra: str, episodes: int = 3, task: str | None = "stack the cubes"
+           ) -> subprocess.CompletedProcess:
     return station(
         "record", "--headless", "--demo", "--root", str(root), "--episodes", str(episodes),
         "--episode-time", "1", "--reset-time", "0", "--camera", "front=testsrc@96x64",
-        "--camera", "wrist=testsrc@64x48", "--vcodec", "h264", "--task", "stack the cubes", *extra,
+        "--camera", "wrist=testsrc@64x48", "--vcodec", "h264", *(("--task", task) if task else ()), *extra,
     )
 
 
@@ -48,10 +49,11 @@ def test_demo_session_writes_a_valid_dataset_and_resume_appends(tmp_path):
     assert info["features"]["observation.images.front"]["shape"] == [64, 96, 3]
     assert not list((root / ".station" / "spool").iterdir())
 
-    again = record(root, "--resume", episodes=2)
+    again = record(root, "--resume", episodes=2, task=None)  # no --task: the dataset's last one goes on
     assert again.returncode == 0, again.stderr
     assert "episode 3 saved" in again.stdout and "episode 4 saved" in again.stdout
-    assert DatasetReader(root).total_episodes == 5
+    assert "task: “stack the cubes”, the dataset's last episode's (--task gives another)" in again.stdout
+    assert DatasetReader(root).total_episodes == 5 and DatasetReader(root).tasks == ["stack the cubes"]
     assert dataset_repo_id(root) == "op/heavy"  # the name it was created under, shown when the window opens it
     assert check_dataset(root) == []
 

@@ -14,22 +14,12 @@ from urllib.parse import quote
 from PySide6.QtCore import QSettings
 
 from station.config import SessionConfig, default_of
-from station.dataset.reader import DatasetReader
-from station.errors import StationError
+from station.dataset.reader import last_task
 
 if TYPE_CHECKING:
     from widgets.main_window import MainWindow
 
 DEFAULT_TASK: str = default_of(SessionConfig, "task")
-
-
-def dataset_task(root: Path) -> str | None:
-    """The last task the dataset at `root` records, if it is a readable dataset."""
-    try:
-        tasks = DatasetReader(root).tasks
-    except (StationError, OSError, ValueError):
-        return None
-    return tasks[-1] if tasks else None
 
 
 class Remembered:
@@ -57,7 +47,7 @@ class Remembered:
         last = self.settings.value(self._task_key(config.root))
         if isinstance(last, str) and last.strip():
             return replace(config, task=last)
-        return replace(config, task=dataset_task(config.root) or DEFAULT_TASK)
+        return replace(config, task=last_task(config.root) or DEFAULT_TASK)
 
     def restore(self, window: MainWindow) -> None:
         window.place(self.settings.value("window/geometry"))

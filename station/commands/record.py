@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 
 from station import stopping
 from station.commands.error_lines import print_error
 from station.commands.options import add_session_options, config_from_args
-from station.config import SessionConfig
+from station.config import SessionConfig, default_of
 from station.errors import DiskFullError
 
 HANDLES_STOP_SIGNALS = True  # Ctrl-C, SIGTERM and SIGHUP stop the session gracefully (station/stopping.py)
@@ -59,6 +60,7 @@ def say(text: str) -> None:
 def run_headless(config: SessionConfig) -> int:
     from PySide6.QtCore import QCoreApplication
 
+    from station.dataset.reader import last_task
     from station.preflight import measured_disk, preflight_line
     from station.saving.queue import SaveJob
     from station.saving.spool import spool_root
@@ -71,6 +73,11 @@ def run_headless(config: SessionConfig) -> int:
     from station.session.stop_signals import StopSignals
 
     check_root(config)
+    if config.resume and config.task == default_of(SessionConfig, "task"):  # no --task: go on as the dataset did
+        task = last_task(config.root)
+        if task is not None and task != config.task:
+            config = replace(config, task=task)
+            say(f"task: “{task}”, the dataset's last episode's (--task gives another)")
     devices = open_devices(config)
     session: Session | None = None
     stops = None

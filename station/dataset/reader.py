@@ -32,7 +32,7 @@ from station.dataset.features import (
 )
 from station.dataset.spec import CODECS, CameraSpec, DatasetSpec, VideoSettings
 from station.dataset.stats import stats_from_json
-from station.errors import DatasetError
+from station.errors import DatasetError, StationError
 
 # canonical stream codec in info.json -> the encoder setting that produces it
 _ENCODER_FOR_STREAM = {"av1": "libsvtav1", "h264": "libx264"}
@@ -271,3 +271,15 @@ class DatasetReader:
 
     def spec(self) -> DatasetSpec:
         return spec_from_info(self.info)
+
+
+def last_task(root: Path) -> str | None:
+    """The task of the last episode of the dataset at `root` (what a resumed session goes on with when no task
+    is given), or None if it has none or is not a readable dataset."""
+    try:
+        reader = DatasetReader(root)
+        episodes = reader.episodes()
+    except (StationError, OSError, ValueError, KeyError):
+        return None
+    tasks = list(episodes[-1].get("tasks") or []) if episodes else []
+    return str(tasks[0]) if tasks else (reader.tasks[-1] if reader.tasks else None)
