@@ -11,7 +11,7 @@ from station.session.state import Phase
 from tests.test_gui_window import Station
 from widgets.main_window import MainWindow
 from widgets.messages import MessageArea
-from widgets.presenters import dropped_words, thrown_away_words
+from widgets.presenters import SessionFacts, dropped_words, put_back_words, session_view, thrown_away_words
 from widgets.window_layout import MIN_PLOTS_HEIGHT, fits, initial_rect
 
 SCREENS = [(1280, 720), (1366, 768)]
@@ -195,10 +195,14 @@ def test_the_session_bar_says_every_phase_whole_at_1280x720(station, qtbot, monk
     bar.task_edit.hand_back_keys()
     window.keys["stop"].trigger()
     whole(Phase.STOPPED)  # the take is held: its countdown and the keys that keep or throw it away
-    for line in (thrown_away_words(), dropped_words(498)):
+    for line in (thrown_away_words(), dropped_words(498), put_back_words(498)):
         bar.cadence_label.setText(line)
         qtbot.wait(100)
         assert not bar.cadence_label.is_elided(), line
+    bar.episode_label.setText(progress_view_of_a_cut_take := session_view(SessionFacts(
+        "me/ds", Phase.STOPPED, 499, 498, 500, 30.0, 20.0, held=True, cut=True)).episode)
+    qtbot.wait(100)
+    assert not bar.episode_label.is_elided(), progress_view_of_a_cut_take
 
 
 def test_the_save_queues_summary_says_a_backlog_whole_at_1280x720(station, qtbot, monkeypatch, styled):

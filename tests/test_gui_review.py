@@ -102,6 +102,7 @@ def test_episodes_view_lists_filters_marks_excludes_and_drops(station, qtbot):  
     with qtbot.waitSignal(dialog.rows_shown, timeout=10000):
         assert controller.review.undo_drop()
     assert row_view(dropped_job, 2, fps).words.startswith("saved as episode 2") and recorder.machine.kept == 3
+    assert window.session_bar.cadence_label.text() == "Last take: episode 2 put back."
     assert DatasetReader(root).total_episodes == 3 and dialog.model.rowCount() == 3
     assert controller.session.writer.total_episodes == controller.session.queue.committed_episodes == 3
     assert not controller.review.undo_drop()  # nothing left to put back

@@ -61,6 +61,7 @@ def test_warm_up_and_a_cut_take_say_what_to_do():
     assert warm.countdown == "5 s of warm-up left"
     cut = session_view(facts(phase=Phase.STOPPED, held=True, cut=True))
     assert "keep it (flagged)" in cut.hint and "drop it" in cut.hint
+    assert cut.episode == "Stopped  ·  next: episode 3  ·  1 of 50 kept · 1 waits"  # kept only once kept
     assert thrown_away_words() == "Last take: thrown away (← / R)."
 
 

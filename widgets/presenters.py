@@ -57,12 +57,15 @@ class SessionFacts:
     typing_task: bool = False  # the task field has the keys (during a take: the next take's task)
 
 
-def progress_words(kept: int, planned: int) -> str:
+def progress_words(kept: int, planned: int, cut: bool = False) -> str:
+    """`kept` counts a take cut short by a failure until it is dropped; said apart while it waits."""
+    if cut:
+        return f"{max(0, kept - 1)} of {planned} kept · 1 waits"
     return f"{kept} of {planned} kept"
 
 
 def session_view(f: SessionFacts) -> SessionView:
-    progress = progress_words(f.kept, f.planned)
+    progress = progress_words(f.kept, f.planned, f.cut)
     if f.phase is Phase.RECORDING:
         episode = f"Episode {f.episode}  ·  {progress}"
     elif f.phase is Phase.STOPPED:
@@ -138,6 +141,11 @@ def cadence_words(c: CadenceReport | None) -> str:
 def dropped_words(dropped: int) -> str:
     """The last-take line after Review > Drop last take (the number comes from the dataset)."""
     return f"Last take: episode {dropped} dropped."
+
+
+def put_back_words(episode: int) -> str:
+    """The last-take line after Review > Put the dropped take back."""
+    return f"Last take: episode {episode} put back."
 
 
 def thrown_away_words() -> str:

@@ -21,7 +21,7 @@ from station.saving.queue import JobStatus, SaveJob
 from station.session.state import Phase
 from widgets.keymap import keep_station_keys_out_of_menus
 from widgets.messages import Level
-from widgets.presenters import dropped_words
+from widgets.presenters import dropped_words, put_back_words
 
 if TYPE_CHECKING:
     from station.session.builder import Session
@@ -238,6 +238,7 @@ class Review(QObject):
             return False
         self.dataset_read_again()
         s.queue.mark_dropped(drop.episode_index, False)
+        self.ctrl.window.session_bar.cadence_label.setText(put_back_words(drop.episode_index))
         self.ctrl.say(f"Episode {drop.episode_index} is back ({drop.length} frames).", Level.INFO, topic=TOPIC)
         self.changed.emit()
         return True
