@@ -248,7 +248,7 @@ def test_quit_with_saves_pending_shows_progress_and_waits_for_them(station, qtbo
         dialog = controller.quitting.dialog
         assert dialog is not None and dialog.isVisible()
         assert recorder.phase is Phase.STOPPED
-        assert "Waiting for 1 of 1 take" in dialog.label.text()
+        assert dialog.label.text().startswith("Quitting when saving is done: 1 take to save, 0 of 1 saved…")
         assert not enabled_events(window)
     finally:
         gate.open.set()

@@ -144,6 +144,9 @@ def test_quit_during_a_take_asks_and_esc_cancels_then_throw_away_leaves_nothing(
     window.close()  # the close box asks the same
     question = controller.quitting.question
     assert question is not None
+    asked = question.text()
+    assert asked.startswith("A take is being recorded (")
+    qtbot.waitUntil(lambda: question.text() != asked, timeout=5000)  # its time goes on while asking
     qtbot.mouseClick(question.throw_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     root = station.tmp_path / "ds"

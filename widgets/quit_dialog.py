@@ -6,10 +6,10 @@ keep running, and the controller acts on the answer (or closes the window when t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
@@ -82,8 +82,8 @@ class QuitDialog(QDialog):
             lines = [self.label.fontMetrics().elidedText(
                 f"Episode {r.episode}: {r.words}" + (f" ({int(100 * r.bar)}%)" if r.bar is not None else ""),
                 Qt.TextElideMode.ElideRight, width) for r in busy[:SHOWN_TAKES]]
-            self.label.setText(f"Waiting for {left} of {total} take{'s' if total != 1 else ''} to be saved "
-                               "before quitting…\n" + "\n".join(lines))
+            self.label.setText(f"Quitting when saving is done: {left} take{'s' if left != 1 else ''} to save, "
+                               f"{saved} of {total} saved…\n" + "\n".join(lines))
         else:
             self.label.setText("All takes saved.")
 
@@ -126,16 +126,24 @@ class TakeQuestion(QMessageBox):
 
     answered = Signal(object)  # TakeChoice
 
-    def __init__(self, parent: QWidget | None, seconds: float, cut: bool = False) -> None:
+    def __init__(self, parent: QWidget | None, seconds: float, cut: bool = False,
+                 elapsed: Callable[[], float] | None = None) -> None:
+        """`elapsed`: the take's time so far, read twice a second while it records and the question is open."""
         super().__init__(parent)
         self.cut = cut
+        self._elapsed = elapsed
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(500)
+        self._ticker.timeout.connect(self._tick)
         self.setObjectName("takeQuestion")
         self.setIcon(QMessageBox.Icon.Question)
         self.setWindowTitle("Quit during a take?")
         if cut:
             self.setText(f"A take cut short by a failure ({seconds:.1f} s) waits for your decision.")
         else:
-            self.setText(f"A take is being recorded ({seconds:.1f} s so far).")
+            self.setText(f"A take is being recorded ({seconds:.0f} s so far).")
+            if elapsed is not None:
+                self._ticker.start()
         self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
                                 "Cancel (Esc) goes back" + ("." if cut else ": the take goes on."))
         self.keep_button = self.addButton("&Keep the take", QMessageBox.ButtonRole.AcceptRole)
@@ -147,8 +155,13 @@ class TakeQuestion(QMessageBox):
         self.setEscapeButton(self.cancel_button)
         self.buttonClicked.connect(self._on_clicked)
 
+    def _tick(self) -> None:
+        assert self._elapsed is not None
+        self.setText(f"A take is being recorded ({self._elapsed():.0f} s so far).")
+
     def take_ended(self, seconds: float) -> None:
         """The take's time ran out while asking: it is held until the answer."""
+        self._ticker.stop()
         self.setText(f"The take has ended ({seconds:.1f} s): it waits for your answer.")
         self.setInformativeText("Keep it in the dataset, or throw it away, before quitting? "
                                 "Cancel (Esc) goes back: the session goes on.")

@@ -122,9 +122,10 @@ class Quitting(QObject):
     def _ask(self, seconds: float, cut: bool) -> None:
         if self.question is not None:
             return
-        self.question = TakeQuestion(self.window, seconds, cut)
-        self.question.answered.connect(self._on_answer)
         s = self._session()
+        elapsed = s.recorder.phase_elapsed_s if s is not None and not cut else None
+        self.question = TakeQuestion(self.window, seconds, cut, elapsed)
+        self.question.answered.connect(self._on_answer)
         if s is not None and not cut:
             s.recorder.hold_next_take(True)  # reset time 0 too: the take's end starts no next take until answered
         if s is not None and s.recorder is not self._watched:
