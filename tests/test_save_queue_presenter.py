@@ -74,15 +74,23 @@ def test_each_stage_of_a_kept_take_reads_true_and_only_encoding_has_a_bar():
     assert not any("100" in v.progress_text for v in views.values())
 
 
-def test_the_save_time_runs_from_the_end_of_the_take_to_its_commit():
-    # a 5 s take (started at 100) and a 3 s reset: committed at 108.4, the save took 3.4 s, not 8.4 s
-    saved = live_take(state=JobState.DONE, finished_at=108.4, **ENDED)
-    assert save_seconds(saved) == pytest.approx(3.4)
-    assert row_view(saved, 0, FPS).elapsed == "3.4 s"
+def test_the_save_time_runs_from_the_end_of_the_take_to_its_commit_less_its_wait_for_the_operator():
+    # a 5 s take (started at 100), encoded by 106, held by a 3 s reset until 108, committed at 108.4: the save
+    # took 1.4 s, not 8.4 s (from the take's start) nor 3.4 s (its wait for the reset counted)
+    saved = live_take(state=JobState.DONE, held=False, prepared_at=106.0, released_at=108.0, finished_at=108.4,
+                      **ENDED)
+    assert save_seconds(saved) == pytest.approx(1.4)
+    assert row_view(saved, 0, FPS).elapsed == "1.4 s"
     assert save_seconds(live_take(), now=104.0) is None  # still being recorded: no save time yet
     assert row_view(live_take(), 0, FPS, now=104.0).elapsed == ""
-    held = live_take(state=JobState.HELD, prepared=PREPARED, **ENDED)
-    assert save_seconds(held, now=107.0) == pytest.approx(2.0)  # still counting while held
+    encoding = live_take(state=JobState.PREPARING, **ENDED)
+    assert save_seconds(encoding, now=107.0) == pytest.approx(2.0)  # held, still encoding: counting
+    held = live_take(state=JobState.HELD, prepared=PREPARED, prepared_at=106.0, **ENDED)
+    assert save_seconds(held, now=107.0) == save_seconds(held, now=160.0) == pytest.approx(1.0)  # waits: stopped
+    # a take released before it was encoded never waited for anyone
+    early = live_take(state=JobState.DONE, held=False, prepared_at=107.0, released_at=106.0, finished_at=107.5,
+                      **ENDED)
+    assert save_seconds(early) == pytest.approx(2.5)
     # a finished take handed over whole (recovery): from when it was handed over
     assert save_seconds(job(state=JobState.DONE, finished_at=172.0)) == pytest.approx(72.0)
     assert row_view(job(state=JobState.DONE, finished_at=172.0), 0, FPS).elapsed == "1 min 12 s"

@@ -73,12 +73,17 @@ def save_started_at(job: SaveJob) -> float | None:
 
 
 def save_seconds(job: SaveJob, now: float | None = None) -> float | None:
-    """The save's own time: from the end of the take to its commit (still counting while it is not saved)."""
+    """The save's own time: from the end of the take to its commit (still counting while it is not saved),
+    less the time it waited, encoded, for the reset to end or the operator's Keep / Drop (not the save's)."""
     start = save_started_at(job)
     if start is None or job.status is JobStatus.CANCELLED:
         return None
-    end = job.finished_at if job.status in (JobStatus.DONE, JobStatus.FAILED) else None
-    return max(0.0, (end if end is not None else (time.monotonic() if now is None else now)) - start)
+    done = job.finished_at if job.status in (JobStatus.DONE, JobStatus.FAILED) else None
+    end = done if done is not None else (time.monotonic() if now is None else now)
+    held_until = end if job.held else job.released_at
+    if job.prepared_at is not None and held_until is not None:
+        end -= max(0.0, held_until - max(job.prepared_at, start))
+    return max(0.0, end - start)
 
 
 def recorded_frames(job: SaveJob) -> int:

@@ -108,6 +108,7 @@ class SaveJob:
     submitted_at: float = field(default_factory=time.monotonic)  # a finished take handed over whole: its save begins
     started_at: float | None = None
     prepared_at: float | None = None
+    released_at: float | None = None  # when a held take was let go (confirm): it may commit from then
     finished_at: float | None = None
     prepared: EpisodeData | None = None
     live: SpoolWriter | None = None  # the spool being recorded, which the live encoder follows
@@ -340,6 +341,7 @@ class SaveQueue(QObject):
         if not job.held:
             return
         job.held = False
+        job.released_at = time.monotonic()
         if job.state is JobState.HELD:
             job.state = JobState.READY
         self._changed(job)
