@@ -146,12 +146,14 @@ def test_a_silent_camera_ends_the_take_held_and_flagged_and_no_next_take_starts(
     qtbot.waitUntil(lambda: rec.loop.take is not None and rec.loop.take.rows >= 3)
     take = rec.loop.take
     with qtbot.waitSignal(rec.take_cut, timeout=10_000) as cut:
+        cam.error = "Input/output error"  # its reader stopped, saying why
         cam.paused = True  # the camera's cable is pulled
     assert cut.args[0].take is take and rec.phase is Phase.STOPPED and rec.machine.cut
     cadence = take.cadence
     assert cadence.stalled_cameras == ["front"] and "camera front sent nothing" in cadence.interrupted
-    assert any(p.startswith("Camera front sent nothing") and "Check its source, then use Devices > Reconnect cameras"
-               in p for p in problems)  # a test pattern has no cable
+    assert any(p.startswith("Camera front sent nothing for over 1 s (it stopped: Input/output error)")
+               and "Check its source, then use Devices > Reconnect cameras" in p
+               for p in problems)  # a test pattern has no cable
     # frozen frames for about a second at most, not a whole take of them
     assert cadence.repeated_frames is not None and cadence.repeated_frames["front"] <= 2 * 30
     with qtbot.waitSignal(rec.finished, timeout=20_000):

@@ -143,7 +143,7 @@ class CameraView(QWidget):
         if frame is None:
             self.canvas.set_no_signal("no frame received yet")
             return False
-        self.canvas.set_no_signal(f"no new frame for over {STALL_AFTER_S:g} s: check {check}" if stalled else "")
+        self.canvas.set_no_signal(f"no new frame for over {STALL_AFTER_S:g}\u00a0s: check {check}" if stalled else "")
         if frame.seq == self._last_seq:
             return False
         self._last_seq = frame.seq

@@ -101,7 +101,7 @@ class PyAVCamera:
         self.height = height
         self.fps = fps
         self.pixel_format = pixel_format  # V4L2 fourcc asked for; None: MJPG when offered, else the driver's
-        self.error: str | None = None
+        self.error: str | None = None  # why the reader stopped, in the library's words (None while it runs)
         self.paused = False  # while True frames are read but not published (tests use it to fake a stall)
         self._container: Any = None
         self._thread: threading.Thread | None = None
@@ -225,8 +225,8 @@ class PyAVCamera:
                 if not self.paused:
                     self._publish(image)
         except Exception as exc:  # ends the thread: kept in .error, reported as stalled
-            self.error = f"camera {self.name} ({self.source}) stopped: {_ffmpeg_reason(exc)}"
-            log.error("%s", self.error, exc_info=True)
+            self.error = _ffmpeg_reason(exc)
+            log.error("camera %s (%s) stopped: %s", self.name, self.source, self.error, exc_info=True)
         finally:
             container, self._container = self._container, None
             if container is not None:

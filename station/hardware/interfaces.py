@@ -83,6 +83,11 @@ class Camera(Protocol):
         """"v4l2" (a device), "file" (a video file) or "testsrc" (a test pattern)."""
         ...
 
+    @property
+    def error(self) -> str | None:
+        """Why the camera's reader stopped, if it stopped on an error; None while it runs."""
+        ...
+
     def start(self) -> None:
         """Open the source and start the capture thread. Raises HardwareError if it cannot be opened."""
         ...

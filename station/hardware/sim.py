@@ -106,6 +106,7 @@ class PatternCamera:
     def __init__(self, name: str, width: int = 64, height: int = 48, fps: float = 30.0) -> None:
         self.name = name
         self.kind = "testsrc"
+        self.error: str | None = None  # a pattern never fails
         self.width = width
         self.height = height
         self._period = 1.0 / fps

@@ -650,9 +650,10 @@ class Recorder(QObject):
                     take.cadence.stalled_cameras.append(cam.name)
                 self._stalled.add(cam.name)
                 self._end_take_on_fault(f"camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s")
+                why = f" (it stopped: {cam.error})" if cam.error else ""
                 self.fault.emit(Problem(
                     About.CAMERA_SILENT,
-                    f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s: the take was ended and is "
+                    f"Camera {cam.name} sent nothing for over {CAMERA_SILENT_S:g} s{why}: the take was ended and is "
                     f"held (keep it or drop it) and no next take starts. Check {what_to_check([cam])}, then use "
                     "Devices > Reconnect cameras.",
                     device=cam.name,
