@@ -11,7 +11,14 @@ from station.session.state import Phase
 from tests.test_gui_window import Station
 from widgets.main_window import MainWindow
 from widgets.messages import MessageArea
-from widgets.presenters import SessionFacts, dropped_words, put_back_words, session_view, thrown_away_words
+from widgets.presenters import (
+    SessionFacts,
+    cadence_words,
+    dropped_words,
+    put_back_words,
+    session_view,
+    thrown_away_words,
+)
 from widgets.window_layout import MIN_PLOTS_HEIGHT, fits, initial_rect
 
 SCREENS = [(1280, 720), (1366, 768)]
@@ -195,7 +202,9 @@ def test_the_session_bar_says_every_phase_whole_at_1280x720(station, qtbot, monk
     bar.task_edit.hand_back_keys()
     window.keys["stop"].trigger()
     whole(Phase.STOPPED)  # the take is held: its countdown and the keys that keep or throw it away
-    for line in (thrown_away_words(), dropped_words(498), put_back_words(498)):
+    worst = CadenceReport(fps=30, ticks=3000, late_ticks=120, worst_period_ms=400, repeated_frames={"front": 99},
+                          stalled_cameras=["front"], filled_ticks=999, interrupted="camera front sent nothing")
+    for line in (thrown_away_words(), dropped_words(498), put_back_words(498), cadence_words(worst)):
         bar.cadence_label.setText(line)
         qtbot.wait(100)
         assert not bar.cadence_label.is_elided(), line

@@ -6,6 +6,7 @@ from station.saving.spool import CadenceReport
 from station.session.state import Phase
 from widgets.presenters import (
     SessionFacts,
+    cadence_details,
     cadence_words,
     session_view,
     thrown_away_words,
@@ -68,12 +69,16 @@ def test_warm_up_and_a_cut_take_say_what_to_do():
 def test_cadence_words_count_filled_ticks_and_flag_over_two_percent():
     c = CadenceReport(fps=30, ticks=300, late_ticks=2, worst_period_ms=120, repeated_frames={"front": 4},
                       stalled_cameras=[], filled_ticks=9)
-    words = cadence_words(c)
+    words = cadence_details(c)
     assert "9 filled ticks (3.0 %: flagged)" in words and "repeated frames: front 4" in words
+    assert cadence_words(c) == "Last take: 9 filled ticks, +2 more."  # the worst, and how many more
     c.filled_ticks = 3
-    assert "3 filled ticks (1.0 %)" in cadence_words(c)
+    assert "3 filled ticks (1.0 %)" in cadence_details(c)
     c.interrupted = "camera front sent nothing for over 1 s"
-    assert "ended early: camera front" in cadence_words(c)
+    assert "ended early: camera front" in cadence_details(c)
+    assert cadence_words(c) == "Last take: ended early, +3 more."
+    assert cadence_words(CadenceReport(fps=30, ticks=240, repeated_frames={"front": 2, "wrist": 1})) == \
+        "Last take: 3 frames repeated."
     clean = CadenceReport(fps=30, ticks=180, late_ticks=0, worst_period_ms=34, repeated_frames={"front": 0},
                           stalled_cameras=[])
     assert cadence_words(clean) == "Last take: 6.0 s, all on time."  # short: it shares the hint's line

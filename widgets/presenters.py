@@ -110,8 +110,26 @@ def no_session_view(dataset: str) -> SessionView:
 
 
 def cadence_words(c: CadenceReport | None) -> str:
-    """The last take's timing in a sentence: short when all went well (it shares a line with the hint), what
-    went wrong said in full."""
+    """The last take's timing in a few words that fit beside the hint at 1280 px: its length when all went
+    well, else what went worst and how many other things went wrong; `cadence_details` says it all (the
+    line's tooltip)."""
+    if c is None:
+        return "No take yet in this session."
+    seconds = c.ticks / c.fps if c.fps else 0.0
+    repeated = sum((c.repeated_frames or {}).values())
+    problems = [words for words, happened in (
+        ("ended early", c.interrupted), ("camera stalled", c.stalled_cameras),
+        (f"{c.filled_ticks} filled tick{'s' if c.filled_ticks != 1 else ''}", c.filled_ticks),
+        (f"{c.late_ticks} late tick{'s' if c.late_ticks != 1 else ''}", c.late_ticks),
+        (f"{repeated} frame{'s' if repeated != 1 else ''} repeated", repeated)) if happened]
+    if not problems:
+        return f"Last take: {seconds:.1f} s, all on time."
+    more = f", +{len(problems) - 1} more" if len(problems) > 1 else ""
+    return f"Last take: {problems[0]}{more}."
+
+
+def cadence_details(c: CadenceReport | None) -> str:
+    """The last take's timing in full: every figure and what went wrong (the last-take line's tooltip)."""
     if c is None:
         return "No take yet in this session."
     seconds = c.ticks / c.fps if c.fps else 0.0

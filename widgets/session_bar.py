@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 from station.saving.spool import CadenceReport
 from station.session.state import Phase
 from widgets.elided_label import ElidedLabel
-from widgets.presenters import SessionView, cadence_words
+from widgets.presenters import SessionView, cadence_details, cadence_words
 
 # background, text; strong enough to read from a metre away in light and dark themes alike
 PHASE_COLOURS: dict[Phase | None, tuple[str, str]] = {
@@ -249,3 +249,4 @@ class SessionBar(QWidget):
 
     def show_cadence(self, report: CadenceReport | None) -> None:
         self.cadence_label.setText(cadence_words(report))
+        self.cadence_label.setToolTip(cadence_details(report))
