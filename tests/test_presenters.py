@@ -101,3 +101,13 @@ def test_takes_waiting_in_a_datasets_spool_are_counted_before_appending(tmp_path
     assert waiting_takes_words_at(tmp_path) == (
         " 2 takes recorded there earlier wait to be saved: appending saves them."
         " 1 take a crash cut short waits there: appending asks whether to keep it.")
+
+
+def test_the_status_bar_says_simulated_arms_with_a_session_or_without():
+    from types import SimpleNamespace
+
+    from widgets.live_refresh import arms_words
+
+    assert arms_words(SimpleNamespace(simulated=True)) == "simulated (demo)"  # not "connected" between sessions
+    assert arms_words(SimpleNamespace(simulated=False)) == "connected"
+    assert arms_words(None) == "not connected"

@@ -25,6 +25,7 @@ from widgets.presenters import SessionFacts, no_session_view, session_view
 from widgets.save_queue_presenter import SummaryView, Tone, queue_facts, summary_view
 
 if TYPE_CHECKING:
+    from station.session.devices import Devices
     from widgets.controller import Controller
 
 FRAME_INTERVAL_MS = 33
@@ -102,11 +103,11 @@ class LiveRefresh(QObject):
             if loop.error is not None or (failure is not None and "arm" in failure):
                 w.status.show_arms(f"error: {failure or loop.error}", ok=False)
             elif devices is not None:
-                w.status.show_arms("simulated (demo)" if devices.simulated else "connected", ok=True)
+                w.status.show_arms(arms_words(devices), ok=True)
             w.queue_model.tick()
         else:
             w.status.show_loop(0.0, self.c.config.fps, False)
-            w.status.show_arms("connected" if devices is not None else "not connected", ok=devices is not None)
+            w.status.show_arms(arms_words(devices), ok=devices is not None)
         self.summary()
         self.clear_ended_banners()
         self.c.quitting.show_progress()
@@ -158,3 +159,10 @@ class LiveRefresh(QObject):
                        "before the next take, or saves will fail.", Level.WARNING, topic=DISK)
         elif not self._disk_low:
             self._low_disk_warned = False
+
+
+def arms_words(devices: Devices | None) -> str:
+    """The status bar's word for the arms, with a session or without."""
+    if devices is None:
+        return "not connected"
+    return "simulated (demo)" if devices.simulated else "connected"
