@@ -29,6 +29,9 @@ WINDOW_S = 10.0
 LEADER_COLOUR = "#4da3ff"
 FOLLOWER_COLOUR = "#ffa94d"
 WIDEST_NUMBER = "-000.0"  # the widest a joint's number is said (degrees, or the gripper's percent)
+PLOTS_BACKGROUND = "#1c1f24"
+NUMBERS_BACKDROP = QColor(PLOTS_BACKGROUND)
+NUMBERS_BACKDROP.setAlpha(215)  # the lines show faintly through the numbers' box, never across their digits
 RANGE_EVERY = 15  # frames between two y-range checks of a plot (the plots take turns, one a frame)
 
 
@@ -86,6 +89,9 @@ class JointLines:
         p.setFont(self.font)
         baseline = box.top() + 4 + self._metrics.ascent()
         leader, gap, follower = self.number_words(box.width() - 8)
+        width = self._metrics.horizontalAdvance(leader + gap + follower)
+        p.fillRect(QRectF(box.left() + 1, box.top() + 2, min(width + 6, box.width() - 2), self._metrics.height() + 4),
+                   NUMBERS_BACKDROP)
         p.setPen(self.curves[1][1].color())
         p.drawText(QPointF(box.left() + 4, baseline), leader)
         p.setPen(self.curves[0][1].color())
@@ -187,7 +193,7 @@ class JointPlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None, columns: int = 2) -> None:
         super().__init__(parent)
         self.setObjectName("jointPlots")
-        self.setBackground("#1c1f24")
+        self.setBackground(PLOTS_BACKGROUND)
         self.setToolTip(f"Each joint over the last {WINDOW_S:.0f} s: the leader (L, blue) and the follower (F, "
                         "orange), with their latest values")
         self.plots: list[pg.PlotItem] = []
