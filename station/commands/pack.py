@@ -59,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"packing: {done}/{total} episodes", file=sys.stderr, flush=True)
         last[0] = done
 
-    require_dataset_folder(root)
     excluded = excluded_words(excluded_episodes(root))
     if excluded and not args.yes and not confirm(f"{excluded[:1].upper()}{excluded[1:]}: go on?"):
         print("nothing packed", flush=True)
